@@ -1,0 +1,90 @@
+//! The registry of diagnostic codes: stable identifiers with a one-line summary and the long
+//! explanation that `psctl explain CODE` prints. Codes are never renamed or reused.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Code {
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub explanation: &'static str,
+}
+
+macro_rules! codes {
+    ($( $name:ident = $id:literal, $summary:literal, $explanation:literal; )*) => {
+        $( pub const $name: Code = Code { id: $id, summary: $summary, explanation: $explanation }; )*
+        /// Every code, in declaration order.
+        pub const ALL: &[Code] = &[ $( $name ),* ];
+    };
+}
+
+/// Finds a code by its id, also accepting the id without the `psctl::` prefix.
+pub fn lookup(id: &str) -> Option<Code> {
+    ALL.iter()
+        .copied()
+        .find(|c| c.id == id || c.id.strip_prefix("psctl::") == Some(id))
+}
+
+codes! {
+    IO = "psctl::io", "a file or directory could not be read",
+        "psctl could not read an input: it does not exist, is not readable, or is neither a file \
+nor a directory. Check the path and its permissions. This is a usage or I/O problem, so the \
+exit status is 2.";
+    INVALID_UTF8 = "psctl::input::invalid_utf8", "the input is not valid UTF-8",
+        "pfiles and service descriptions are UTF-8 text. The diagnostic points at the first byte \
+that is not valid UTF-8. Convert the file (for example with iconv) or remove the stray bytes.";
+    NOT_TEXT = "psctl::input::not_text", "the input contains a NUL byte or other binary data",
+        "A NUL byte never occurs in a text file; the input is probably a binary file that was \
+picked up by mistake. The diagnostic points at the first NUL byte.";
+    PFILE_SYNTAX = "psctl::pfile::syntax", "a pfile line is neither a PARAM line nor a PENT line",
+        "Every non-blank, non-comment line of a pfile is either a PARAM line, `KEY VALUE` with an \
+upper-case KEY, or a PENT line of five `:`-separated fields, \
+`pname:restart:grace:retry:action`. A `#` at the start of a line or after a blank starts a \
+comment.";
+    PFILE_FIELD_COUNT = "psctl::pfile::field_count", "a PENT line does not have five fields",
+        "A PENT line has exactly five fields separated by `:`: \
+`pname:restart:grace:retry:action`, for example \
+`crond:/var/opt/HA/PS/conf/bin/restart_crond.sh:86400:3:continue`. A pname cannot contain `:`.";
+    PFILE_UNKNOWN_KEY = "psctl::pfile::unknown_key", "unknown PARAM key",
+        "The known PARAM keys are IPCKEY, MSG_CHECK_INTERVAL, MONITOR_INTERVAL, \
+MONITOR_TRY_COUNT and SHM_DUMP_FILE. Keys are upper case. A misspelt key would silently fall \
+back to a default, so it is an error.";
+    PFILE_DUPLICATE_KEY = "psctl::pfile::duplicate_key", "a PARAM key is given twice",
+        "Each PARAM key may appear once. Remove one of the two lines; the diagnostic points at the \
+second and labels the first.";
+    PFILE_MISSING_VALUE = "psctl::pfile::missing_value", "a PARAM key has no value",
+        "A PARAM line is `KEY VALUE`, separated by blanks. Give the value after the key.";
+    PFILE_MISSING_IPCKEY = "psctl::pfile::missing_ipckey", "the pfile has no IPCKEY",
+        "IPCKEY names the pcheck's control channel and has no default. Add a line such as \
+`IPCKEY 0x1f000501`, with a value unique on the host.";
+    PFILE_NO_ENTRIES = "psctl::pfile::no_entries", "the pfile has no PENT line",
+        "A pcheck with nothing to watch is a mistake. Add at least one PENT line: \
+`pname:restart:grace:retry:action`.";
+    PFILE_ACTION_CASE = "psctl::pfile::action_case", "a retry-over action is not in lower case",
+        "The action is accepted in any casing, but the canonical form is lower case: `continue`, \
+`exit` or `shutdown`. `psctl fmt` rewrites it.";
+    NOT_A_NUMBER = "psctl::value::not_a_number", "a number was expected",
+        "This field takes a non-negative whole number (IPCKEY also takes hexadecimal with a `0x` \
+prefix). Durations in a pfile are whole seconds without a unit.";
+    OUT_OF_RANGE = "psctl::value::out_of_range", "a value is outside its allowed range",
+        "Allowed ranges: IPCKEY 0x1-0x7fffffff; MSG_CHECK_INTERVAL 1-3600 s; MONITOR_INTERVAL \
+1-86400 s; MONITOR_TRY_COUNT 1-100; grace 0-31536000 s; retry 0-1000; wait 0-3600 s.";
+    NOT_ABSOLUTE = "psctl::value::not_absolute", "a path must be absolute",
+        "pcheck runs as root from an unknown working directory, so SHM_DUMP_FILE, conf_dir and \
+restart scripts must be absolute paths (starting with `/`).";
+    INVALID_PNAME = "psctl::value::invalid_pname", "a process name cannot be expressed",
+        "A pname must be non-empty and contain neither `:` (the pfile field separator) nor control \
+characters such as a tab or newline. Leading and trailing blanks are not part of it.";
+    INVALID_RESTART = "psctl::value::invalid_restart", "a restart command is not valid",
+        "A restart is `-` (report only) or an absolute path to an executable, optionally followed \
+by arguments, with no control characters. In a description, `stop` and `start` are shell \
+commands without newlines.";
+    INVALID_ACTION = "psctl::value::invalid_action", "unknown retry-over action",
+        "The retry-over action is one of `continue` (stop watching this entry), `exit` (pcheck \
+exits with status 1, so a cluster manager fails over) or `shutdown` (pcheck exits with \
+status 0).";
+    INVALID_NAME = "psctl::value::invalid_name", "a service name is not valid",
+        "A service name matches `[a-z0-9][a-z0-9_-]*`; it becomes part of file names \
+(`pfile_<name>`), so nothing else is allowed.";
+    DUPLICATE_PNAME = "psctl::entry::duplicate_pname", "two entries watch the same process",
+        "Two PENT entries (or two `processes`) in one file have the same pname. pcheck would watch \
+one process twice and restart it twice. Remove or rename one.";
+}

@@ -1,0 +1,160 @@
+//! Diagnostics: one type for every problem any front-end, rule or command reports.
+//!
+//! Each carries a stable code (see [`codes`]), a severity, a message, labelled spans in one
+//! source file, and help where a fix is known. It implements [`miette::Diagnostic`] so the CLI
+//! can render it graphically; [`render`] has the plain renderers that need no terminal.
+
+pub mod codes;
+pub mod render;
+
+use std::sync::Arc;
+
+use crate::span::{LineCol, SourceFile, Span};
+pub use codes::Code;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub span: Span,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// The first label is the primary location.
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+    /// `None` for problems that belong to no file (a missing path, say).
+    pub source: Option<Arc<SourceFile>>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+            source: None,
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            text: Some(text.into()),
+        });
+        self
+    }
+
+    pub fn with_span(mut self, span: Span) -> Diagnostic {
+        self.labels.push(Label { span, text: None });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn in_file(mut self, source: &Arc<SourceFile>) -> Diagnostic {
+        self.source = Some(source.clone());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    pub fn primary_span(&self) -> Option<Span> {
+        self.labels.first().map(|l| l.span)
+    }
+
+    /// Start and end (1-based) of the primary span, if the diagnostic has a file and a span.
+    pub fn location(&self) -> Option<(LineCol, LineCol)> {
+        let src = self.source.as_ref()?;
+        let span = self.primary_span()?;
+        Some((src.line_col(span.start), src.line_col(span.end)))
+    }
+
+    pub fn file_name(&self) -> Option<&str> {
+        self.source.as_ref().map(|s| s.name())
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+impl miette::Diagnostic for Diagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.code.id))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_deref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.source.as_ref()?;
+        Some(Box::new(self.labels.iter().enumerate().map(|(i, l)| {
+            let span: miette::SourceSpan = l.span.into();
+            if i == 0 {
+                miette::LabeledSpan::new_primary_with_span(l.text.clone(), span)
+            } else {
+                miette::LabeledSpan::new_with_span(l.text.clone(), span)
+            }
+        })))
+    }
+}
+
+/// Sorts diagnostics by file, then position, so output is deterministic.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        let ka = (a.file_name(), a.primary_span().map(|s| s.start));
+        let kb = (b.file_name(), b.primary_span().map(|s| s.start));
+        ka.cmp(&kb)
+    });
+}

@@ -1,0 +1,364 @@
+//! Lowers a pfile's syntax into the model, reporting everything that is wrong with it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::syntax::{LineKind, PfileSyntax};
+use crate::diagnostics::{codes, Diagnostic};
+use crate::model::{self, limits, Action, Loc, Process, Restart, Service, SpanLookup};
+use crate::rules;
+use crate::span::{SourceFile, Span};
+
+/// The PARAM keys, in canonical order.
+pub const PARAM_KEYS: [&str; 5] = [
+    "IPCKEY",
+    "MSG_CHECK_INTERVAL",
+    "MONITOR_INTERVAL",
+    "MONITOR_TRY_COUNT",
+    "SHM_DUMP_FILE",
+];
+
+/// Where each part of a pfile stands, for rules that point back into it.
+#[derive(Debug, Default, Clone)]
+pub struct PfileSpans {
+    /// PARAM key -> (key span, value span).
+    pub params: HashMap<&'static str, (Span, Span)>,
+    /// Per PENT entry in model order: the line and its five field spans.
+    pub entries: Vec<(Span, [Span; 5])>,
+}
+
+impl SpanLookup for PfileSpans {
+    fn span(&self, loc: Loc) -> Span {
+        let param = |k: &str| self.params.get(k).map(|p| p.1);
+        let field = |i: usize, f: usize| self.entries.get(i).map(|e| e.1[f]);
+        let found = match loc {
+            Loc::IpcKey => param("IPCKEY"),
+            Loc::MsgCheckInterval => param("MSG_CHECK_INTERVAL"),
+            Loc::MonitorInterval => param("MONITOR_INTERVAL"),
+            Loc::MonitorTryCount => param("MONITOR_TRY_COUNT"),
+            Loc::DumpFile => param("SHM_DUMP_FILE"),
+            Loc::Process(i) => self.entries.get(i).map(|e| e.0),
+            Loc::ProcessName(i) => field(i, 0),
+            Loc::Restart(i) | Loc::RestartStop(i) | Loc::RestartStart(i) | Loc::RestartWait(i) => {
+                field(i, 1)
+            }
+            Loc::Grace(i) => field(i, 2),
+            Loc::Retries(i) => field(i, 3),
+            Loc::OnRetryOver(i) => field(i, 4),
+            Loc::Document | Loc::Name | Loc::ConfDir | Loc::Processes => None,
+        };
+        found.unwrap_or_default()
+    }
+
+    fn key_span(&self, loc: Loc) -> Span {
+        let key = match loc {
+            Loc::IpcKey => "IPCKEY",
+            Loc::MsgCheckInterval => "MSG_CHECK_INTERVAL",
+            Loc::MonitorInterval => "MONITOR_INTERVAL",
+            Loc::MonitorTryCount => "MONITOR_TRY_COUNT",
+            Loc::DumpFile => "SHM_DUMP_FILE",
+            _ => return self.span(loc),
+        };
+        self.params.get(key).map(|p| p.0).unwrap_or_default()
+    }
+}
+
+/// Parses a whole-number field: decimal, or hexadecimal with `0x` where `hex` allows it.
+fn number(text: &str, hex: bool) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    match lower.strip_prefix("0x") {
+        Some(h) if hex && !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u64::from_str_radix(h, 16).ok()
+        }
+        _ if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+struct Lowerer<'a> {
+    src: &'a Arc<SourceFile>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Lowerer<'_> {
+    fn text(&self, span: Span) -> &str {
+        self.src.slice(span)
+    }
+
+    fn error(&mut self, code: codes::Code, msg: impl Into<String>, span: Span, label: &str) {
+        let d = Diagnostic::error(code, msg)
+            .with_label(span, label)
+            .in_file(self.src);
+        self.diags.push(d);
+    }
+
+    /// A number within `range`, or a diagnostic.
+    fn bounded(
+        &mut self,
+        span: Span,
+        what: &str,
+        range: std::ops::RangeInclusive<u64>,
+        hex: bool,
+    ) -> Option<u64> {
+        let text = self.text(span).to_owned();
+        let Some(n) = number(&text, hex) else {
+            let expect = if hex {
+                "a hexadecimal (0x...) or decimal number"
+            } else {
+                "a whole number"
+            };
+            self.error(
+                codes::NOT_A_NUMBER,
+                format!("{what} must be {expect}, not `{text}`"),
+                span,
+                "not a number",
+            );
+            return None;
+        };
+        match rules::check_range(n, range, what, span, self.src) {
+            Some(d) => {
+                self.diags.push(d);
+                None
+            }
+            None => Some(n),
+        }
+    }
+}
+
+/// Lowers parsed lines into a [`Service`] named `name`. Returns the model only when there is
+/// no error (warnings allowed), always with the spans and all diagnostics.
+pub fn lower(
+    syntax: &PfileSyntax,
+    src: &Arc<SourceFile>,
+    name: &str,
+) -> (Option<Service>, PfileSpans, Vec<Diagnostic>) {
+    let mut l = Lowerer {
+        src,
+        diags: Vec::new(),
+    };
+    let mut spans = PfileSpans::default();
+    let mut svc = Service {
+        name: name.to_owned(),
+        ipckey: 0,
+        msg_check_interval: model::DEFAULT_MSG_CHECK_INTERVAL,
+        monitor_interval: model::DEFAULT_MONITOR_INTERVAL,
+        monitor_try_count: model::DEFAULT_MONITOR_TRY_COUNT,
+        dump_file: None,
+        conf_dir: None,
+        processes: Vec::new(),
+    };
+    let mut have_ipckey = false;
+
+    for line in &syntax.lines {
+        match &line.kind {
+            LineKind::Blank | LineKind::Comment => {}
+            LineKind::Param { key, value } => {
+                let key_text = l.text(*key).to_owned();
+                let Some(&known) = PARAM_KEYS.iter().find(|k| **k == key_text) else {
+                    let mut d = Diagnostic::error(
+                        codes::PFILE_UNKNOWN_KEY,
+                        format!("unknown PARAM key `{key_text}`"),
+                    )
+                    .with_label(*key, "not a PARAM key")
+                    .in_file(src);
+                    if let Some(best) = did_you_mean(&key_text) {
+                        d = d.with_help(format!("did you mean `{best}`?"));
+                    }
+                    l.diags.push(d);
+                    continue;
+                };
+                if let Some((first, _)) = spans.params.get(known) {
+                    let first = *first;
+                    l.diags.push(
+                        Diagnostic::error(
+                            codes::PFILE_DUPLICATE_KEY,
+                            format!("`{known}` is given twice"),
+                        )
+                        .with_label(*key, "given again here")
+                        .with_label(first, "first given here")
+                        .with_help("remove one of the two lines")
+                        .in_file(src),
+                    );
+                    continue;
+                }
+                let Some(value) = *value else {
+                    l.error(
+                        codes::PFILE_MISSING_VALUE,
+                        format!("`{known}` has no value"),
+                        *key,
+                        "value expected after this key",
+                    );
+                    continue;
+                };
+                spans.params.insert(known, (*key, value));
+                match known {
+                    "IPCKEY" => {
+                        if let Some(n) = l.bounded(value, "IPCKEY", limits::IPCKEY, true) {
+                            svc.ipckey = n as u32;
+                        }
+                        have_ipckey = true;
+                    }
+                    "MSG_CHECK_INTERVAL" => {
+                        if let Some(n) = l.bounded(
+                            value,
+                            "MSG_CHECK_INTERVAL",
+                            limits::MSG_CHECK_INTERVAL,
+                            false,
+                        ) {
+                            svc.msg_check_interval = n as u32;
+                        }
+                    }
+                    "MONITOR_INTERVAL" => {
+                        if let Some(n) =
+                            l.bounded(value, "MONITOR_INTERVAL", limits::MONITOR_INTERVAL, false)
+                        {
+                            svc.monitor_interval = n as u32;
+                        }
+                    }
+                    "MONITOR_TRY_COUNT" => {
+                        if let Some(n) =
+                            l.bounded(value, "MONITOR_TRY_COUNT", limits::MONITOR_TRY_COUNT, false)
+                        {
+                            svc.monitor_try_count = n as u32;
+                        }
+                    }
+                    _ => svc.dump_file = Some(l.text(value).to_owned()),
+                }
+            }
+            LineKind::Pent { fields } => {
+                if fields.len() != 5 {
+                    let looks_like_param = fields.len() == 1;
+                    let (code, msg, help) = if looks_like_param {
+                        (
+                            codes::PFILE_SYNTAX,
+                            "this line is neither a PARAM line (`KEY VALUE`) nor a PENT line (`pname:restart:grace:retry:action`)".to_owned(),
+                            "PARAM keys are upper case; PENT lines have five `:`-separated fields",
+                        )
+                    } else {
+                        (
+                            codes::PFILE_FIELD_COUNT,
+                            format!(
+                                "a PENT line has 5 `:`-separated fields, this one has {}",
+                                fields.len()
+                            ),
+                            "the form is pname:restart:grace:retry:action",
+                        )
+                    };
+                    let span = Span::new(
+                        fields[0].start,
+                        fields[fields.len() - 1].end.max(fields[0].start),
+                    );
+                    let span = if span.is_empty() { line.span } else { span };
+                    l.diags.push(
+                        Diagnostic::error(code, msg)
+                            .with_label(span, "here")
+                            .with_help(help)
+                            .in_file(src),
+                    );
+                    continue;
+                }
+                let f: [Span; 5] = [fields[0], fields[1], fields[2], fields[3], fields[4]];
+                let before = l.diags.iter().filter(|d| d.is_error()).count();
+                let pname = l.text(f[0]).to_owned();
+                let restart_text = l.text(f[1]).to_owned();
+                let restart = if restart_text == "-" {
+                    Restart::None
+                } else {
+                    Restart::Script(restart_text)
+                };
+                let grace = l.bounded(f[2], "grace", limits::GRACE, false);
+                let retry = l.bounded(f[3], "retry", limits::RETRY, false);
+                let action_text = l.text(f[4]).to_owned();
+                let action = match Action::parse_any_case(&action_text) {
+                    Some(a) => {
+                        if a.as_str() != action_text {
+                            l.diags.push(
+                                Diagnostic::warning(
+                                    codes::PFILE_ACTION_CASE,
+                                    format!("`{action_text}` is not in canonical lower case"),
+                                )
+                                .with_label(f[4], "accepted, but not canonical")
+                                .with_help(format!("write `{}`", a.as_str()))
+                                .in_file(src),
+                            );
+                        }
+                        Some(a)
+                    }
+                    None => {
+                        let mut d = Diagnostic::error(
+                            codes::INVALID_ACTION,
+                            format!("unknown retry-over action `{action_text}`"),
+                        )
+                        .with_label(f[4], "expected continue, exit or shutdown")
+                        .in_file(src);
+                        if let Some(best) = closest(
+                            &action_text.to_ascii_lowercase(),
+                            Action::ALL.map(Action::as_str).as_slice(),
+                        ) {
+                            d = d.with_help(format!("did you mean `{best}`?"));
+                        }
+                        l.diags.push(d);
+                        None
+                    }
+                };
+                let errors_now = l.diags.iter().filter(|d| d.is_error()).count();
+                if let (Some(grace), Some(retry), Some(action), true) =
+                    (grace, retry, action, errors_now == before)
+                {
+                    spans.entries.push((line.span, f));
+                    svc.processes.push(Process {
+                        name: pname,
+                        restart,
+                        grace,
+                        retries: retry as u32,
+                        on_retry_over: action,
+                    });
+                } else {
+                    // Keep indices aligned for the shared rules even for broken entries.
+                    spans.entries.push((line.span, f));
+                    svc.processes.push(Process {
+                        name: pname,
+                        restart,
+                        grace: 0,
+                        retries: 0,
+                        on_retry_over: Action::Continue,
+                    });
+                }
+            }
+        }
+    }
+
+    let start = Span::new(0, src.line_span(1).end);
+    if !have_ipckey {
+        l.diags.push(
+            Diagnostic::error(codes::PFILE_MISSING_IPCKEY, "the pfile has no IPCKEY")
+                .with_label(start, "in this file")
+                .with_help("add a line such as `IPCKEY 0x1f000501`, unique on the host")
+                .in_file(src),
+        );
+    }
+    if svc.processes.is_empty() {
+        l.diags.push(
+            Diagnostic::error(codes::PFILE_NO_ENTRIES, "the pfile has no PENT line")
+                .with_label(start, "in this file")
+                .with_help("add a line pname:restart:grace:retry:action")
+                .in_file(src),
+        );
+    }
+    l.diags.extend(rules::check_service(&svc, &spans, src));
+    let ok = !l.diags.iter().any(Diagnostic::is_error);
+    (ok.then_some(svc), spans, l.diags)
+}
+
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn did_you_mean(key: &str) -> Option<&'static str> {
+    closest(&key.to_ascii_uppercase(), &PARAM_KEYS)
+}

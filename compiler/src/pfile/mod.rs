@@ -1,0 +1,169 @@
+//! The legacy pfile: grammar (`pfile.pest`), concrete syntax, and lowering into the model.
+
+pub mod lower;
+pub mod syntax;
+
+use std::sync::Arc;
+
+use crate::diagnostics::{codes, Diagnostic};
+use crate::model::Service;
+use crate::span::{SourceFile, Span};
+
+pub use lower::{PfileSpans, PARAM_KEYS};
+
+/// The result of reading one pfile.
+pub struct Parsed {
+    pub source: Arc<SourceFile>,
+    /// `None` if there were errors or the text could not be parsed at all.
+    pub syntax: Option<syntax::PfileSyntax>,
+    /// `Some` only when there was no error.
+    pub service: Option<Service>,
+    pub spans: PfileSpans,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The service name a pfile implies: its file name after `pfile_`, else the whole file name.
+pub fn name_from_path(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.strip_prefix("pfile_").unwrap_or(base).to_owned()
+}
+
+/// Checks raw bytes for what makes them unusable as text: a NUL byte or invalid UTF-8.
+pub fn text_problem(
+    source: &Arc<SourceFile>,
+    invalid_utf8_at: Option<usize>,
+) -> Option<Diagnostic> {
+    if let Some(nul) = source.text().find('\0') {
+        if invalid_utf8_at.is_none_or(|i| nul < i) {
+            return Some(
+                Diagnostic::error(
+                    codes::NOT_TEXT,
+                    "the file contains a NUL byte; it is not a text file",
+                )
+                .with_label(Span::new(nul, nul + 1), "NUL byte")
+                .in_file(source),
+            );
+        }
+    }
+    let at = invalid_utf8_at?;
+    let end = source.text()[at..]
+        .chars()
+        .next()
+        .map_or(at, |c| at + c.len_utf8());
+    Some(
+        Diagnostic::error(codes::INVALID_UTF8, "the file is not valid UTF-8")
+            .with_label(Span::new(at, end), "invalid byte sequence")
+            .with_help("convert the file to UTF-8")
+            .in_file(source),
+    )
+}
+
+/// Parses and lowers one pfile from its raw bytes. `display_name` names it in diagnostics;
+/// `service_name` becomes the model's name.
+pub fn parse_bytes(display_name: &str, bytes: &[u8], service_name: &str) -> Parsed {
+    let (text, bad) = crate::span::decode(bytes);
+    let source = SourceFile::new(display_name, text);
+    if let Some(d) = text_problem(&source, bad) {
+        return Parsed {
+            source,
+            syntax: None,
+            service: None,
+            spans: PfileSpans::default(),
+            diagnostics: vec![d],
+        };
+    }
+    parse_source(source, service_name)
+}
+
+/// Parses and lowers a pfile already held as a [`SourceFile`].
+pub fn parse_source(source: Arc<SourceFile>, service_name: &str) -> Parsed {
+    let syntax = match syntax::parse(source.text()) {
+        Ok(s) => s,
+        Err(e) => {
+            let d = Diagnostic::error(
+                codes::PFILE_SYNTAX,
+                format!("the pfile could not be parsed: {e}"),
+            )
+            .with_span(Span::new(0, 0))
+            .in_file(&source);
+            return Parsed {
+                source,
+                syntax: None,
+                service: None,
+                spans: PfileSpans::default(),
+                diagnostics: vec![d],
+            };
+        }
+    };
+    let (service, spans, diagnostics) = lower::lower(&syntax, &source, service_name);
+    Parsed {
+        source,
+        syntax: Some(syntax),
+        service,
+        spans,
+        diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, Restart};
+
+    #[test]
+    fn guide_pfile_lowers() {
+        let text = "##### PARAM #####\nIPCKEY                0x1f000501\nMSG_CHECK_INTERVAL    5\nMONITOR_INTERVAL      10\nSHM_DUMP_FILE         /var/opt/HA/PS/log/pcheck_dump_cron\n\n##### PENT #####\ncrond:/var/opt/HA/PS/conf/bin/restart_crond.sh:86400:3:continue\n";
+        let p = parse_bytes("pfile_cron", text.as_bytes(), "cron");
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        let s = p.service.unwrap();
+        assert_eq!(s.ipckey, 0x1f000501);
+        assert_eq!(s.monitor_interval, 10);
+        assert_eq!(s.processes[0].name, "crond");
+        assert_eq!(
+            s.processes[0].restart,
+            Restart::Script("/var/opt/HA/PS/conf/bin/restart_crond.sh".into())
+        );
+        assert_eq!(s.processes[0].on_retry_over, Action::Continue);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_place() {
+        let text =
+            "IPCKEY 0x0\nMONITOR_INTERVALL 10\nIPCKEY 5\ncrond:-:abc:3:Continue\nx:-:1:1:stop\n";
+        let p = parse_bytes("f", text.as_bytes(), "f");
+        let got: Vec<_> = p
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let (s, _) = d.location().unwrap();
+                (d.code.id, s.line, s.column)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("psctl::value::out_of_range", 1, 8),
+                ("psctl::pfile::unknown_key", 2, 1),
+                ("psctl::pfile::duplicate_key", 3, 1),
+                ("psctl::value::not_a_number", 4, 9),
+                ("psctl::pfile::action_case", 4, 15),
+                ("psctl::value::invalid_action", 5, 9),
+            ]
+        );
+        assert_eq!(
+            p.diagnostics[1].help.as_deref(),
+            Some("did you mean `MONITOR_INTERVAL`?")
+        );
+        assert!(p.service.is_none());
+    }
+
+    #[test]
+    fn binary_and_bad_utf8_are_one_diagnostic() {
+        let p = parse_bytes("b", b"IPCKEY 1\n\xff\xfe", "b");
+        assert_eq!(p.diagnostics.len(), 1);
+        assert_eq!(p.diagnostics[0].code.id, "psctl::input::invalid_utf8");
+        assert_eq!(p.diagnostics[0].location().unwrap().0.line, 2);
+        let p = parse_bytes("b", b"\x7fELF\0\0", "b");
+        assert_eq!(p.diagnostics[0].code.id, "psctl::input::not_text");
+    }
+}

@@ -1,0 +1,1 @@
+//! The pcheck/padmin runtime.
