@@ -1,4 +1,5 @@
-fn main() {
-    eprintln!("psctl: not yet implemented");
-    std::process::exit(2);
+//! The `psctl` command-line tool. Each subcommand lives in `cli/<name>.rs`.
+
+fn main() -> std::process::ExitCode {
+    psctl::cli::main()
 }

@@ -1,0 +1,9 @@
+//! `psctl check` (not implemented yet).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> u8 {
+    eprintln!("psctl check: not implemented yet");
+    2
+}

@@ -1,0 +1,9 @@
+//! `psctl schema` (not implemented yet).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> u8 {
+    eprintln!("psctl schema: not implemented yet");
+    2
+}
