@@ -74,6 +74,15 @@ fn field_name(ptr: &str) -> String {
     format!("`{s}`")
 }
 
+/// A value for a message, cut short so that a 1 MB string does not become a 1 MB message.
+fn brief(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    }
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -199,7 +208,11 @@ fn map_error(
                 .unwrap_or_default();
             let mut d = c.at_value(
                 codes::SCHEMA_ENUM,
-                format!("{field} must be one of {}, not {inst}", words.join(", ")),
+                format!(
+                    "{field} must be one of {}, not {}",
+                    words.join(", "),
+                    brief(inst)
+                ),
                 "not an allowed word",
             );
             if let Some(best) = inst
@@ -222,14 +235,14 @@ fn map_error(
             };
             c.at_value(
                 codes::OUT_OF_RANGE,
-                format!("{field} must be between {lo} and {hi}, not {inst}"),
+                format!("{field} must be between {lo} and {hi}, not {}", brief(inst)),
                 "out of range",
             )
         }
         ValidationErrorKind::Pattern { .. } if ptr == "/name" => c
             .at_value(
                 codes::INVALID_NAME,
-                format!("the service name {inst} is not valid"),
+                format!("the service name {} is not valid", brief(inst)),
                 "not [a-z0-9][a-z0-9_-]*",
             )
             .with_help(
@@ -242,7 +255,18 @@ fn map_error(
                 "empty list",
             )
             .with_help("a pcheck with nothing to watch is a mistake"),
-        _ => c.at_value(codes::SCHEMA_INVALID, format!("{field}: {err}"), "invalid"),
+        ValidationErrorKind::MaxLength { limit } => c.at_value(
+            codes::SCHEMA_INVALID,
+            format!("{field} is longer than {limit} characters"),
+            "too long",
+        ),
+        _ => {
+            let mut msg = err.to_string();
+            if let Some((at, _)) = msg.char_indices().nth(200) {
+                msg = format!("{}...", &msg[..at]);
+            }
+            c.at_value(codes::SCHEMA_INVALID, format!("{field}: {msg}"), "invalid")
+        }
     };
     let _ = doc;
     vec![d]
@@ -263,7 +287,10 @@ fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagn
             vec![c
                 .at_value(
                     codes::SCHEMA_FORM,
-                    format!("ipckey must be an integer or a \"0x...\" string, not {inst}"),
+                    format!(
+                        "ipckey must be an integer or a \"0x...\" string, not {}",
+                        brief(inst)
+                    ),
                     "not an IPC key",
                 )
                 .with_help("for example `ipckey: 0x1f000501`")]
@@ -272,7 +299,10 @@ fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagn
         _ => vec![c
             .at_value(
                 codes::SCHEMA_FORM,
-                format!("{field} must be whole seconds or a duration such as \"90s\", not {inst}"),
+                format!(
+                    "{field} must be whole seconds or a duration such as \"90s\", not {}",
+                    brief(inst)
+                ),
                 "not a duration",
             )
             .with_help(

@@ -27,15 +27,18 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
                 .map(|r| Span::new(r.start, r.end.max(r.start)))
                 .unwrap_or_default();
             let msg = e.message().trim().to_owned();
+            let (code, msg) = if msg.contains("recursion depth") {
+                let msg = format!("the document nests deeper than {MAX_DEPTH} levels");
+                (codes::TOO_DEEP, msg)
+            } else {
+                (codes::TOML_SYNTAX, format!("invalid TOML: {msg}"))
+            };
             return Document {
                 value: None,
                 spans,
-                diagnostics: vec![Diagnostic::error(
-                    codes::TOML_SYNTAX,
-                    format!("invalid TOML: {msg}"),
-                )
-                .with_label(span, "here")
-                .in_file(src)],
+                diagnostics: vec![Diagnostic::error(code, msg)
+                    .with_label(span, "here")
+                    .in_file(src)],
             };
         }
     };

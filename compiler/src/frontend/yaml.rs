@@ -120,8 +120,13 @@ impl Builder<'_> {
                         .chars()
                         .next()
                         .map_or(at, |c| at + c.len_utf8());
-                    let msg = format!("invalid YAML: {}", e.info());
-                    self.fail(codes::YAML_SYNTAX, msg, Span::new(at, end), "here");
+                    let (code, msg) = if e.info().contains("recursion limit") {
+                        let msg = format!("the document nests deeper than {MAX_DEPTH} levels");
+                        (codes::TOO_DEEP, msg)
+                    } else {
+                        (codes::YAML_SYNTAX, format!("invalid YAML: {}", e.info()))
+                    };
+                    self.fail(code, msg, Span::new(at, end), "here");
                     return Err(());
                 }
             };
