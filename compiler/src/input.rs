@@ -136,7 +136,7 @@ fn failed(name: &str, format: Format, d: Diagnostic) -> Input {
         source: source.clone(),
         service: None,
         spans: Box::new(PfileSpans::default()),
-        diagnostics: vec![d.in_file(&source)],
+        diagnostics: vec![d.with_span(span::Span::new(0, 0)).in_file(&source)],
     }
 }
 
