@@ -177,3 +177,117 @@ impl<'a> CharIndex<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, Restart};
+
+    fn load(name: &str, text: &str) -> (Option<Service>, Vec<Diagnostic>, SpanTable) {
+        let src = SourceFile::new(name, text);
+        let doc = if name.ends_with(".toml") {
+            toml::parse(&src)
+        } else if name.ends_with(".json") {
+            json::parse(&src)
+        } else {
+            yaml::parse(&src)
+        };
+        let mut diags = doc.diagnostics;
+        let out = check_document(doc.value.as_ref().unwrap(), &doc.spans, &src);
+        diags.extend(out.diagnostics);
+        (out.service, diags, doc.spans)
+    }
+
+    const WEB: &str = include_str!("../../../examples/webstack.yaml");
+    const WEB_TOML: &str = include_str!("../../../examples/webstack.toml");
+
+    #[test]
+    fn webstack_converts_with_all_three_restart_forms() {
+        let (svc, diags, _) = load("webstack.yaml", WEB);
+        assert!(diags.is_empty(), "{diags:?}");
+        let svc = svc.unwrap();
+        assert_eq!(svc.ipckey, 0x1f000600);
+        assert_eq!(svc.monitor_interval, 30);
+        assert_eq!(svc.msg_check_interval, 5);
+        assert_eq!(svc.monitor_try_count, 3);
+        assert_eq!(
+            svc.dump_file.as_deref(),
+            Some("/var/opt/HA/PS/log/pcheck_dump_webstack")
+        );
+        let p = &svc.processes;
+        assert_eq!(p.len(), 4);
+        assert_eq!(
+            p[0].restart,
+            Restart::Commands {
+                stop: "systemctl stop nginx".into(),
+                start: "systemctl start nginx".into(),
+                wait: 5
+            }
+        );
+        assert_eq!(
+            (p[0].grace, p[0].retries, p[0].on_retry_over),
+            (3600, 5, Action::Exit)
+        );
+        assert_eq!(
+            p[1].restart,
+            Restart::Script("/var/opt/HA/PS/conf/bin/restart_sshd.sh".into())
+        );
+        assert_eq!((p[1].grace, p[1].on_retry_over), (43_200, Action::Continue));
+        assert_eq!(p[2].grace, 0);
+        assert_eq!(p[3].restart, Restart::None);
+        assert_eq!((p[3].grace, p[3].retries), (86_400, 3));
+        // The TOML spelling is the same service.
+        let (toml_svc, diags, _) = load("webstack.toml", WEB_TOML);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(toml_svc.unwrap(), svc);
+    }
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let text = "name: web\nprocesses:\n  - name: \"a b\"\n    grace: 1d\n";
+        let (_, _, spans) = load("x.yaml", text);
+        let src = SourceFile::new("x", text);
+        assert_eq!(src.slice(spans.key_span("/processes/0/grace")), "grace");
+        assert_eq!(src.slice(spans.value_span("/processes/0/grace")), "1d");
+        assert_eq!(src.slice(spans.value_span("/processes/0/name")), "\"a b\"");
+        assert_eq!(src.slice(spans.key_span("/name")), "name");
+        // Unknown pointers fall back to their nearest ancestor.
+        assert_eq!(
+            spans.value_span("/processes/0/grace/x"),
+            spans.value_span("/processes/0/grace")
+        );
+        let text = "name = \"web\"\n[[processes]]\nname = \"é\"\ngrace = \"1d\"\n";
+        let (_, _, spans) = load("x.toml", text);
+        let src = SourceFile::new("x", text);
+        assert_eq!(src.slice(spans.key_span("/processes/0/grace")), "grace");
+        assert_eq!(src.slice(spans.value_span("/processes/0/grace")), "\"1d\"");
+        let text = "{\"name\": \"wéb\", \"ipckey\": 5}";
+        let (_, _, spans) = load("x.json", text);
+        let src = SourceFile::new("x", text);
+        assert_eq!(src.slice(spans.key_span("/ipckey")), "\"ipckey\"");
+        assert_eq!(src.slice(spans.value_span("/ipckey")), "5");
+    }
+
+    #[test]
+    fn semantic_rules_run_after_the_schema_with_spans() {
+        let text = "name: web\nipckey: \"0x10\"\nmonitor_interval: 500ms\nprocesses:\n  - name: a\n  - name: a\n    restart: {stop: x, start: y, wait: 2h}\n";
+        let (svc, diags, _) = load("x.yaml", text);
+        assert!(svc.is_none());
+        let src = SourceFile::new("x", text);
+        let got: Vec<(&str, usize, usize)> = diags
+            .iter()
+            .map(|d| {
+                let lc = src.line_col(d.primary_span().unwrap().start);
+                (d.code.id, lc.line, lc.column)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("psctl::value::invalid_duration", 3, 19),
+                ("psctl::value::out_of_range", 7, 40),
+                ("psctl::entry::duplicate_pname", 6, 11),
+            ]
+        );
+    }
+}
