@@ -316,3 +316,21 @@ fn explain_known_unknown_and_list() {
     let list = String::from_utf8(out.stdout).unwrap();
     assert_eq!(list.lines().count(), psctl::diagnostics::codes::ALL.len());
 }
+
+#[test]
+fn human_format_is_graphical_on_a_terminal() {
+    // `script` (util-linux, installed by scripts/setup-test-deps) gives psctl a pseudo-terminal.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(&f, "name: Cron\nipckey: 1\nprocesses: [{name: a}]\n").unwrap();
+    let cmd = format!("{} check {}", env!("CARGO_BIN_EXE_psctl"), s(&f));
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("`script` is installed (scripts/setup-test-deps)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("psctl::value::invalid_name"), "{text}");
+    assert!(text.contains("bad.yaml:1:7"), "{text}");
+    // miette's box drawing, not the plain renderer's arrow.
+    assert!(text.contains('─') && !text.contains("--> "), "{text}");
+}

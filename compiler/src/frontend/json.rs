@@ -11,15 +11,15 @@ use super::{yaml, Document, MAX_DEPTH};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
-/// Byte offset of serde_json's 1-based line and column (a column counts bytes).
-fn offset(src: &SourceFile, line: usize, column: usize) -> usize {
-    let lines = src.text().split('\n').count();
-    if line == 0 || line > lines {
-        return src.text().len();
-    }
-    let ls = src.line_span(line);
-    let mut at = (ls.start + column.saturating_sub(1)).min(src.text().len());
-    while !src.text().is_char_boundary(at) {
+/// Byte offset in `text` of serde_json's 1-based line and column (a column counts bytes).
+fn offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut at = (start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(at) {
         at -= 1;
     }
     at
@@ -44,10 +44,13 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
         .into_iter()
         .filter(|d| d.code == codes::TOO_DEEP || d.code == codes::DUPLICATE_KEY)
         .collect();
-    let value = match serde_json::from_str::<Value>(src.text()) {
+    // A byte-order mark is tolerated (RFC 8259 allows ignoring it); serde_json does not.
+    let body = src.text().strip_prefix('\u{feff}').unwrap_or(src.text());
+    let bom = src.text().len() - body.len();
+    let value = match serde_json::from_str::<Value>(body) {
         Ok(v) => Some(v),
         Err(e) => {
-            let at = offset(src, e.line(), e.column());
+            let at = bom + offset(body, e.line(), e.column());
             let end = src.text()[at..]
                 .chars()
                 .next()
