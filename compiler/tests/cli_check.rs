@@ -98,6 +98,26 @@ fn json_and_github_formats() {
     let out = psctl(&["check", "--message-format", "json", s(&f)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stderr.is_empty());
+    let raw = String::from_utf8(out.stdout.clone()).unwrap();
+    let keys = [
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "severity",
+        "code",
+        "message",
+        "help",
+    ];
+    let pos: Vec<usize> = keys
+        .iter()
+        .map(|k| raw.find(&format!("\"{k}\":")).unwrap())
+        .collect();
+    assert!(
+        pos.windows(2).all(|w| w[0] < w[1]),
+        "keys out of order: {raw}"
+    );
     let d = json_lines(&out);
     assert_eq!(d.len(), 2);
     assert_eq!(d[0]["code"], "psctl::schema::unknown_key");

@@ -15,20 +15,24 @@ pub enum MessageFormat {
     Github,
 }
 
-/// One diagnostic as a JSON object (keys as the spec lists them).
-pub fn to_json(d: &Diagnostic) -> serde_json::Value {
+/// One diagnostic as a JSON object, keys in the order the spec lists them (serde_json's map
+/// would sort them, so the line is assembled from individually encoded values).
+pub fn to_json(d: &Diagnostic) -> String {
     let loc = d.location();
-    serde_json::json!({
-        "file": d.file_name(),
-        "line": loc.map(|l| l.0.line),
-        "column": loc.map(|l| l.0.column),
-        "end_line": loc.map(|l| l.1.line),
-        "end_column": loc.map(|l| l.1.column),
-        "severity": d.severity.as_str(),
-        "code": d.code.id,
-        "message": d.message,
-        "help": d.help,
-    })
+    let enc = |v: serde_json::Value| v.to_string();
+    let fields = [
+        ("file", enc(d.file_name().into())),
+        ("line", enc(loc.map(|l| l.0.line).into())),
+        ("column", enc(loc.map(|l| l.0.column).into())),
+        ("end_line", enc(loc.map(|l| l.1.line).into())),
+        ("end_column", enc(loc.map(|l| l.1.column).into())),
+        ("severity", enc(d.severity.as_str().into())),
+        ("code", enc(d.code.id.into())),
+        ("message", enc(d.message.as_str().into())),
+        ("help", enc(d.help.as_deref().into())),
+    ];
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!("{{{}}}", body.join(","))
 }
 
 /// Escapes workflow-command data (`%`, CR, LF) and, for properties, also `:` and `,`.
