@@ -3,6 +3,7 @@
 //! then validates the value against the schema, deserializes it and runs the shared rules.
 
 pub mod json;
+pub mod lenient;
 pub mod toml;
 pub mod yaml;
 
@@ -117,6 +118,15 @@ pub struct Document {
 pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Outcome {
     let mut diags = schema::validate(doc, spans, src);
     if !diags.is_empty() {
+        // Still run the semantic rules on what can be read, reporting only what the schema
+        // errors do not already cover.
+        let desc = lenient::description(doc);
+        let (_, more) = description::to_service(&desc, spans, src);
+        let more: Vec<Diagnostic> = more
+            .into_iter()
+            .filter(|d| !lenient::covered(d, &diags))
+            .collect();
+        diags.extend(more);
         return Outcome {
             service: None,
             diagnostics: diags,
@@ -287,6 +297,35 @@ mod tests {
                 ("psctl::value::invalid_duration", 3, 19),
                 ("psctl::value::out_of_range", 7, 40),
                 ("psctl::entry::duplicate_pname", 6, 11),
+            ]
+        );
+    }
+
+    #[test]
+    fn schema_and_semantic_problems_are_reported_in_one_run_without_repeats() {
+        let text = "name: web\nipckey: 0\nmonitor_interval: 500ms\nbogus: 1\nprocesses:\n  - name: a\n  - name: a\n    retries: x\n  - grace: 1d\n";
+        let (svc, diags, _) = load("x.yaml", text);
+        assert!(svc.is_none());
+        let src = SourceFile::new("x", text);
+        let mut got: Vec<(&str, usize)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    d.code.id,
+                    src.line_col(d.primary_span().unwrap().start).line,
+                )
+            })
+            .collect();
+        got.sort_by_key(|g| g.1);
+        assert_eq!(
+            got,
+            [
+                ("psctl::value::out_of_range", 2),
+                ("psctl::value::invalid_duration", 3),
+                ("psctl::schema::unknown_key", 4),
+                ("psctl::entry::duplicate_pname", 7),
+                ("psctl::schema::type", 8),
+                ("psctl::schema::required", 9),
             ]
         );
     }
