@@ -52,13 +52,14 @@ pub fn description(doc: &Value) -> Description {
     }
 }
 
-/// Whether `d`'s primary span lies within the primary span of one of `schema_errors`.
+/// Whether `d`'s primary span starts at or lies within the primary span of a schema error.
 pub fn covered(d: &Diagnostic, schema_errors: &[Diagnostic]) -> bool {
     let Some(s) = d.primary_span() else {
         return true;
     };
     schema_errors.iter().any(|e| {
         e.primary_span()
-            .is_some_and(|o| o.start <= s.start && s.end <= o.end)
+            // Same start: the same node (a schema error may show only its first line).
+            .is_some_and(|o| o.start == s.start || (o.start <= s.start && s.end <= o.end))
     })
 }
