@@ -95,7 +95,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
         // Symlinked directories are not followed: no loops, no escaping the tree.
         let meta = std::fs::symlink_metadata(&p).map_err(|e| io_error(&p, e))?;
         if meta.is_dir() {
-            walk(&p, out)?;
+            // Hidden directories (.git, .venv...) hold no configuration, only time to waste.
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if !hidden {
+                walk(&p, out)?;
+            }
         } else if wanted(&p) && std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
             out.push(p);
         }

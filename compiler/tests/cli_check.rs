@@ -354,3 +354,19 @@ fn human_format_is_graphical_on_a_terminal() {
     // miette's box drawing, not the plain renderer's arrow.
     assert!(text.contains('─') && !text.contains("--> "), "{text}");
 }
+
+#[test]
+fn default_path_is_the_current_directory_without_hidden_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cron.yaml"), CRON).unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::write(dir.path().join(".git/pfile_x"), "\0").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_psctl"))
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("in 1 file"), "{err}");
+}
