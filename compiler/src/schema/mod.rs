@@ -14,16 +14,37 @@ use crate::diagnostics::{codes, Diagnostic};
 use crate::frontend::SpanTable;
 use crate::span::SourceFile;
 
-/// The schema as a JSON value.
+/// The schema as a JSON value. Draft-07, the newest draft that every editor integration
+/// (yaml-language-server, Taplo, VS Code) fully supports.
 pub fn schema() -> Value {
-    let mut s = schemars::schema_for!(Description).to_value();
-    if let Value::Object(m) = &mut s {
-        m.insert(
-            "$id".into(),
-            Value::String("https://psctl.invalid/schemas/psctl.schema.json".into()),
-        );
-    }
+    let mut s = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Description>()
+        .to_value();
+    unwrap_descriptions(&mut s);
     s
+}
+
+/// Joins the hard-wrapped lines of doc comments, so editors can wrap descriptions themselves.
+fn unwrap_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::String(text) if k == "description" => {
+                        *text = text
+                            .split("\n\n")
+                            .map(|para| para.split('\n').collect::<Vec<_>>().join(" "))
+                            .collect::<Vec<_>>()
+                            .join("\n\n");
+                    }
+                    _ => unwrap_descriptions(x),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
+    }
 }
 
 /// The schema as the committed file holds it: pretty JSON and a final newline.
@@ -64,7 +85,7 @@ mod tests {
     fn properties(s: &Value) -> Vec<(String, Value, bool)> {
         let mut out = Vec::new();
         let mut objects = vec![("".to_owned(), s.clone())];
-        if let Some(defs) = s["$defs"].as_object() {
+        if let Some(defs) = s["definitions"].as_object() {
             objects.extend(defs.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         for (name, o) in objects {
@@ -126,9 +147,9 @@ mod tests {
             v
         };
         assert_eq!(keys(&s), sorted(SERVICE_KEYS));
-        assert_eq!(keys(&s["$defs"]["ProcessDesc"]), sorted(PROCESS_KEYS));
-        let mut restart = keys(&s["$defs"]["ScriptRestart"]);
-        restart.extend(keys(&s["$defs"]["CommandsRestart"]));
+        assert_eq!(keys(&s["definitions"]["ProcessDesc"]), sorted(PROCESS_KEYS));
+        let mut restart = keys(&s["definitions"]["ScriptRestart"]);
+        restart.extend(keys(&s["definitions"]["CommandsRestart"]));
         restart.sort();
         assert_eq!(restart, sorted(RESTART_KEYS));
     }
