@@ -66,3 +66,33 @@ print(f"{'psctl check, pfile with 10,000 PENT lines':52} {ms('pfile10k'):8.1f}ms
 print(f"{'check-jsonschema, same 300 files, same schema':52} {ms('check-jsonschema'):8.1f}ms")
 print(f"ratio check-jsonschema / psctl (300 files): {ms('check-jsonschema') / ms('many'):.1f}x")
 PY
+
+# Hostile inputs: each must end in a diagnostic well within a second.
+python3 - "$WORK" <<'PY'
+import os, sys
+w = sys.argv[1] + "/hostile"
+os.makedirs(w)
+n = 100_000
+flow = "[" * n + "]" * n
+files = {
+    "deep.yaml": flow, "deep.json": flow, "deep.toml": f"a = {flow}\n",
+    "deeptables.toml": "a = " + "{b = " * n + "1" + "}" * n + "\n",
+    "bomb.yaml": 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+        f"{chr(98+i)}: &{chr(98+i)} [" + ",".join([f"*{chr(97+i)}"] * 9) + "]\n" for i in range(9)),
+    "long.yaml": "name: " + "x" * (1 << 20) + "\n",
+    "long.toml": 'name = "' + "x" * (1 << 20) + '"\n',
+    "pfile_long": "IPCKEY 1\n" + "x" * (1 << 20) + "\n",
+}
+for name, text in files.items():
+    open(f"{w}/{name}", "w").write(text)
+open(f"{w}/binary.yaml", "wb").write(bytes(range(256)) * 4096)
+PY
+args=()
+for f in "$WORK"/hostile/*; do args+=(-n "$(basename "$f")" "$PSCTL check $f"); done
+hyperfine --style none -N -i --warmup 1 --runs 5 --export-json "$WORK/hostile.json" "${args[@]}" >/dev/null
+python3 - "$WORK" <<'PY'
+import json, sys
+print(f"\n{'hostile input':52} {'median':>10}")
+for x in json.load(open(f"{sys.argv[1]}/hostile.json"))["results"]:
+    print(f"{x['command']:52} {x['median'] * 1000:8.1f}ms")
+PY
