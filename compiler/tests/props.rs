@@ -121,3 +121,43 @@ fn seeds_are_valid() {
         assert!(input.diagnostics.is_empty(), "{:?}", input.diagnostics);
     }
 }
+
+/// The PENT fields of one line as spec section 1 defines them: the text before a comment (a
+/// `#` after a blank), split at `:`, each trimmed of blanks.
+fn reference_fields(line: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut end = chars.len();
+    for i in 1..chars.len() {
+        if chars[i] == '#' && matches!(chars[i - 1], ' ' | '\t') {
+            let mut j = i;
+            while j > 0 && matches!(chars[j - 1], ' ' | '\t') {
+                j -= 1;
+            }
+            end = j;
+            break;
+        }
+    }
+    let content: String = chars[..end].iter().collect();
+    content
+        .split(':')
+        .map(|f| f.trim_matches([' ', '\t']).to_owned())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The grammar's fast field rule splits exactly like the spec's definition.
+    #[test]
+    fn pent_fields_match_the_spec(rest in "[a: \t#\r/éX-]{0,40}") {
+        let line = format!("a{rest}");
+        let syntax = psctl::pfile::syntax::parse(&line).unwrap();
+        match &syntax.lines[0].kind {
+            psctl::pfile::syntax::LineKind::Pent { fields } => {
+                let got: Vec<&str> = fields.iter().map(|s| &line[s.start..s.end]).collect();
+                prop_assert_eq!(got, reference_fields(&line));
+            }
+            k => prop_assert!(false, "not a PENT line: {:?}", k),
+        }
+    }
+}
