@@ -110,22 +110,26 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// Expands directories (recursively, sorted) into the inputs they hold; `-` stays as is.
+/// Expands directories (recursively, sorted) into the inputs they hold; `-` stays as is. A
+/// file reached twice (`dir dir/a.yaml`) is kept once, or it would clash with itself in the
+/// cross-file rules.
 pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let mut out = Vec::new();
+    let mut found = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
-            out.push(p.clone());
+            found.push(p.clone());
             continue;
         }
         let meta = std::fs::metadata(p).map_err(|e| io_error(p, e))?;
         if meta.is_dir() {
-            walk(p, &mut out)?;
+            walk(p, &mut found)?;
         } else {
-            out.push(p.clone());
+            found.push(p.clone());
         }
     }
-    Ok(out)
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    Ok(found)
 }
 
 /// Reads at most [`MAX_INPUT_BYTES`] (+1 to detect more).

@@ -370,3 +370,14 @@ fn default_path_is_the_current_directory_without_hidden_directories() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("in 1 file"), "{err}");
 }
+
+#[test]
+fn a_file_named_twice_is_checked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("cron.yaml");
+    std::fs::write(&f, CRON).unwrap();
+    let out = psctl(&["check", s(dir.path()), s(&f)]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("in 1 file"), "{err}");
+}
