@@ -132,7 +132,7 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
             diagnostics: diags,
         };
     }
-    let desc: Description = match Description::deserialize_value(doc) {
+    let desc: Description = match <Description as serde::Deserialize>::deserialize(doc) {
         Ok(d) => d,
         Err(e) => {
             // The schema accepts only what deserializes; reaching this is a schema bug, still
@@ -159,12 +159,6 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
 pub struct Outcome {
     pub service: Option<Service>,
     pub diagnostics: Vec<Diagnostic>,
-}
-
-impl Description {
-    fn deserialize_value(v: &Value) -> Result<Description, serde_json::Error> {
-        serde::Deserialize::deserialize(v)
-    }
 }
 
 /// Converts a char index (as YAML markers count) into byte offsets of `text`.

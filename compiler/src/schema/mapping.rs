@@ -126,7 +126,6 @@ impl Ctx<'_> {
 
 pub(super) fn map_error(
     err: &ValidationError<'_>,
-    doc: &Value,
     spans: &SpanTable,
     src: &Arc<SourceFile>,
 ) -> Vec<Diagnostic> {
@@ -230,7 +229,6 @@ pub(super) fn map_error(
             c.at_value(codes::SCHEMA_INVALID, format!("{field}: {msg}"), "invalid")
         }
     };
-    let _ = doc;
     vec![d]
 }
 

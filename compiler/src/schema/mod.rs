@@ -71,7 +71,7 @@ pub fn validate(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Vec<Di
     };
     let mut out = Vec::new();
     for err in v.iter_errors(doc) {
-        out.extend(mapping::map_error(&err, doc, spans, src));
+        out.extend(mapping::map_error(&err, spans, src));
     }
     out
 }
