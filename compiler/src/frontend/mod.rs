@@ -117,6 +117,28 @@ pub struct Document {
 /// Validates a parsed document and lowers it into the model.
 pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Outcome {
     let mut diags = schema::validate(doc, spans, src);
+    // JSON Schema counts 1000.0 as an integer, serde does not: no field takes a fraction, so
+    // every float is reported here, where its place is known.
+    let mut floats = Vec::new();
+    find_floats(doc, &mut String::new(), &mut floats);
+    for ptr in floats {
+        let span = spans.value_span(&ptr);
+        if diags.iter().any(|d| d.primary_span() == Some(span)) {
+            continue; // the schema already said what is wrong with this value
+        }
+        diags.push(
+            Diagnostic::error(
+                codes::SCHEMA_TYPE,
+                format!(
+                    "{} must be a whole number, not a floating-point number",
+                    schema::field_name(&ptr)
+                ),
+            )
+            .with_label(span, "not a whole number")
+            .with_help("write an integer such as `3` (durations may also be strings like `90s`)")
+            .in_file(src),
+        );
+    }
     if !diags.is_empty() {
         // Still run the semantic rules on what can be read, reporting only what the schema
         // errors do not already cover.
@@ -153,6 +175,30 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
     Outcome {
         service,
         diagnostics: diags,
+    }
+}
+
+/// Pointers of the numbers in `v` that are not integers (the depth is bounded by the readers).
+fn find_floats(v: &Value, ptr: &mut String, out: &mut Vec<String>) {
+    let len = ptr.len();
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => out.push(ptr.clone()),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                ptr.push_str(&format!("/{i}"));
+                find_floats(x, ptr, out);
+                ptr.truncate(len);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                ptr.push('/');
+                ptr.push_str(&escape_segment(k));
+                find_floats(x, ptr, out);
+                ptr.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 

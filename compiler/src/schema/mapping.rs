@@ -14,7 +14,7 @@ use crate::model::limits;
 use crate::span::SourceFile;
 
 /// The field a pointer names, for messages: `processes[0].restart`.
-fn field_name(ptr: &str) -> String {
+pub fn field_name(ptr: &str) -> String {
     if ptr.is_empty() {
         return "the document".into();
     }

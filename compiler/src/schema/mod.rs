@@ -6,6 +6,8 @@ use std::sync::{Arc, OnceLock};
 
 mod mapping;
 
+pub use mapping::field_name;
+
 use jsonschema::Validator;
 use serde_json::Value;
 
