@@ -74,6 +74,15 @@ fn each_input_reports_the_expected_first_diagnostic() {
             }
         }
         assert!(end.line >= start.line);
+        // No problem is reported twice (schema errors and the semantic rules overlap).
+        let mut keys: Vec<_> = diags
+            .iter()
+            .map(|d| (d.code.id, d.primary_span().map(|s| (s.start, s.end))))
+            .collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "{file}: a diagnostic is repeated");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
