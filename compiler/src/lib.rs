@@ -7,6 +7,8 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diagnostics;
+#[cfg(feature = "cli")]
+pub mod emit;
 pub mod model;
 pub mod pfile;
 pub mod rules;
