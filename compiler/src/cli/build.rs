@@ -47,7 +47,7 @@ pub(crate) fn display_name(path: &Path) -> String {
 pub(crate) fn collect_paths(
     paths: &[PathBuf],
     accept: fn(&Path) -> bool,
-) -> Result<Vec<PathBuf>, Diagnostic> {
+) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
     fn walk(dir: &Path, accept: fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.file_name());
@@ -64,9 +64,9 @@ pub(crate) fn collect_paths(
     }
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| io_diag(p, &e))?;
+        let meta = std::fs::metadata(p).map_err(|e| vec![io_diag(p, &e)])?;
         if meta.is_dir() {
-            walk(p, accept, &mut out).map_err(|e| io_diag(p, &e))?;
+            walk(p, accept, &mut out).map_err(|e| vec![io_diag(p, &e)])?;
         } else {
             out.push(p.clone());
         }
@@ -97,9 +97,9 @@ pub(crate) struct Loaded {
 }
 
 /// Loads one input. Until the description front-ends land, only pfiles are understood.
-fn load(path: &Path) -> Result<Loaded, Diagnostic> {
+fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     let name = display_name(path);
-    let bytes = std::fs::read(path).map_err(|e| io_diag(path, &e))?;
+    let bytes = std::fs::read(path).map_err(|e| vec![io_diag(path, &e)])?;
     if is_description(path) {
         let source = SourceFile::new(name.clone(), String::new());
         let d = Diagnostic::error(
@@ -146,7 +146,7 @@ pub fn run(args: Args) -> u8 {
     let mut paths = match collect_paths(&args.paths, buildable) {
         Ok(p) => p,
         Err(d) => {
-            print_diagnostics(&[d], args.message_format);
+            print_diagnostics(&d, args.message_format);
             return 2;
         }
     };
@@ -165,7 +165,7 @@ pub fn run(args: Args) -> u8 {
                 diags.extend(l.diagnostics.iter().cloned());
                 loaded.push(l);
             }
-            Err(d) => diags.push(d),
+            Err(d) => diags.extend(d),
         }
     }
     if paths.is_empty() {

@@ -145,7 +145,7 @@ pub fn run(args: Args) -> u8 {
     let paths = match collect_paths(&args.paths, is_pfile) {
         Ok(p) => p,
         Err(d) => {
-            print_diagnostics(&[d], args.message_format);
+            print_diagnostics(&d, args.message_format);
             return 2;
         }
     };
