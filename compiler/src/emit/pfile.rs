@@ -170,6 +170,9 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
     for c in &comments.preamble {
         push_line(&mut out, c, None);
     }
+    if !comments.preamble.is_empty() {
+        out.push('\n');
+    }
     push_line(&mut out, PARAM_BANNER, None);
     let values = [
         format_ipckey(svc.ipckey),
@@ -246,7 +249,7 @@ mod tests {
     fn comments_stay_with_their_lines() {
         let text = "# header of the file\n\n# the key\nMONITOR_INTERVAL 10 # ten\nIPCKEY 1\n# watch cron\ncrond:-:0:0:exit # really\n# the end\n";
         let out = fmt(text);
-        let want = "# header of the file\n##### PARAM #####\nIPCKEY                0x00000001\nMSG_CHECK_INTERVAL    5\n# the key\nMONITOR_INTERVAL      10 # ten\nMONITOR_TRY_COUNT     2\nSHM_DUMP_FILE         /var/opt/HA/PS/log/pcheck_dump_0x00000001\n\n##### PENT #####\n# watch cron\ncrond:-:0:0:exit # really\n# the end\n";
+        let want = "# header of the file\n\n##### PARAM #####\nIPCKEY                0x00000001\nMSG_CHECK_INTERVAL    5\n# the key\nMONITOR_INTERVAL      10 # ten\nMONITOR_TRY_COUNT     2\nSHM_DUMP_FILE         /var/opt/HA/PS/log/pcheck_dump_0x00000001\n\n##### PENT #####\n# watch cron\ncrond:-:0:0:exit # really\n# the end\n";
         assert_eq!(out, want);
         assert_eq!(fmt(&out), out);
     }
