@@ -100,15 +100,18 @@ pub fn restart_fields(svc: &Service) -> Vec<String> {
 }
 
 /// Quotes `s` for a POSIX shell: inside single quotes nothing is special, and a single quote
-/// is written as `'\''` (close, escaped quote, reopen).
+/// is written as `'\''` (close, escaped quote, reopen). A backslash right before a closing
+/// quote is written the same way (`'\\'`): correct either way, but shellcheck (SC1003) would
+/// take `\'` for an attempt to escape the quote.
 pub fn shell_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => out.push_str("'\\''"),
+            '\\' if matches!(chars.peek(), None | Some('\'')) => out.push_str("'\\\\'"),
+            c => out.push(c),
         }
     }
     out.push('\'');
@@ -127,6 +130,8 @@ pub fn render(source_name: &str, pname: &str, stop: &str, start: &str, wait: u32
         super::comment_safe(pname)
     );
     s.push_str("# The exit status is the start command's: pcheck judges the restart by it.\n\n");
+    s.push_str("# The commands are kept verbatim in single quotes; they expand when they run.\n");
+    s.push_str("# shellcheck disable=SC2016\n");
     let _ = writeln!(s, "stop_cmd={}", shell_quote(stop));
     let _ = writeln!(s, "start_cmd={}\n", shell_quote(start));
     s.push_str("# The stop command fails when the process is already gone; that is expected.\n");
@@ -206,6 +211,8 @@ mod tests {
     #[test]
     fn quoting_survives_single_quotes() {
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("a\\'b\\"), "'a'\\\\''\\''b'\\\\''");
+        assert_eq!(shell_quote("a\\b"), "'a\\b'");
         assert_eq!(shell_quote(""), "''");
     }
 
