@@ -71,8 +71,11 @@ pub(crate) fn collect_paths(
             out.push(p.clone());
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    // Only several arguments can name one file twice (a directory and a file in it, say).
+    if paths.len() > 1 {
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    }
     Ok(out)
 }
 
@@ -91,7 +94,7 @@ pub(crate) struct Loaded {
     pub name: String,
     pub source: Arc<SourceFile>,
     pub service: Option<Service>,
-    pub spans: Box<dyn SpanLookup>,
+    pub spans: Box<dyn SpanLookup + Send>,
     pub comments: Comments,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -159,8 +162,8 @@ pub fn run(args: Args) -> u8 {
     }
     let mut diags = Vec::new();
     let mut loaded = Vec::new();
-    for p in &paths {
-        match load(p) {
+    for l in crate::emit::par::par_map(&paths, |p| load(p)) {
+        match l {
             Ok(l) => {
                 diags.extend(l.diagnostics.iter().cloned());
                 loaded.push(l);

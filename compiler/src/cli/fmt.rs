@@ -94,10 +94,33 @@ fn rewrite(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Checks or rewrites one file: its diagnostics, and its name if it was (or would be) changed.
+fn one_file(path: &Path, check: bool) -> (Vec<Diagnostic>, Option<String>) {
+    let name = display_name(path);
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return (vec![io_diag(path, &e)], None),
+    };
+    let mut diags = Vec::new();
+    match format(&name, &bytes, &mut diags) {
+        Outcome::Canonical | Outcome::Invalid => (diags, None),
+        Outcome::Changed(text) if check => {
+            diags.push(not_canonical(&name, &bytes, &text));
+            (diags, Some(name))
+        }
+        Outcome::Changed(text) => match rewrite(path, &text) {
+            Ok(()) => (diags, Some(name)),
+            Err(e) => {
+                let msg = format!("cannot write `{name}`: {e}");
+                diags.push(Diagnostic::error(codes::IO, msg));
+                (diags, None)
+            }
+        },
+    }
+}
+
 pub fn run(args: Args) -> u8 {
     let mut diags = Vec::new();
-    let mut checked = 0usize;
-    let mut changed = Vec::new();
     if args.paths.iter().any(|p| p.as_os_str() == "-") {
         if args.paths.len() > 1 {
             eprintln!("psctl fmt: `-` (stdin) cannot be combined with other paths");
@@ -149,30 +172,14 @@ pub fn run(args: Args) -> u8 {
             return 2;
         }
     };
-    for path in paths.iter().filter(|p| !is_description(p)) {
-        let name = display_name(path);
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                diags.push(io_diag(path, &e));
-                continue;
-            }
-        };
-        checked += 1;
-        match format(&name, &bytes, &mut diags) {
-            Outcome::Canonical | Outcome::Invalid => {}
-            Outcome::Changed(text) if args.check => {
-                diags.push(not_canonical(&name, &bytes, &text));
-                changed.push(name);
-            }
-            Outcome::Changed(text) => match rewrite(path, &text) {
-                Ok(()) => changed.push(name),
-                Err(e) => diags.push(Diagnostic::error(
-                    codes::IO,
-                    format!("cannot write `{name}`: {e}"),
-                )),
-            },
-        }
+    let files: Vec<&PathBuf> = paths.iter().filter(|p| !is_description(p)).collect();
+    let checked = files.len();
+    let check = args.check;
+    let results = crate::emit::par::par_map(&files, |path| one_file(path, check));
+    let mut changed = Vec::new();
+    for (d, name) in results {
+        diags.extend(d);
+        changed.extend(name);
     }
     print_diagnostics(&diags, args.message_format);
     let status = status_of(&diags);

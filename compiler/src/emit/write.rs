@@ -82,10 +82,14 @@ pub fn write_all(
     let mut report = Report::default();
     let mut todo: Vec<(&OutputFile, PathBuf)> = Vec::new();
     let mut diags = Vec::new();
-    for file in files {
+    let found = super::par::par_map(files, |file| {
         debug_assert!(!file.rel_path.contains('/'));
         let path = outdir.join(&file.rel_path);
-        match existing(&path, file) {
+        let e = existing(&path, file);
+        (path, e)
+    });
+    for (file, (path, e)) in files.iter().zip(found) {
+        match e {
             Ok(Existing::Same) => report.unchanged.push(file.rel_path.clone()),
             Ok(Existing::Missing | Existing::Generated) => todo.push((file, path)),
             Ok(Existing::Foreign) if force => todo.push((file, path)),
@@ -105,11 +109,14 @@ pub fn write_all(
     if !diags.is_empty() {
         return Err(diags);
     }
-    for (file, path) in todo {
-        write_atomic(&path, &file.bytes, file.mode)
-            .map_err(|e| vec![io_error(&path, "write", &e)])?;
-        report.written.push(file.rel_path.clone());
+    let results = super::par::par_map(&todo, |(file, path)| {
+        write_atomic(path, &file.bytes, file.mode).map_err(|e| io_error(path, "write", &e))
+    });
+    let errors: Vec<Diagnostic> = results.into_iter().filter_map(Result::err).collect();
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    report.written = todo.iter().map(|(f, _)| f.rel_path.clone()).collect();
     Ok(report)
 }
 
