@@ -110,9 +110,11 @@ pub fn write_all(
         return Err(diags);
     }
     let results = super::par::par_map(&todo, |(file, path)| {
-        write_atomic(path, &file.bytes, file.mode).map_err(|e| io_error(path, "write", &e))
+        write_atomic(path, &file.bytes, file.mode)
+            .err()
+            .map(|e| io_error(path, "write", &e))
     });
-    let errors: Vec<Diagnostic> = results.into_iter().filter_map(Result::err).collect();
+    let errors: Vec<Diagnostic> = results.into_iter().flatten().collect();
     if !errors.is_empty() {
         return Err(errors);
     }
