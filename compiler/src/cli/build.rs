@@ -23,6 +23,7 @@ pub struct Args {
     /// Replace files in OUTDIR that psctl did not generate
     #[arg(long)]
     pub force: bool,
+    /// How to print diagnostics
     #[arg(long, value_enum, default_value_t)]
     pub message_format: MessageFormat,
 }

@@ -20,6 +20,7 @@ pub struct Args {
     /// Change nothing; exit 1 and list the files that are not in canonical form
     #[arg(long)]
     pub check: bool,
+    /// How to print diagnostics
     #[arg(long, value_enum, default_value_t)]
     pub message_format: MessageFormat,
 }

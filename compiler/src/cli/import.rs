@@ -38,6 +38,7 @@ pub struct Args {
     /// Path or URL of the JSON Schema named in the editor modeline
     #[arg(long, default_value = DEFAULT_SCHEMA)]
     pub schema: String,
+    /// How to print diagnostics
     #[arg(long, value_enum, default_value_t)]
     pub message_format: MessageFormat,
 }
