@@ -6,10 +6,18 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "descriptions")]
+pub mod description;
 pub mod diagnostics;
 #[cfg(feature = "cli")]
 pub mod emit;
+#[cfg(feature = "descriptions")]
+pub mod frontend;
+#[cfg(feature = "descriptions")]
+pub mod input;
 pub mod model;
 pub mod pfile;
 pub mod rules;
+#[cfg(feature = "descriptions")]
+pub mod schema;
 pub mod span;

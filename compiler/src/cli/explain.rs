@@ -1,9 +1,55 @@
-//! `psctl explain` (not implemented yet).
+//! `psctl explain CODE`: the long explanation of a diagnostic code. Without a code it lists
+//! every code; an unknown code exits 2 and names the close matches.
+
+use crate::diagnostics::codes;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// A diagnostic code such as `psctl::schema::unknown_key` (the `psctl::` prefix may be
+    /// left out); without it, every code is listed
+    pub code: Option<String>,
+}
 
-pub fn run(_args: Args) -> u8 {
-    eprintln!("psctl explain: not implemented yet");
-    2
+/// Codes whose id (or last segment) is close to `word`, best first.
+fn close_matches(word: &str) -> Vec<&'static str> {
+    let mut scored: Vec<(f64, &'static str)> = codes::ALL
+        .iter()
+        .map(|c| {
+            let last = c.id.rsplit("::").next().unwrap_or(c.id);
+            let score = strsim::normalized_levenshtein(word, c.id)
+                .max(strsim::normalized_levenshtein(word, last))
+                .max(if c.id.contains(word) { 0.9 } else { 0.0 });
+            (score, c.id)
+        })
+        .filter(|(s, _)| *s >= 0.5)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(5).map(|(_, id)| id).collect()
+}
+
+pub fn run(args: Args) -> u8 {
+    let Some(word) = args.code else {
+        for c in codes::ALL {
+            println!("{:<40} {}", c.id, c.summary);
+        }
+        return 0;
+    };
+    match codes::lookup(word.trim()) {
+        Some(c) => {
+            println!("{}: {}\n\n{}", c.id, c.summary, c.explanation);
+            0
+        }
+        None => {
+            eprintln!("psctl explain: unknown code `{word}`");
+            let close = close_matches(word.trim());
+            if !close.is_empty() {
+                eprintln!("close matches:");
+                for id in close {
+                    eprintln!("  {id}");
+                }
+            }
+            eprintln!("(run `psctl explain` without a code to list them all)");
+            2
+        }
+    }
 }

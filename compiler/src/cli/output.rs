@@ -1,7 +1,10 @@
-//! Printing diagnostics in the chosen `--message-format` (to be completed by the check work:
-//! human graphical/plain, short, json, github).
+//! Printing diagnostics in the chosen `--message-format`: `human` (miette's graphical report
+//! on a terminal, the plain renderer otherwise) and `short` go to stderr; `json` (one object
+//! per line) and `github` (workflow commands) go to stdout, where CI tools read them.
 
-use crate::diagnostics::{render, Diagnostic};
+use std::io::{IsTerminal, Write};
+
+use crate::diagnostics::{render, Diagnostic, Severity};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MessageFormat {
@@ -12,12 +15,104 @@ pub enum MessageFormat {
     Github,
 }
 
+/// One diagnostic as a JSON object, keys in the order the spec lists them (serde_json's map
+/// would sort them, so the line is assembled from individually encoded values).
+pub fn to_json(d: &Diagnostic) -> String {
+    let loc = d.location();
+    let enc = |v: serde_json::Value| v.to_string();
+    let fields = [
+        ("file", enc(d.file_name().into())),
+        ("line", enc(loc.map(|l| l.0.line).into())),
+        ("column", enc(loc.map(|l| l.0.column).into())),
+        ("end_line", enc(loc.map(|l| l.1.line).into())),
+        ("end_column", enc(loc.map(|l| l.1.column).into())),
+        ("severity", enc(d.severity.as_str().into())),
+        ("code", enc(d.code.id.into())),
+        ("message", enc(d.message.as_str().into())),
+        ("help", enc(d.help.as_deref().into())),
+    ];
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!("{{{}}}", body.join(","))
+}
+
+/// Escapes workflow-command data (`%`, CR, LF) and, for properties, also `:` and `,`.
+fn gh_escape(s: &str, property: bool) -> String {
+    let mut out = s
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+/// `::error file=F,line=L,col=C,endLine=..,endColumn=..,title=CODE::message`
+pub fn to_github(d: &Diagnostic) -> String {
+    let kind = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut props = Vec::new();
+    if let Some(f) = d.file_name() {
+        props.push(format!("file={}", gh_escape(f, true)));
+    }
+    if let Some((s, e)) = d.location() {
+        props.push(format!("line={}", s.line));
+        props.push(format!("col={}", s.column));
+        props.push(format!("endLine={}", e.line));
+        props.push(format!("endColumn={}", e.column));
+    }
+    props.push(format!("title={}", gh_escape(d.code.id, true)));
+    let mut msg = d.message.clone();
+    if let Some(h) = &d.help {
+        msg.push_str("\nhelp: ");
+        msg.push_str(h);
+    }
+    format!("::{kind} {}::{}", props.join(","), gh_escape(&msg, false))
+}
+
+fn graphical(d: &Diagnostic) -> String {
+    let mut out = String::new();
+    let handler = miette::GraphicalReportHandler::new();
+    match handler.render_report(&mut out, d) {
+        Ok(()) => out,
+        Err(_) => render::plain(d),
+    }
+}
+
 /// Prints diagnostics to stderr (human, short) or stdout (json, github).
 pub fn print_diagnostics(diags: &[Diagnostic], format: MessageFormat) {
+    let tty = std::io::stderr().is_terminal();
+    let mut err = std::io::stderr().lock();
+    let mut out = std::io::stdout().lock();
     for d in diags {
-        match format {
-            MessageFormat::Short => eprintln!("{}", render::short(d)),
-            _ => eprint!("{}", render::plain(d)),
+        // Write errors (a closed pipe) are not worth a panic; stop quietly.
+        let r = match format {
+            MessageFormat::Short => writeln!(err, "{}", render::short(d)),
+            MessageFormat::Human if tty => writeln!(err, "{}", graphical(d)),
+            MessageFormat::Human => writeln!(err, "{}", render::plain(d)),
+            MessageFormat::Json => writeln!(out, "{}", to_json(d)),
+            MessageFormat::Github => writeln!(out, "{}", to_github(d)),
+        };
+        if r.is_err() {
+            return;
         }
     }
+}
+
+/// `2 errors, 1 warning in 3 files` (human format only), to stderr.
+pub fn print_summary(diags: &[Diagnostic], files: usize, format: MessageFormat) {
+    if format != MessageFormat::Human {
+        return;
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    eprintln!(
+        "{}, {} in {}",
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        plural(files, "file")
+    );
 }

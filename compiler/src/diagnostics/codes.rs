@@ -108,4 +108,84 @@ replace it.";
 The canonical form has the PARAM banner, all five PARAM keys in table order padded to 22 \
 columns, a blank line, the PENT banner, the PENT lines in source order, lower-case actions, LF \
 line endings and a final newline; comments are kept.";
+    INPUT_TOO_LARGE = "psctl::input::too_large", "the input is larger than psctl accepts",
+        "pfiles and service descriptions are small text files. psctl refuses inputs over 16 MiB \
+so that a file picked up by mistake (a log, a core dump) cannot exhaust memory.";
+    EMPTY = "psctl::input::empty", "the description is empty",
+        "A service description must be a mapping with at least `name`, `ipckey` and `processes`. \
+This file holds no document (or only comments).";
+    TOO_DEEP = "psctl::input::too_deep", "the input nests too deeply",
+        "A service description is at most a few levels deep. psctl stops reading at 64 levels of \
+nesting so that a hostile or broken input cannot exhaust the stack or memory; the diagnostic \
+points at where the limit was reached.";
+    YAML_SYNTAX = "psctl::yaml::syntax", "the YAML is not well-formed",
+        "The YAML parser could not read the file. The diagnostic points where it gave up; the \
+problem is often just before that place (an indentation mistake, an unclosed quote or bracket, \
+a tab used for indentation).";
+    YAML_ALIAS_LIMIT = "psctl::yaml::alias_limit", "YAML aliases expand to too much data",
+        "YAML anchors (`&a`) and aliases (`*a`) can be nested so that a tiny file expands to \
+gigabytes (the \"billion laughs\" attack). psctl expands at most 10,000 nodes through aliases and \
+rejects the file beyond that. A service description does not need aliases at all.";
+    YAML_MULTIPLE_DOCUMENTS = "psctl::yaml::multiple_documents", "the YAML file holds more than one document",
+        "One file describes one pcheck. Split a YAML stream with several `---` documents into one \
+file per service.";
+    KEY_NOT_STRING = "psctl::description::key_not_string", "a mapping key is not a plain string",
+        "Keys of a service description are snake_case names such as `monitor_interval`. A \
+sequence, mapping or null used as a key cannot name a field.";
+    DUPLICATE_KEY = "psctl::description::duplicate_key", "a key is given twice in one mapping",
+        "Each key may appear once per mapping; with two, one value would silently win. Remove one \
+of the two; the diagnostic points at the second and labels the first.";
+    TOML_SYNTAX = "psctl::toml::syntax", "the TOML is not well-formed",
+        "The TOML parser could not read the file; the message says why (an unclosed string, a \
+key defined twice, a bad value). See https://toml.io for the syntax.";
+    JSON_SYNTAX = "psctl::json::syntax", "the JSON is not well-formed",
+        "The JSON parser could not read the file. JSON does not allow comments, trailing commas or \
+single quotes; the diagnostic points where the parser gave up.";
+    SCHEMA_TYPE = "psctl::schema::type", "a value has the wrong type",
+        "The value does not have the type the schema requires (for example a list where a \
+string is expected, or a quoted number where an integer is expected). `psctl schema` prints \
+the schema; the message names the expected type.";
+    SCHEMA_REQUIRED = "psctl::schema::required", "a required key is missing",
+        "A service description needs `name`, `ipckey` and `processes`; every process needs \
+`name`; a restart with commands needs `stop` and `start`. Add the missing key.";
+    SCHEMA_UNKNOWN_KEY = "psctl::schema::unknown_key", "a key is not part of the schema",
+        "Unknown keys are errors, not ignored: a misspelt key (`monitor_intervall`) would silently \
+fall back to a default. The help suggests the closest known key.";
+    SCHEMA_ENUM = "psctl::schema::enum", "a value is not one of the allowed words",
+        "This field takes one of a fixed set of words, for example `on_retry_over`: `continue`, \
+`exit` or `shutdown`. The help suggests the closest one.";
+    SCHEMA_FORM = "psctl::schema::form", "a value matches none of the allowed forms",
+        "Some fields accept several forms: `ipckey` is an integer or a \"0x...\" string; durations \
+are whole seconds or a string such as `90s`, `10m`, `12h`, `1d`; `restart` is `none`, \
+`{script: PATH}` or `{stop: CMD, start: CMD, wait: DURATION}`. The value given fits none.";
+    SCHEMA_INVALID = "psctl::schema::invalid", "a value violates the schema",
+        "The value breaks a schema constraint other than type, presence or allowed words (for \
+example `processes` must list at least one process). The message quotes the constraint.";
+    INVALID_DURATION = "psctl::value::invalid_duration", "a duration cannot be read",
+        "Durations are whole seconds: an integer (`90`) or a string with a unit (`90s`, `10m`, \
+`12h`, `1d`, also combined like `1h 30m`). Fractions of a second (`500ms`, `1.5s`) are not \
+allowed because pcheck counts whole seconds.";
+    DUPLICATE_IPCKEY = "psctl::cross::duplicate_ipckey", "two inputs use the same IPCKEY",
+        "IPCKEY names a pcheck's control channel and must be unique on a host. All inputs of one \
+`psctl check` run are treated as one host's configuration. Give each service its own key.";
+    DUPLICATE_DUMP_FILE = "psctl::cross::duplicate_dump_file", "two inputs use the same dump file",
+        "Two pchecks writing one state dump file would overwrite each other's dumps. Give each \
+its own `dump_file` / SHM_DUMP_FILE (the description default, pcheck_dump_<name>, is unique \
+when names are).";
+    DUPLICATE_PFILE_NAME = "psctl::cross::duplicate_pfile_name", "two inputs produce the same pfile",
+        "Each description compiles to `pfile_<name>`, and a pfile's own name counts too. Two \
+inputs with one name would overwrite each other when built or installed. Rename one service.";
+    HOST_SCRIPT_MISSING = "psctl::host::script_missing", "a restart script does not exist on this host",
+        "With `--host`, psctl checks the restart scripts named by `restart: {script: ...}` and by \
+pfile PENT lines on the machine it runs on. pcheck could not restart the process with a \
+missing script. (A warning: the script may be installed later.)";
+    HOST_NOT_EXECUTABLE = "psctl::host::not_executable", "a restart script is not executable",
+        "pcheck runs the restart script directly, so it needs an execute bit and must be a \
+regular file. Fix with `chmod 0755 PATH`.";
+    HOST_OWNER = "psctl::host::owner", "a restart script is owned by another user",
+        "pcheck runs restart scripts as root. A script owned by someone other than root (or the \
+user running psctl) lets that user run commands as root. Fix with `chown root PATH`.";
+    HOST_WRITABLE = "psctl::host::writable", "a restart script is group- or world-writable",
+        "pcheck runs restart scripts as root; a script others can write lets them run commands as \
+root. Fix with `chmod go-w PATH`.";
 }

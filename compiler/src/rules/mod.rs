@@ -145,3 +145,8 @@ pub fn check_service(
     }
     out
 }
+
+#[cfg(feature = "descriptions")]
+pub mod cross;
+#[cfg(feature = "descriptions")]
+pub mod host;

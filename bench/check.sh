@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Benchmarks `psctl check` (prints medians, not a test). Usage: bench/check.sh
+# Installs hyperfine (Debian package) and check-jsonschema (PyPI) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v hyperfine >/dev/null; then
+    apt-get install -y --no-install-recommends hyperfine >/dev/null 2>&1 ||
+        { apt-get update >/dev/null && apt-get install -y --no-install-recommends hyperfine >/dev/null; }
+fi
+if ! command -v check-jsonschema >/dev/null; then
+    pip install --quiet check-jsonschema
+fi
+
+cargo build --release -q -p psctl
+PSCTL=$PWD/target/release/psctl
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# 300 descriptions of 20 processes each, all valid and unique (mixing the three restart forms).
+python3 - "$WORK" <<'PY'
+import os, sys
+work = sys.argv[1]
+os.makedirs(f"{work}/many")
+for i in range(300):
+    lines = ["# yaml-language-server: $schema=../schemas/psctl.schema.json",
+             f"name: svc{i:03d}", f"ipckey: 0x{0x1f000000 + i:08x}",
+             "msg_check_interval: 5s", "monitor_interval: 10s", "processes:"]
+    for j in range(20):
+        lines.append(f"  - name: /usr/sbin/daemon{j} --instance {i}")
+        if j % 3 == 0:
+            lines += ["    restart:", f"      stop: /etc/init.d/d{j} stop", f"      start: /etc/init.d/d{j} start", "      wait: 5s"]
+        elif j % 3 == 1:
+            lines += ["    restart:", f"      script: /var/opt/HA/PS/conf/bin/restart_d{j}.sh"]
+        else:
+            lines.append("    restart: none")
+        lines += ["    grace: 1d", "    retries: 3", "    on_retry_over: continue"]
+    open(f"{work}/many/svc{i:03d}.yaml", "w").write("\n".join(lines) + "\n")
+with open(f"{work}/pfile_big", "w") as f:
+    f.write("IPCKEY 0x1f100001\nMONITOR_INTERVAL 10\n")
+    for j in range(10000):
+        f.write(f"proc{j}:/var/opt/HA/PS/conf/bin/restart_{j}.sh:86400:3:continue\n")
+PY
+
+# Sanity: everything generated is valid.
+"$PSCTL" check --message-format short "$WORK/many" "$WORK/pfile_big" examples/cron.yaml
+
+hyperfine --style none --warmup 3 --min-runs 20 -N --export-json "$WORK/psctl.json" \
+    -n small "$PSCTL check examples/cron.yaml" \
+    -n many "$PSCTL check $WORK/many" \
+    -n pfile10k "$PSCTL check $WORK/pfile_big" >/dev/null
+hyperfine --style none --warmup 1 --min-runs 5 --export-json "$WORK/cj.json" \
+    -n check-jsonschema \
+    "check-jsonschema --schemafile schemas/psctl.schema.json $WORK/many/*.yaml" >/dev/null
+
+python3 - "$WORK" <<'PY'
+import json, sys
+work = sys.argv[1]
+r = {x["command"]: x for x in json.load(open(f"{work}/psctl.json"))["results"]}
+r.update({x["command"]: x for x in json.load(open(f"{work}/cj.json"))["results"]})
+ms = lambda n: r[n]["median"] * 1000
+print(f"{'case':52} {'median':>10} {'target':>8}")
+print(f"{'psctl check, one small file (cron.yaml)':52} {ms('small'):8.1f}ms {'<= 5':>8}")
+print(f"{'psctl check, 300 files x 20 processes':52} {ms('many'):8.1f}ms {'<= 150':>8}")
+print(f"{'psctl check, pfile with 10,000 PENT lines':52} {ms('pfile10k'):8.1f}ms {'<= 50':>8}")
+print(f"{'check-jsonschema, same 300 files, same schema':52} {ms('check-jsonschema'):8.1f}ms")
+print(f"ratio check-jsonschema / psctl (300 files): {ms('check-jsonschema') / ms('many'):.1f}x")
+PY
+
+# Hostile inputs: each must end in a diagnostic well within a second.
+python3 - "$WORK" <<'PY'
+import os, sys
+w = sys.argv[1] + "/hostile"
+os.makedirs(w)
+n = 100_000
+flow = "[" * n + "]" * n
+files = {
+    "deep.yaml": flow, "deep.json": flow, "deep.toml": f"a = {flow}\n",
+    "deeptables.toml": "a = " + "{b = " * n + "1" + "}" * n + "\n",
+    "bomb.yaml": 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+        f"{chr(98+i)}: &{chr(98+i)} [" + ",".join([f"*{chr(97+i)}"] * 9) + "]\n" for i in range(9)),
+    "long.yaml": "name: " + "x" * (1 << 20) + "\n",
+    "long.toml": 'name = "' + "x" * (1 << 20) + '"\n',
+    "pfile_long": "IPCKEY 1\n" + "x" * (1 << 20) + "\n",
+}
+for name, text in files.items():
+    open(f"{w}/{name}", "w").write(text)
+open(f"{w}/binary.yaml", "wb").write(bytes(range(256)) * 4096)
+PY
+args=()
+for f in "$WORK"/hostile/*; do args+=(-n "$(basename "$f")" "$PSCTL check $f"); done
+hyperfine --style none -N -i --warmup 1 --runs 5 --export-json "$WORK/hostile.json" "${args[@]}" >/dev/null
+python3 - "$WORK" <<'PY'
+import json, sys
+print(f"\n{'hostile input':52} {'median':>10}")
+for x in json.load(open(f"{sys.argv[1]}/hostile.json"))["results"]:
+    print(f"{x['command']:52} {x['median'] * 1000:8.1f}ms")
+PY

@@ -1,0 +1,386 @@
+//! The service description (spec section 2): the serde/schemars types of a YAML/TOML/JSON
+//! document and their conversion into [`crate::model::Service`].
+//!
+//! These are separate from the model because the document has forms the model does not
+//! (durations as `90s`, IPCKEY as a `"0x..."` string, three spellings of a restart), and the
+//! JSON Schema should describe what users write, not what pcheck runs.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostics::{codes, Diagnostic};
+use crate::model::{self, limits, Action, Loc, Process, Restart, Service, SpanLookup};
+use crate::rules;
+use crate::span::SourceFile;
+
+/// Keys of the top-level mapping (for "did you mean"; a test checks them against the schema).
+pub const SERVICE_KEYS: &[&str] = &[
+    "name",
+    "ipckey",
+    "msg_check_interval",
+    "monitor_interval",
+    "monitor_try_count",
+    "dump_file",
+    "conf_dir",
+    "processes",
+];
+/// Keys of one process.
+pub const PROCESS_KEYS: &[&str] = &["name", "restart", "grace", "retries", "on_retry_over"];
+/// Keys of the two restart mappings.
+pub const RESTART_KEYS: &[&str] = &["script", "stop", "start", "wait"];
+
+/// One pcheck: the processes it watches and how it restarts them. Compiles to the legacy pfile
+/// `pfile_<name>`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "psctl service description")]
+pub struct Description {
+    /// Names the service; the generated pfile is `pfile_<name>`. Lower-case letters, digits,
+    /// `_` and `-`, starting with a letter or digit.
+    #[schemars(title = "Service name")]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"), length(max = 200))]
+    pub name: String,
+    /// Names this pcheck's control channel; unique on a host. An integer (1 to 0x7fffffff) or a
+    /// string "0x...".
+    #[schemars(title = "IPC key")]
+    pub ipckey: IpcKey,
+    /// Upper bound on how long pcheck may take to act on a padmin command: 1 to 3600 seconds.
+    #[schemars(title = "Command check interval")]
+    #[serde(default = "default_msg_check_interval")]
+    pub msg_check_interval: DurationValue,
+    /// Period of the liveness check and rediscovery scan: 1 to 86400 seconds.
+    #[schemars(title = "Monitor interval")]
+    #[serde(default = "default_monitor_interval")]
+    pub monitor_interval: DurationValue,
+    /// How many scans pcheck makes to find a process before it reports "Set pid fail": 1 to 100.
+    #[schemars(title = "Monitor try count")]
+    #[serde(default = "default_monitor_try_count")]
+    #[schemars(range(min = 1, max = 100))]
+    pub monitor_try_count: u32,
+    /// Absolute path where pcheck writes its state dump; unique on a host. When absent:
+    /// /var/opt/HA/PS/log/pcheck_dump_<name>.
+    #[schemars(title = "State dump file")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "/var/opt/HA/PS/log/pcheck_dump_<name>"))]
+    pub dump_file: Option<String>,
+    /// Absolute directory where the pfile and generated restart scripts are installed.
+    #[schemars(title = "Configuration directory")]
+    #[serde(default = "default_conf_dir")]
+    pub conf_dir: String,
+    /// The processes this pcheck watches (its PENT entries), at least one.
+    #[schemars(title = "Processes")]
+    #[schemars(length(min = 1))]
+    pub processes: Vec<ProcessDesc>,
+}
+
+/// One watched process (a PENT entry).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Process")]
+pub struct ProcessDesc {
+    /// The pname: what pcheck looks for among running processes (a command name or a full
+    /// command line). No `:` and no control characters.
+    #[schemars(title = "Process name")]
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// How a dead process is brought back: "none" (report only), {script: PATH [ARGS]} (an
+    /// existing executable) or {stop, start, wait} (psctl generates a script).
+    #[schemars(title = "Restart")]
+    #[serde(default = "default_restart")]
+    pub restart: RestartDesc,
+    /// The window in which `retries` restarts are allowed: 0 to 31536000 seconds; 0 means the
+    /// window never ends.
+    #[schemars(title = "Grace window")]
+    #[serde(default = "default_grace")]
+    pub grace: DurationValue,
+    /// Restarts allowed within one grace window: 0 to 1000; 0 means the first death is already
+    /// a retry over.
+    #[schemars(title = "Retries")]
+    #[serde(default = "default_retries")]
+    #[schemars(range(max = 1000))]
+    pub retries: u32,
+    /// What pcheck does when the retries are used up: continue (stop watching this entry), exit
+    /// (pcheck exits with status 1) or shutdown (pcheck exits with status 0).
+    #[schemars(title = "Action on retry over")]
+    #[serde(default = "default_action")]
+    pub on_retry_over: ActionDesc,
+}
+
+/// An IPCKEY: integer or `"0x..."` string.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum IpcKey {
+    Number(#[schemars(range(min = 1, max = 0x7fff_ffff))] u64),
+    Hex(#[schemars(regex(pattern = r"^0[xX][0-9a-fA-F]{1,8}$"))] String),
+}
+
+/// A duration: whole seconds, or a string with a unit (`90s`, `10m`, `12h`, `1d`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DurationValue {
+    Seconds(u64),
+    Text(String),
+}
+
+/// How a dead process is brought back.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RestartDesc {
+    /// Report only (the pfile's `-`).
+    None(RestartNone),
+    /// An existing script, used as is.
+    Script(ScriptRestart),
+    /// psctl generates a script: stop, wait, start, wait.
+    Commands(CommandsRestart),
+}
+
+/// The word `none`: report only, never restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum RestartNone {
+    #[serde(rename = "none")]
+    None,
+}
+
+/// Restart with an existing script
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptRestart {
+    /// Absolute path of an executable, optionally followed by arguments.
+    #[schemars(title = "Restart script")]
+    pub script: String,
+}
+
+/// Restart with generated stop/start commands
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandsRestart {
+    /// Shell command that stops the process; its failure is ignored.
+    #[schemars(title = "Stop command")]
+    pub stop: String,
+    /// Shell command that starts the process; its status is the restart's status.
+    #[schemars(title = "Start command")]
+    pub start: String,
+    /// Pause after stop and after start: 0 to 3600 seconds.
+    #[schemars(title = "Wait")]
+    #[serde(default = "default_wait")]
+    pub wait: DurationValue,
+}
+
+/// What pcheck does when an entry's retries are used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionDesc {
+    Continue,
+    Exit,
+    Shutdown,
+}
+
+fn default_msg_check_interval() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_MSG_CHECK_INTERVAL.into())
+}
+fn default_monitor_interval() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_MONITOR_INTERVAL.into())
+}
+fn default_monitor_try_count() -> u32 {
+    model::DEFAULT_MONITOR_TRY_COUNT
+}
+fn default_conf_dir() -> String {
+    model::DEFAULT_CONF_DIR.to_owned()
+}
+fn default_restart() -> RestartDesc {
+    RestartDesc::None(RestartNone::None)
+}
+fn default_grace() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_GRACE)
+}
+fn default_retries() -> u32 {
+    model::DEFAULT_RETRIES
+}
+fn default_action() -> ActionDesc {
+    ActionDesc::Continue
+}
+fn default_wait() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_WAIT.into())
+}
+
+/// Reads a duration as whole seconds, or says why it cannot be read.
+pub fn duration_seconds(d: &DurationValue) -> Result<u64, String> {
+    match d {
+        DurationValue::Seconds(n) => Ok(*n),
+        DurationValue::Text(t) => {
+            let t = t.trim();
+            // A bare number in a string ("90") means seconds, like the integer form.
+            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+                return t.parse().map_err(|_| format!("`{t}` is too large"));
+            }
+            let parsed = humantime::parse_duration(t).map_err(|e| format!("`{t}`: {e}"))?;
+            if parsed.subsec_nanos() != 0 {
+                return Err(format!(
+                    "`{t}` is not a whole number of seconds (pcheck counts whole seconds)"
+                ));
+            }
+            Ok(parsed.as_secs())
+        }
+    }
+}
+
+fn ipckey_value(k: &IpcKey) -> Option<u64> {
+    match k {
+        IpcKey::Number(n) => Some(*n),
+        IpcKey::Hex(s) => u64::from_str_radix(&s[2.min(s.len())..], 16).ok(),
+    }
+}
+
+/// Converts a schema-valid description into the model, checking what the schema cannot
+/// (duration strings, ranges of durations) and then the shared rules.
+pub fn to_service(
+    desc: &Description,
+    spans: &dyn SpanLookup,
+    src: &Arc<SourceFile>,
+) -> (Option<Service>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let secs = |d: &DurationValue,
+                what: &str,
+                range: std::ops::RangeInclusive<u64>,
+                loc: Loc,
+                diags: &mut Vec<Diagnostic>|
+     -> u64 {
+        let span = spans.span(loc);
+        match duration_seconds(d) {
+            Ok(n) => {
+                if let Some(diag) = rules::check_range(n, range, what, span, src) {
+                    diags.push(diag);
+                }
+                n
+            }
+            Err(why) => {
+                diags.push(
+                    Diagnostic::error(
+                        codes::INVALID_DURATION,
+                        format!("{what} is not a valid duration: {why}"),
+                    )
+                    .with_label(span, "invalid duration")
+                    .with_help("write whole seconds (`90`) or a unit: `90s`, `10m`, `12h`, `1d`")
+                    .in_file(src),
+                );
+                0
+            }
+        }
+    };
+    let ipckey = ipckey_value(&desc.ipckey).unwrap_or(0);
+    if let Some(d) = rules::check_range(
+        ipckey,
+        limits::IPCKEY,
+        "ipckey",
+        spans.span(Loc::IpcKey),
+        src,
+    ) {
+        diags.push(d);
+    }
+    let msg = secs(
+        &desc.msg_check_interval,
+        "msg_check_interval",
+        limits::MSG_CHECK_INTERVAL,
+        Loc::MsgCheckInterval,
+        &mut diags,
+    );
+    let mon = secs(
+        &desc.monitor_interval,
+        "monitor_interval",
+        limits::MONITOR_INTERVAL,
+        Loc::MonitorInterval,
+        &mut diags,
+    );
+    if let Some(d) = rules::check_range(
+        desc.monitor_try_count.into(),
+        limits::MONITOR_TRY_COUNT,
+        "monitor_try_count",
+        spans.span(Loc::MonitorTryCount),
+        src,
+    ) {
+        diags.push(d);
+    }
+    let mut processes = Vec::with_capacity(desc.processes.len());
+    for (i, p) in desc.processes.iter().enumerate() {
+        let grace = secs(&p.grace, "grace", limits::GRACE, Loc::Grace(i), &mut diags);
+        if let Some(d) = rules::check_range(
+            p.retries.into(),
+            limits::RETRY,
+            "retries",
+            spans.span(Loc::Retries(i)),
+            src,
+        ) {
+            diags.push(d);
+        }
+        let restart = match &p.restart {
+            RestartDesc::None(_) => Restart::None,
+            RestartDesc::Script(s) => Restart::Script(s.script.clone()),
+            RestartDesc::Commands(c) => Restart::Commands {
+                stop: c.stop.clone(),
+                start: c.start.clone(),
+                wait: secs(
+                    &c.wait,
+                    "wait",
+                    limits::WAIT,
+                    Loc::RestartWait(i),
+                    &mut diags,
+                ) as u32,
+            },
+        };
+        processes.push(Process {
+            name: p.name.clone(),
+            restart,
+            grace,
+            retries: p.retries,
+            on_retry_over: match p.on_retry_over {
+                ActionDesc::Continue => Action::Continue,
+                ActionDesc::Exit => Action::Exit,
+                ActionDesc::Shutdown => Action::Shutdown,
+            },
+        });
+    }
+    let svc =
+        Service {
+            name: desc.name.clone(),
+            ipckey: ipckey.min(u32::MAX.into()) as u32,
+            msg_check_interval: msg.min(u32::MAX.into()) as u32,
+            monitor_interval: mon.min(u32::MAX.into()) as u32,
+            monitor_try_count: desc.monitor_try_count,
+            dump_file: Some(desc.dump_file.clone().unwrap_or_else(|| {
+                format!("{}/pcheck_dump_{}", model::DEFAULT_DUMP_DIR, desc.name)
+            })),
+            conf_dir: Some(desc.conf_dir.clone()),
+            processes,
+        };
+    diags.extend(rules::check_service(&svc, spans, src));
+    let ok = !diags.iter().any(Diagnostic::is_error);
+    (ok.then_some(svc), diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_whole_seconds() {
+        let t = |s: &str| duration_seconds(&DurationValue::Text(s.into()));
+        assert_eq!(t("90s"), Ok(90));
+        assert_eq!(t("10m"), Ok(600));
+        assert_eq!(t("12h"), Ok(43_200));
+        assert_eq!(t("1d"), Ok(86_400));
+        assert_eq!(t("1h 30m"), Ok(5400));
+        assert_eq!(t("45"), Ok(45));
+        assert!(t("500ms").unwrap_err().contains("whole number"));
+        assert!(t("1.5s").is_err());
+        assert!(t("soon").is_err());
+        assert_eq!(duration_seconds(&DurationValue::Seconds(7)), Ok(7));
+    }
+
+    #[test]
+    fn ipckey_forms() {
+        assert_eq!(ipckey_value(&IpcKey::Hex("0x1F".into())), Some(31));
+        assert_eq!(ipckey_value(&IpcKey::Number(5)), Some(5));
+    }
+}

@@ -1,0 +1,94 @@
+//! JSON front-end. serde_json decides what the value is (strict JSON syntax, its recursion
+//! limit), and, since JSON is YAML 1.2 flow syntax, the YAML event reader supplies the spans of
+//! keys and values and catches duplicate keys, which serde_json silently merges. This avoids a
+//! third parser dependency for a format the spec only says "may be accepted".
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{yaml, Document, MAX_DEPTH};
+use crate::diagnostics::{codes, Diagnostic};
+use crate::span::{SourceFile, Span};
+
+/// Byte offset in `text` of serde_json's 1-based line and column (a column counts bytes).
+fn offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut at = (start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Reads a JSON document into a value and its span table.
+pub fn parse(src: &Arc<SourceFile>) -> Document {
+    if src.text().trim().is_empty() {
+        return Document {
+            value: None,
+            spans: Default::default(),
+            diagnostics: vec![Diagnostic::error(codes::EMPTY, "the description is empty")
+                .with_label(Span::new(0, 0), "no document here")
+                .in_file(src)],
+        };
+    }
+    // Spans (and duplicate keys, depth) from the YAML reader; its other complaints are about
+    // YAML, not JSON, and serde_json's verdict on syntax wins.
+    let shadow = yaml::parse(src);
+    let mut diagnostics: Vec<Diagnostic> = shadow
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.code == codes::TOO_DEEP || d.code == codes::DUPLICATE_KEY)
+        .collect();
+    // A byte-order mark is tolerated (RFC 8259 allows ignoring it); serde_json does not.
+    let body = src.text().strip_prefix('\u{feff}').unwrap_or(src.text());
+    let bom = src.text().len() - body.len();
+    let value = match serde_json::from_str::<Value>(body) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let at = bom + offset(body, e.line(), e.column());
+            let end = src.text()[at..]
+                .chars()
+                .next()
+                .map_or(at, |c| at + c.len_utf8());
+            let msg = e.to_string();
+            // Strip serde_json's " at line L column C": our location says it.
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            if msg.contains("recursion limit") {
+                if !diagnostics.iter().any(|d| d.code == codes::TOO_DEEP) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            codes::TOO_DEEP,
+                            format!("the document nests deeper than {MAX_DEPTH} levels"),
+                        )
+                        .with_label(Span::new(at, end), "too deep")
+                        .in_file(src),
+                    );
+                }
+            } else {
+                diagnostics.retain(|d| d.code != codes::TOO_DEEP);
+                diagnostics.insert(
+                    0,
+                    Diagnostic::error(codes::JSON_SYNTAX, format!("invalid JSON: {msg}"))
+                        .with_label(Span::new(at, end), "here")
+                        .in_file(src),
+                );
+            }
+            None
+        }
+    };
+    let value = if diagnostics.iter().any(|d| d.code == codes::TOO_DEEP) {
+        None
+    } else {
+        value
+    };
+    Document {
+        value,
+        spans: shadow.spans,
+        diagnostics,
+    }
+}

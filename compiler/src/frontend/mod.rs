@@ -1,0 +1,372 @@
+//! Front-ends for service descriptions: each turns text into a `serde_json::Value` plus a
+//! [`SpanTable`] (JSON pointer -> key span and value span). One pipeline ([`check_document`])
+//! then validates the value against the schema, deserializes it and runs the shared rules.
+
+pub mod json;
+pub mod lenient;
+pub mod toml;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::description::{self, Description};
+use crate::diagnostics::{codes, Diagnostic};
+use crate::model::{Loc, Service, SpanLookup};
+use crate::schema;
+use crate::span::{SourceFile, Span};
+
+/// Documents nest at most this deep; deeper input is rejected before it can hurt.
+pub const MAX_DEPTH: usize = 64;
+
+/// Where every key and value of a document stands, by JSON pointer (`/processes/0/name`).
+#[derive(Debug, Default, Clone)]
+pub struct SpanTable {
+    entries: HashMap<String, (Option<Span>, Span)>,
+}
+
+impl SpanTable {
+    pub fn insert(&mut self, pointer: String, key: Option<Span>, value: Span) {
+        self.entries.insert(pointer, (key, value));
+    }
+
+    /// The (key, value) spans of `pointer`, or of its nearest recorded ancestor.
+    fn nearest(&self, pointer: &str) -> Option<(Option<Span>, Span)> {
+        let mut p = pointer;
+        loop {
+            if let Some(e) = self.entries.get(p) {
+                return Some(*e);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = &p[..p.rfind('/').unwrap_or(0)];
+        }
+    }
+
+    /// The span of the value at `pointer` (or the nearest ancestor's).
+    pub fn value_span(&self, pointer: &str) -> Span {
+        self.nearest(pointer).map(|e| e.1).unwrap_or_default()
+    }
+
+    /// The span of the key naming `pointer`, else its value's (array items have no key).
+    pub fn key_span(&self, pointer: &str) -> Span {
+        self.nearest(pointer)
+            .map(|(k, v)| k.unwrap_or(v))
+            .unwrap_or_default()
+    }
+}
+
+/// The JSON pointer of a model location in a description.
+pub fn pointer(loc: Loc) -> String {
+    let p = |i: usize, rest: &str| format!("/processes/{i}{rest}");
+    match loc {
+        Loc::Document => String::new(),
+        Loc::Name => "/name".into(),
+        Loc::IpcKey => "/ipckey".into(),
+        Loc::MsgCheckInterval => "/msg_check_interval".into(),
+        Loc::MonitorInterval => "/monitor_interval".into(),
+        Loc::MonitorTryCount => "/monitor_try_count".into(),
+        Loc::DumpFile => "/dump_file".into(),
+        Loc::ConfDir => "/conf_dir".into(),
+        Loc::Processes => "/processes".into(),
+        Loc::Process(i) => p(i, ""),
+        Loc::ProcessName(i) => p(i, "/name"),
+        Loc::Restart(i) => p(i, "/restart"),
+        Loc::RestartStop(i) => p(i, "/restart/stop"),
+        Loc::RestartStart(i) => p(i, "/restart/start"),
+        Loc::RestartWait(i) => p(i, "/restart/wait"),
+        Loc::Grace(i) => p(i, "/grace"),
+        Loc::Retries(i) => p(i, "/retries"),
+        Loc::OnRetryOver(i) => p(i, "/on_retry_over"),
+    }
+}
+
+impl SpanLookup for SpanTable {
+    fn span(&self, loc: Loc) -> Span {
+        let ptr = pointer(loc);
+        // A script restart is written `restart: {script: ...}`: point at the script itself.
+        if let Loc::Restart(i) = loc {
+            let script = format!("/processes/{i}/restart/script");
+            if self.entries.contains_key(&script) {
+                return self.value_span(&script);
+            }
+        }
+        self.value_span(&ptr)
+    }
+
+    fn key_span(&self, loc: Loc) -> Span {
+        SpanTable::key_span(self, &pointer(loc))
+    }
+}
+
+/// Escapes one JSON pointer segment (RFC 6901).
+pub fn escape_segment(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// What a front-end produces: the document (if it could be read) and its spans.
+pub struct Document {
+    pub value: Option<Value>,
+    pub spans: SpanTable,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Validates a parsed document and lowers it into the model.
+pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Outcome {
+    let mut diags = schema::validate(doc, spans, src);
+    // JSON Schema counts 1000.0 as an integer, serde does not: no field takes a fraction, so
+    // every float is reported here, where its place is known.
+    let mut floats = Vec::new();
+    find_floats(doc, &mut String::new(), &mut floats);
+    for ptr in floats {
+        let span = spans.value_span(&ptr);
+        if diags.iter().any(|d| d.primary_span() == Some(span)) {
+            continue; // the schema already said what is wrong with this value
+        }
+        diags.push(
+            Diagnostic::error(
+                codes::SCHEMA_TYPE,
+                format!(
+                    "{} must be a whole number, not a floating-point number",
+                    schema::field_name(&ptr)
+                ),
+            )
+            .with_label(span, "not a whole number")
+            .with_help("write an integer such as `3` (durations may also be strings like `90s`)")
+            .in_file(src),
+        );
+    }
+    if !diags.is_empty() {
+        // Still run the semantic rules on what can be read, reporting only what the schema
+        // errors do not already cover.
+        let desc = lenient::description(doc);
+        let (_, more) = description::to_service(&desc, spans, src);
+        let more: Vec<Diagnostic> = more
+            .into_iter()
+            .filter(|d| !lenient::covered(d, &diags))
+            .collect();
+        diags.extend(more);
+        return Outcome {
+            service: None,
+            diagnostics: diags,
+        };
+    }
+    let desc: Description = match <Description as serde::Deserialize>::deserialize(doc) {
+        Ok(d) => d,
+        Err(e) => {
+            // The schema accepts only what deserializes; reaching this is a schema bug, still
+            // reported rather than panicking.
+            diags.push(
+                Diagnostic::error(codes::SCHEMA_INVALID, format!("invalid description: {e}"))
+                    .with_span(spans.value_span(""))
+                    .in_file(src),
+            );
+            return Outcome {
+                service: None,
+                diagnostics: diags,
+            };
+        }
+    };
+    let (service, more) = description::to_service(&desc, spans, src);
+    diags.extend(more);
+    Outcome {
+        service,
+        diagnostics: diags,
+    }
+}
+
+/// Pointers of the numbers in `v` that are not integers (the depth is bounded by the readers).
+fn find_floats(v: &Value, ptr: &mut String, out: &mut Vec<String>) {
+    let len = ptr.len();
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => out.push(ptr.clone()),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                ptr.push_str(&format!("/{i}"));
+                find_floats(x, ptr, out);
+                ptr.truncate(len);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                ptr.push('/');
+                ptr.push_str(&escape_segment(k));
+                find_floats(x, ptr, out);
+                ptr.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub struct Outcome {
+    pub service: Option<Service>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Converts a char index (as YAML markers count) into byte offsets of `text`.
+pub struct CharIndex<'a> {
+    text: &'a str,
+    /// `None` when the text is ASCII and chars are bytes.
+    offsets: Option<Vec<usize>>,
+}
+
+impl<'a> CharIndex<'a> {
+    pub fn new(text: &'a str) -> CharIndex<'a> {
+        let offsets = (!text.is_ascii()).then(|| text.char_indices().map(|(i, _)| i).collect());
+        CharIndex { text, offsets }
+    }
+
+    pub fn byte(&self, char_index: usize) -> usize {
+        match &self.offsets {
+            None => char_index.min(self.text.len()),
+            Some(o) => o.get(char_index).copied().unwrap_or(self.text.len()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, Restart};
+
+    fn load(name: &str, text: &str) -> (Option<Service>, Vec<Diagnostic>, SpanTable) {
+        let src = SourceFile::new(name, text);
+        let doc = if name.ends_with(".toml") {
+            toml::parse(&src)
+        } else if name.ends_with(".json") {
+            json::parse(&src)
+        } else {
+            yaml::parse(&src)
+        };
+        let mut diags = doc.diagnostics;
+        let out = check_document(doc.value.as_ref().unwrap(), &doc.spans, &src);
+        diags.extend(out.diagnostics);
+        (out.service, diags, doc.spans)
+    }
+
+    const WEB: &str = include_str!("../../../examples/webstack.yaml");
+    const WEB_TOML: &str = include_str!("../../../examples/webstack.toml");
+
+    #[test]
+    fn webstack_converts_with_all_three_restart_forms() {
+        let (svc, diags, _) = load("webstack.yaml", WEB);
+        assert!(diags.is_empty(), "{diags:?}");
+        let svc = svc.unwrap();
+        assert_eq!(svc.ipckey, 0x1f000600);
+        assert_eq!(svc.monitor_interval, 30);
+        assert_eq!(svc.msg_check_interval, 5);
+        assert_eq!(svc.monitor_try_count, 3);
+        assert_eq!(
+            svc.dump_file.as_deref(),
+            Some("/var/opt/HA/PS/log/pcheck_dump_webstack")
+        );
+        let p = &svc.processes;
+        assert_eq!(p.len(), 4);
+        assert_eq!(
+            p[0].restart,
+            Restart::Commands {
+                stop: "systemctl stop nginx".into(),
+                start: "systemctl start nginx".into(),
+                wait: 5
+            }
+        );
+        assert_eq!(
+            (p[0].grace, p[0].retries, p[0].on_retry_over),
+            (3600, 5, Action::Exit)
+        );
+        assert_eq!(
+            p[1].restart,
+            Restart::Script("/var/opt/HA/PS/conf/bin/restart_sshd.sh".into())
+        );
+        assert_eq!((p[1].grace, p[1].on_retry_over), (43_200, Action::Continue));
+        assert_eq!(p[2].grace, 0);
+        assert_eq!(p[3].restart, Restart::None);
+        assert_eq!((p[3].grace, p[3].retries), (86_400, 3));
+        // The TOML spelling is the same service.
+        let (toml_svc, diags, _) = load("webstack.toml", WEB_TOML);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(toml_svc.unwrap(), svc);
+    }
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let text = "name: web\nprocesses:\n  - name: \"a b\"\n    grace: 1d\n";
+        let (_, _, spans) = load("x.yaml", text);
+        let src = SourceFile::new("x", text);
+        assert_eq!(src.slice(spans.key_span("/processes/0/grace")), "grace");
+        assert_eq!(src.slice(spans.value_span("/processes/0/grace")), "1d");
+        assert_eq!(src.slice(spans.value_span("/processes/0/name")), "\"a b\"");
+        assert_eq!(src.slice(spans.key_span("/name")), "name");
+        // Unknown pointers fall back to their nearest ancestor.
+        assert_eq!(
+            spans.value_span("/processes/0/grace/x"),
+            spans.value_span("/processes/0/grace")
+        );
+        let text = "name = \"web\"\n[[processes]]\nname = \"é\"\ngrace = \"1d\"\n";
+        let (_, _, spans) = load("x.toml", text);
+        let src = SourceFile::new("x", text);
+        assert_eq!(src.slice(spans.key_span("/processes/0/grace")), "grace");
+        assert_eq!(src.slice(spans.value_span("/processes/0/grace")), "\"1d\"");
+        let text = "{\"name\": \"wéb\", \"ipckey\": 5}";
+        let (_, _, spans) = load("x.json", text);
+        let src = SourceFile::new("x", text);
+        assert_eq!(src.slice(spans.key_span("/ipckey")), "\"ipckey\"");
+        assert_eq!(src.slice(spans.value_span("/ipckey")), "5");
+    }
+
+    #[test]
+    fn semantic_rules_run_after_the_schema_with_spans() {
+        let text = "name: web\nipckey: \"0x10\"\nmonitor_interval: 500ms\nprocesses:\n  - name: a\n  - name: a\n    restart: {stop: x, start: y, wait: 2h}\n";
+        let (svc, diags, _) = load("x.yaml", text);
+        assert!(svc.is_none());
+        let src = SourceFile::new("x", text);
+        let got: Vec<(&str, usize, usize)> = diags
+            .iter()
+            .map(|d| {
+                let lc = src.line_col(d.primary_span().unwrap().start);
+                (d.code.id, lc.line, lc.column)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("psctl::value::invalid_duration", 3, 19),
+                ("psctl::value::out_of_range", 7, 40),
+                ("psctl::entry::duplicate_pname", 6, 11),
+            ]
+        );
+    }
+
+    #[test]
+    fn schema_and_semantic_problems_are_reported_in_one_run_without_repeats() {
+        let text = "name: web\nipckey: 0\nmonitor_interval: 500ms\nbogus: 1\nprocesses:\n  - name: a\n  - name: a\n    retries: x\n  - grace: 1d\n";
+        let (svc, diags, _) = load("x.yaml", text);
+        assert!(svc.is_none());
+        let src = SourceFile::new("x", text);
+        let mut got: Vec<(&str, usize)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    d.code.id,
+                    src.line_col(d.primary_span().unwrap().start).line,
+                )
+            })
+            .collect();
+        got.sort_by_key(|g| g.1);
+        assert_eq!(
+            got,
+            [
+                ("psctl::value::out_of_range", 2),
+                ("psctl::value::invalid_duration", 3),
+                ("psctl::schema::unknown_key", 4),
+                ("psctl::entry::duplicate_pname", 7),
+                ("psctl::schema::type", 8),
+                ("psctl::schema::required", 9),
+            ]
+        );
+    }
+}

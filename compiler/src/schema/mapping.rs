@@ -1,0 +1,353 @@
+//! The one place that maps JSON Schema errors to diagnostic codes, messages and spans: unknown
+//! and missing keys point at keys, everything else at the offending value.
+
+use std::sync::Arc;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::ValidationError;
+use serde_json::Value;
+
+use crate::description::{PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
+use crate::diagnostics::{codes, Code, Diagnostic};
+use crate::frontend::SpanTable;
+use crate::model::limits;
+use crate::span::SourceFile;
+
+/// The field a pointer names, for messages: `processes[0].restart`.
+pub fn field_name(ptr: &str) -> String {
+    if ptr.is_empty() {
+        return "the document".into();
+    }
+    let mut s = String::new();
+    for seg in ptr.split('/').skip(1) {
+        if seg.bytes().all(|b| b.is_ascii_digit()) {
+            s.push_str(&format!("[{seg}]"));
+        } else {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(&seg.replace("~1", "/").replace("~0", "~"));
+        }
+    }
+    format!("`{s}`")
+}
+
+/// A value for a message, cut short so that a 1 MB string does not become a 1 MB message.
+fn brief(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Known keys of the object at `ptr`.
+fn keys_at(ptr: &str) -> &'static [&'static str] {
+    let depth = ptr.split('/').count() - 1;
+    match depth {
+        0 => SERVICE_KEYS,
+        2 => PROCESS_KEYS,
+        _ => RESTART_KEYS,
+    }
+}
+
+struct Ctx<'a> {
+    ptr: &'a str,
+    spans: &'a SpanTable,
+    src: &'a Arc<SourceFile>,
+}
+
+impl Ctx<'_> {
+    fn at_value(&self, code: Code, msg: String, label: &str) -> Diagnostic {
+        Diagnostic::error(code, msg)
+            .with_label(self.spans.value_span(self.ptr), label)
+            .in_file(self.src)
+    }
+
+    fn unknown_key(&self, key: &str) -> Diagnostic {
+        let kp = format!("{}/{}", self.ptr, crate::frontend::escape_segment(key));
+        let known = keys_at(self.ptr);
+        let mut d = Diagnostic::error(codes::SCHEMA_UNKNOWN_KEY, format!("unknown key `{key}`"))
+            .with_label(self.spans.key_span(&kp), "not a known key")
+            .in_file(self.src);
+        d = match closest(key, known) {
+            Some(best) => d.with_help(format!("did you mean `{best}`?")),
+            None => d.with_help(format!("known keys here: {}", known.join(", "))),
+        };
+        d
+    }
+
+    fn required(&self, key: &str) -> Diagnostic {
+        let where_ = if self.ptr.is_empty() {
+            "the description".to_owned()
+        } else {
+            field_name(self.ptr)
+        };
+        // Point at the key that holds the incomplete mapping; for the root, at its start.
+        let span = if self.ptr.is_empty() {
+            let s = self.spans.value_span("");
+            crate::span::Span::new(s.start, s.start)
+        } else {
+            // A list item has no key: its mapping's first line stands for it.
+            let s = self.spans.key_span(self.ptr);
+            let text = self.src.text().get(s.start..s.end).unwrap_or("");
+            let first_line = text.find('\n').map_or(s.end, |n| s.start + n);
+            crate::span::Span::new(s.start, first_line.max(s.start))
+        };
+        Diagnostic::error(
+            codes::SCHEMA_REQUIRED,
+            format!("{where_} is missing the required key `{key}`"),
+        )
+        .with_label(span, format!("`{key}` missing here"))
+        .in_file(self.src)
+    }
+}
+
+pub(super) fn map_error(
+    err: &ValidationError<'_>,
+    spans: &SpanTable,
+    src: &Arc<SourceFile>,
+) -> Vec<Diagnostic> {
+    let ptr = err.instance_path().as_str();
+    let c = Ctx { ptr, spans, src };
+    let inst = err.instance();
+    let field = field_name(ptr);
+    let last = ptr.rsplit('/').next().unwrap_or("");
+    let d = match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            return unexpected.iter().map(|k| c.unknown_key(k)).collect();
+        }
+        ValidationErrorKind::Required { property } => {
+            c.required(property.as_str().unwrap_or_default())
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => format!("{set:?}"),
+            };
+            let expected = match expected.as_str() {
+                "object" => "a mapping".to_owned(),
+                "array" => "a list".to_owned(),
+                "integer" => "an integer".to_owned(),
+                other => format!("a {other}"),
+            };
+            let mut d = c.at_value(
+                codes::SCHEMA_TYPE,
+                format!("{field} must be {expected}, not {}", type_name(inst)),
+                &format!("expected {expected}"),
+            );
+            if expected == "an integer" && inst.is_string() {
+                d = d.with_help("remove the quotes");
+            }
+            d
+        }
+        ValidationErrorKind::Enum { options } => {
+            let words: Vec<&str> = options
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut d = c.at_value(
+                codes::SCHEMA_ENUM,
+                format!(
+                    "{field} must be one of {}, not {}",
+                    words.join(", "),
+                    brief(inst)
+                ),
+                "not an allowed word",
+            );
+            if let Some(best) = inst
+                .as_str()
+                .and_then(|s| closest(&s.to_lowercase(), &words))
+            {
+                d = d.with_help(format!("did you mean `{best}`?"));
+            }
+            d
+        }
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            return alternatives(&c, last, inst, &field);
+        }
+        ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
+            let (lo, hi) = match last {
+                "monitor_try_count" => limits::MONITOR_TRY_COUNT.into_inner(),
+                "retries" => limits::RETRY.into_inner(),
+                "ipckey" => limits::IPCKEY.into_inner(),
+                _ => (0, u64::MAX),
+            };
+            c.at_value(
+                codes::OUT_OF_RANGE,
+                format!("{field} must be between {lo} and {hi}, not {}", brief(inst)),
+                "out of range",
+            )
+        }
+        ValidationErrorKind::Pattern { .. } if ptr == "/name" => c
+            .at_value(
+                codes::INVALID_NAME,
+                format!("the service name {} is not valid", brief(inst)),
+                "not [a-z0-9][a-z0-9_-]*",
+            )
+            .with_help(
+                "use lower-case letters, digits, `_` and `-`, starting with a letter or digit",
+            ),
+        ValidationErrorKind::MinItems { .. } if ptr == "/processes" => c
+            .at_value(
+                codes::SCHEMA_INVALID,
+                "`processes` must list at least one process".into(),
+                "empty list",
+            )
+            .with_help("a pcheck with nothing to watch is a mistake"),
+        ValidationErrorKind::MaxLength { limit } => c.at_value(
+            codes::SCHEMA_INVALID,
+            format!("{field} is longer than {limit} characters"),
+            "too long",
+        ),
+        _ => {
+            let mut msg = err.to_string();
+            if let Some((at, _)) = msg.char_indices().nth(200) {
+                msg = format!("{}...", &msg[..at]);
+            }
+            c.at_value(codes::SCHEMA_INVALID, format!("{field}: {msg}"), "invalid")
+        }
+    };
+    vec![d]
+}
+
+/// Errors of fields with several accepted forms: ipckey, durations, restart.
+fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagnostic> {
+    match last {
+        "ipckey" => {
+            if let Some(n) = inst.as_i64() {
+                let (lo, hi) = limits::IPCKEY.into_inner();
+                return vec![c.at_value(
+                    codes::OUT_OF_RANGE,
+                    format!("ipckey must be between {lo} and {hi}, not {n}"),
+                    "out of range",
+                )];
+            }
+            vec![c
+                .at_value(
+                    codes::SCHEMA_FORM,
+                    format!(
+                        "ipckey must be an integer or a \"0x...\" string, not {}",
+                        brief(inst)
+                    ),
+                    "not an IPC key",
+                )
+                .with_help("for example `ipckey: 0x1f000501`")]
+        }
+        "restart" => restart(c, inst, field),
+        _ => vec![c
+            .at_value(
+                codes::SCHEMA_FORM,
+                format!(
+                    "{field} must be whole seconds or a duration such as \"90s\", not {}",
+                    brief(inst)
+                ),
+                "not a duration",
+            )
+            .with_help(
+                "write an integer number of seconds or a string like `90s`, `10m`, `12h`, `1d`",
+            )],
+    }
+}
+
+fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
+    let forms = "`none`, `{script: PATH}` or `{stop: CMD, start: CMD, wait: DURATION}`";
+    match inst {
+        Value::Object(m) => {
+            let unknown: Vec<Diagnostic> = m
+                .keys()
+                .filter(|k| !RESTART_KEYS.contains(&k.as_str()))
+                .map(|k| c.unknown_key(k))
+                .collect();
+            if !unknown.is_empty() {
+                return unknown;
+            }
+            let has = |k: &str| m.contains_key(k);
+            if has("script") && (has("stop") || has("start") || has("wait")) {
+                return vec![Diagnostic::error(
+                    codes::SCHEMA_FORM,
+                    format!("{field} mixes `script` with `stop`/`start`/`wait`"),
+                )
+                .with_label(c.spans.key_span(c.ptr), "two restart forms")
+                .with_help("use either an existing script or stop/start commands")
+                .in_file(c.src)];
+            }
+            if !has("script") {
+                for k in ["stop", "start"] {
+                    if !has(k) {
+                        return vec![c.required(k)];
+                    }
+                }
+            }
+            for (k, v) in m {
+                let ok = match k.as_str() {
+                    "wait" => v.is_string() || v.as_u64().is_some(),
+                    _ => v.is_string(),
+                };
+                if !ok {
+                    let sub = Ctx {
+                        ptr: &format!("{}/{k}", c.ptr),
+                        spans: c.spans,
+                        src: c.src,
+                    };
+                    let want = if k == "wait" {
+                        "whole seconds or a duration string"
+                    } else {
+                        "a string"
+                    };
+                    return vec![sub.at_value(
+                        codes::SCHEMA_TYPE,
+                        format!("{field}.{k} must be {want}, not {}", type_name(v)),
+                        "wrong type",
+                    )];
+                }
+            }
+            vec![c.at_value(
+                codes::SCHEMA_FORM,
+                format!("{field} must be {forms}"),
+                "not a restart form",
+            )]
+        }
+        Value::String(s) => {
+            let mut d = c.at_value(
+                codes::SCHEMA_ENUM,
+                format!("{field} must be {forms}, not \"{s}\""),
+                "not a restart form",
+            );
+            if s.starts_with('/') {
+                d = d.with_help(format!(
+                    "to run an existing script write `restart: {{script: {s}}}`"
+                ));
+            } else if closest(&s.to_lowercase(), &["none"]).is_some() {
+                d = d.with_help("did you mean `none`?");
+            }
+            vec![d]
+        }
+        _ => vec![c.at_value(
+            codes::SCHEMA_FORM,
+            format!("{field} must be {forms}, not {}", type_name(inst)),
+            "not a restart form",
+        )],
+    }
+}
