@@ -105,12 +105,64 @@ fn two_inputs_for_one_output_are_a_conflict() {
     let d = setup(&[("a/pfile_cron", CRON), ("b/pfile_cron", SSHD)]);
     let o = psctl(d.path(), &["build", "a", "b", "-o", "out"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("psctl::emit::conflict"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("pfile_cron"), "{}", stderr(&o));
     assert!(!d.path().join("out").exists());
+
+    let svc = |name: &str, key: &str| {
+        format!(
+            "name: {name}\nipckey: {key}\nprocesses:\n  - name: crond\n    restart:\n      stop: a\n      start: b\n"
+        )
+    };
+    let d = setup(&[("a.yaml", &svc("a", "1")), ("b.yaml", &svc("b", "2"))]);
+    let o = psctl(d.path(), &["build", "a.yaml", "b.yaml", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("psctl::emit::conflict"), "{err}");
+    assert!(
+        err.contains("`restart_crond.sh` would be generated from both `a.yaml` and `b.yaml`"),
+        "{err}"
+    );
+    assert!(err.contains("b.yaml:4:11"), "{err}");
+    assert!(!d.path().join("out").exists());
+}
+
+#[test]
+fn descriptions_build_pfiles_and_scripts() {
+    let yaml = "name: web\nipckey: 0x10\nconf_dir: /opt/ps\nprocesses:\n  - name: nginx -g daemon\n    restart:\n      stop: systemctl stop nginx\n      start: systemctl start nginx\n      wait: 0\n  - name: agent\n    restart: none\n";
+    let toml = "name = \"db\"\nipckey = 17\n[[processes]]\nname = \"postgres\"\nrestart = { stop = \"pg_ctl stop\", start = \"pg_ctl start\" }\n";
+    let d = setup(&[("svc/web.yaml", yaml), ("svc/db.toml", toml)]);
+    let o = psctl(d.path(), &["build", "svc", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let names: Vec<_> = tree(&d.path().join("out"))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "pfile_db",
+            "pfile_web",
+            "restart_nginx_g_daemon.sh",
+            "restart_postgres.sh"
+        ]
+    );
+    let web = fs::read_to_string(d.path().join("out/pfile_web")).unwrap();
+    assert!(web.contains("\nnginx -g daemon:/opt/ps/restart_nginx_g_daemon.sh:86400:3:continue\nagent:-:86400:3:continue\n"), "{web}");
+    assert!(
+        web.contains("SHM_DUMP_FILE         /var/opt/HA/PS/log/pcheck_dump_web\n"),
+        "{web}"
+    );
+    let db = fs::read_to_string(d.path().join("out/pfile_db")).unwrap();
+    assert!(
+        db.contains("\npostgres:/var/opt/HA/PS/conf/bin/restart_postgres.sh:86400:3:continue\n"),
+        "{db}"
+    );
+    let script = d.path().join("out/restart_postgres.sh");
+    assert_eq!(
+        fs::metadata(&script).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    assert!(fs::read_to_string(&script).unwrap().contains("sleep 5\n"));
 }
 
 #[test]

@@ -141,3 +141,76 @@ fn build_golden_matches_fmt() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The PARAM and PENT lines of a pfile (comments, banners and blank lines left out).
+fn entry_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split(" #").next().unwrap())
+        .collect()
+}
+
+#[test]
+fn import_then_build_is_lossless() {
+    for rel in legacy_pfiles() {
+        let original = std::fs::read(repo().join(&rel)).unwrap();
+        let fmt = String::from_utf8(run(&["fmt", "-"], &original, 0)).unwrap();
+        for to in ["yaml", "toml"] {
+            let dir = tempfile::tempdir().unwrap();
+            let name = base(&rel).strip_prefix("pfile_").unwrap();
+            let desc = dir.path().join(format!("{name}.{to}"));
+            run(&["import", &rel, "-o", desc.to_str().unwrap()], b"", 0);
+            let out = dir.path().join("out");
+            run(
+                &["build", desc.to_str().unwrap(), "-o", out.to_str().unwrap()],
+                b"",
+                0,
+            );
+            let built = std::fs::read_to_string(out.join(base(&rel))).unwrap();
+            assert_eq!(entry_lines(&built), entry_lines(&fmt), "{rel} via {to}");
+        }
+    }
+}
+
+/// The example descriptions, by path relative to the repository.
+fn example_descriptions() -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    names.into_iter().map(|n| format!("examples/{n}")).collect()
+}
+
+#[test]
+fn build_golden_of_example_descriptions() {
+    let mut failures = Vec::new();
+    for rel in example_descriptions() {
+        let dir = tempfile::tempdir().unwrap();
+        run(&["build", &rel, "-o", dir.path().to_str().unwrap()], b"", 0);
+        let mut files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let name = f.file_name().unwrap().to_str().unwrap().to_owned();
+            let bytes = std::fs::read(&f).unwrap();
+            golden(
+                &format!("build/{}/{name}", base(&rel)),
+                &bytes,
+                &mut failures,
+            );
+            if name.ends_with(".sh") {
+                let sc = Command::new("shellcheck")
+                    .arg(&f)
+                    .output()
+                    .expect("shellcheck is missing: run scripts/setup-test-deps");
+                assert!(sc.status.success(), "{rel}: {name}: {sc:?}");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -362,3 +362,69 @@ proptest! {
         prop_assert_eq!(String::from_utf8_lossy(&out.stdout), s);
     }
 }
+
+/// Loads a description through the real front-end.
+fn load_description(text: &str, format: Format) -> Service {
+    let f = match format {
+        Format::Yaml => psctl::input::Format::Yaml,
+        Format::Toml => psctl::input::Format::Toml,
+    };
+    let input = psctl::input::load_bytes("d", text.as_bytes(), f);
+    input
+        .service
+        .unwrap_or_else(|| panic!("{text}\n{:?}", input.diagnostics))
+}
+
+/// `build` of one service: its pfile's bytes.
+fn build_pfile(svc: &Service) -> Vec<u8> {
+    let files = psctl::emit::plan::plan(&[psctl::emit::plan::PlanInput {
+        source_name: "d".into(),
+        service: svc,
+        comments: Comments::default(),
+        origin: None,
+    }])
+    .unwrap();
+    files
+        .into_iter()
+        .find(|f| f.rel_path == svc.pfile_name())
+        .unwrap()
+        .bytes
+}
+
+/// What `psctl import` prints for a pfile.
+fn import(pfile: &[u8], format: Format) -> String {
+    let p = parse_bytes("pfile_t", pfile, "t");
+    let svc = p.service.expect("built pfiles are valid");
+    let mut c = comments_from_syntax(p.syntax.as_ref().unwrap(), &p.source);
+    c.strip_generated_header();
+    let given = psctl::pfile::PARAM_KEYS.map(|k| p.spans.params.contains_key(k));
+    description::print(
+        &svc,
+        &c,
+        &Options {
+            format,
+            schema: "s.json",
+            given,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    #[test]
+    fn import_of_build_builds_the_same(m in service()) {
+        prop_assume!(valid(&m));
+        for format in [Format::Yaml, Format::Toml] {
+            let opts = Options { format, schema: "s.json", given: [true; 5] };
+            let d = load_description(&description::print(&m, &Comments::default(), &opts), format);
+            // The printer is lossless for descriptions too (commands with quotes, `#`, tabs).
+            let mut want = m.clone();
+            want.dump_file = m.dump_file.clone().or_else(|| d.dump_file.clone());
+            want.conf_dir = want.conf_dir.or_else(|| d.conf_dir.clone());
+            prop_assert_eq!(&d, &want);
+            let built = build_pfile(&d);
+            let again = build_pfile(&load_description(&import(&built, format), format));
+            prop_assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&built));
+        }
+    }
+}

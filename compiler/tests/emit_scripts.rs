@@ -193,3 +193,40 @@ fn script_golden() {
     let pfile = String::from_utf8(files[0].bytes.clone()).unwrap();
     assert!(pfile.contains("\ncrond:/opt/ps/conf/restart_crond.sh:86400:3:continue\n"));
 }
+
+/// The whole path: a description, `psctl build`, then the generated script itself.
+fn build_and_run(start: &str) -> Option<i32> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let yaml = format!(
+        "name: e2e\nipckey: 0x77\nprocesses:\n  - name: worker\n    restart:\n      stop: echo stopped >> '{log}'\n      start: \"echo started >> '{log}'; {start}\"\n      wait: 0\n",
+        log = log.display()
+    );
+    std::fs::write(dir.path().join("e2e.yaml"), yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_psctl"))
+        .args(["build", "e2e.yaml", "-o", "out"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = Command::new(dir.path().join("out/restart_worker.sh"))
+        .status()
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "stopped\nstarted\n");
+    status.code()
+}
+
+#[test]
+fn built_script_whose_start_fails_exits_non_zero() {
+    assert_eq!(build_and_run("exit 4"), Some(4));
+    assert_eq!(build_and_run("false"), Some(1));
+}
+
+#[test]
+fn built_script_whose_start_succeeds_exits_zero() {
+    assert_eq!(build_and_run("true"), Some(0));
+}

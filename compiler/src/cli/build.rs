@@ -2,15 +2,14 @@
 //! scripts, written only when every input is valid, each file atomically.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::output::{print_diagnostics, MessageFormat};
 use crate::diagnostics::{self, codes, Diagnostic};
 use crate::emit::pfile::{comments_from_syntax, Comments};
 use crate::emit::plan::{plan, PlanInput};
 use crate::emit::write::write_all;
-use crate::model::{Service, SpanLookup};
-use crate::span::SourceFile;
+use crate::input::{check_all, collect_paths, CheckOptions, Format, Input};
+use crate::model::SpanLookup;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -28,13 +27,9 @@ pub struct Args {
     pub message_format: MessageFormat,
 }
 
-/// Extensions of service descriptions; any other file is a pfile (spec section 5).
-const DESCRIPTION_EXTS: [&str; 4] = ["yaml", "yml", "toml", "json"];
-
+/// Whether `path` names a service description (by extension, spec section 5).
 pub(crate) fn is_description(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| DESCRIPTION_EXTS.contains(&e))
+    Format::from_path(path) != Format::Pfile
 }
 
 /// The path as it names a source in headers and messages: as given, without a leading `./`.
@@ -43,96 +38,32 @@ pub(crate) fn display_name(path: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_owned()
 }
 
-/// Expands directories (recursively, symlinked directories not followed) into the files that
-/// `accept` takes, sorted; named files are kept as given. Each file appears once.
-pub(crate) fn collect_paths(
-    paths: &[PathBuf],
-    accept: fn(&Path) -> bool,
-) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
-    fn walk(dir: &Path, accept: fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let path = e.path();
-            let ty = e.file_type()?;
-            if ty.is_dir() {
-                walk(&path, accept, out)?;
-            } else if (ty.is_file() || ty.is_symlink() && path.is_file()) && accept(&path) {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| vec![io_diag(p, &e)])?;
-        if meta.is_dir() {
-            walk(p, accept, &mut out).map_err(|e| vec![io_diag(p, &e)])?;
-        } else {
-            out.push(p.clone());
-        }
-    }
-    // Only several arguments can name one file twice (a directory and a file in it, say).
-    if paths.len() > 1 {
+/// Drops repeated files: several arguments can name one file twice (a directory and a file in
+/// it, say). Order is kept.
+pub(crate) fn dedup(paths: &mut Vec<PathBuf>, args: usize) {
+    if args > 1 {
         let mut seen = std::collections::HashSet::new();
-        out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+        paths.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     }
-    Ok(out)
-}
-
-/// Files a directory search takes: `pfile*` and descriptions.
-pub(crate) fn buildable(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.starts_with("pfile") || is_description(path)
 }
 
 pub(crate) fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
     Diagnostic::error(codes::IO, format!("cannot read `{}`: {e}", path.display()))
 }
 
-/// One loaded input: its service when valid, and everything needed to point into it.
-pub(crate) struct Loaded {
-    pub name: String,
-    pub source: Arc<SourceFile>,
-    pub service: Option<Service>,
-    pub spans: Box<dyn SpanLookup + Send>,
-    pub comments: Comments,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// Loads one input. Until the description front-ends land, only pfiles are understood.
-fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
-    let name = display_name(path);
-    let bytes = std::fs::read(path).map_err(|e| vec![io_diag(path, &e)])?;
-    if is_description(path) {
-        let source = SourceFile::new(name.clone(), String::new());
-        let d = Diagnostic::error(
-            codes::IO,
-            format!("`{name}`: service descriptions are not supported by this build yet"),
-        );
-        return Ok(Loaded {
-            name,
-            source,
-            service: None,
-            spans: Box::new(crate::pfile::PfileSpans::default()),
-            comments: Comments::default(),
-            diagnostics: vec![d],
-        });
-    }
-    let parsed = crate::pfile::parse_bytes(&name, &bytes, &crate::pfile::name_from_path(&name));
-    let mut comments = match (&parsed.syntax, &parsed.service) {
-        (Some(syntax), Some(_)) => comments_from_syntax(syntax, &parsed.source),
+/// The comments of a pfile input, to carry into its canonical form.
+fn pfile_comments(input: &Input) -> Comments {
+    match (input.format, &input.service) {
+        (Format::Pfile, Some(_)) => match crate::pfile::syntax::parse(input.source.text()) {
+            Ok(syntax) => {
+                let mut c = comments_from_syntax(&syntax, &input.source);
+                c.strip_generated_header();
+                c
+            }
+            Err(_) => Comments::default(),
+        },
         _ => Comments::default(),
-    };
-    comments.strip_generated_header();
-    Ok(Loaded {
-        name,
-        source: parsed.source,
-        service: parsed.service,
-        spans: Box::new(parsed.spans),
-        comments,
-        diagnostics: parsed.diagnostics,
-    })
+    }
 }
 
 /// 1 when any diagnostic is an error, 2 when one is an I/O error.
@@ -147,13 +78,14 @@ pub(crate) fn status_of(diags: &[Diagnostic]) -> u8 {
 }
 
 pub fn run(args: Args) -> u8 {
-    let mut paths = match collect_paths(&args.paths, buildable) {
+    let mut paths = match collect_paths(&args.paths) {
         Ok(p) => p,
         Err(d) => {
-            print_diagnostics(&d, args.message_format);
+            print_diagnostics(&[d], args.message_format);
             return 2;
         }
     };
+    dedup(&mut paths, args.paths.len());
     // `psctl build . -o out` must not read back what it wrote: files found under OUTDIR by a
     // directory search are skipped (a file named explicitly is still taken).
     if let Ok(out) = std::fs::canonicalize(&args.out_dir) {
@@ -161,28 +93,34 @@ pub fn run(args: Args) -> u8 {
             args.paths.contains(p) || !std::fs::canonicalize(p).is_ok_and(|c| c.starts_with(&out))
         });
     }
-    let mut diags = Vec::new();
-    let mut loaded = Vec::new();
-    for l in crate::emit::par::par_map(&paths, |p| load(p)) {
-        match l {
-            Ok(l) => {
-                diags.extend(l.diagnostics.iter().cloned());
-                loaded.push(l);
-            }
-            Err(d) => diags.extend(d),
-        }
-    }
     if paths.is_empty() {
-        diags.push(Diagnostic::error(codes::IO, "no input found to build"));
+        let d = Diagnostic::error(codes::IO, "no input found to build");
+        print_diagnostics(&[d], args.message_format);
+        return 2;
     }
+    // Loads every input with the cross-file rules (IPCKEY, dump file, pfile name unique).
+    let loaded = match check_all(&paths, &CheckOptions::default()) {
+        Ok(l) => l,
+        Err(d) => {
+            print_diagnostics(&[d], args.message_format);
+            return 2;
+        }
+    };
+    let mut diags: Vec<Diagnostic> = loaded
+        .iter()
+        .flat_map(|l| l.diagnostics.iter().cloned())
+        .collect();
+    // Inputs with errors are reported already; planning the others finds the rest (values a
+    // pfile cannot hold, two services generating one script name).
     let inputs: Vec<PlanInput<'_>> = loaded
         .iter()
+        .filter(|l| !l.has_errors())
         .filter_map(|l| {
             Some(PlanInput {
-                source_name: l.name.clone(),
+                source_name: display_name(Path::new(&l.path)),
                 service: l.service.as_ref()?,
-                comments: l.comments.clone(),
-                origin: Some((&l.source, l.spans.as_ref())),
+                comments: pfile_comments(l),
+                origin: Some((&l.source, l.spans.as_ref() as &dyn SpanLookup)),
             })
         })
         .collect();

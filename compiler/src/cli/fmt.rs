@@ -5,10 +5,11 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use super::build::{collect_paths, display_name, io_diag, is_description, status_of};
+use super::build::{dedup, display_name, io_diag, is_description, status_of};
 use super::output::{print_diagnostics, MessageFormat};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::emit::pfile::{comments_from_syntax, print, unrepresentable};
+use crate::input::collect_paths;
 use crate::model::SpanLookup as _;
 use crate::span::SourceFile;
 
@@ -23,12 +24,6 @@ pub struct Args {
     /// How to print diagnostics
     #[arg(long, value_enum, default_value_t)]
     pub message_format: MessageFormat,
-}
-
-fn is_pfile(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("pfile"))
 }
 
 /// The outcome for one file.
@@ -166,13 +161,14 @@ pub fn run(args: Args) -> u8 {
             ));
         }
     }
-    let paths = match collect_paths(&args.paths, is_pfile) {
+    let mut paths = match collect_paths(&args.paths) {
         Ok(p) => p,
         Err(d) => {
-            print_diagnostics(&d, args.message_format);
+            print_diagnostics(&[d], args.message_format);
             return 2;
         }
     };
+    dedup(&mut paths, args.paths.len());
     let files: Vec<&PathBuf> = paths.iter().filter(|p| !is_description(p)).collect();
     let checked = files.len();
     let check = args.check;
