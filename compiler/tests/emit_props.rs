@@ -1,119 +1,18 @@
-//! Property tests of the canonical printer and the description printers.
+//! Property tests of the canonical pfile printer.
 //!
 //! - For any valid model m: parse(print(m)) is m as a pfile states it, and
 //!   print(parse(print(m))) == print(m); comments survive the round trip unchanged.
 //! - Any messy but valid rendering of m (blanks, tabs, CRLF, decimal keys, shuffled PARAM lines,
 //!   upper-case actions) formats to exactly print(m).
-//! - The YAML and TOML that `import` prints read back to the same values.
 //! - Shell quoting gives back every string exactly.
 
+mod emit_common;
+
+use emit_common::{as_pfile, parse, service, valid};
 use proptest::prelude::*;
-use psctl::emit::description::{self, Format, Options};
-use psctl::emit::pfile::{comments_from_syntax, print, unrepresentable, Attached, Comments};
-use psctl::emit::script::{script_path, shell_quote, slugs};
-use psctl::model::{Action, Process, Restart, Service};
-use psctl::pfile::parse_bytes;
-
-fn word() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9/_.+é-][A-Za-z0-9/_.+#é-]{0,6}"
-}
-
-/// Pnames: words joined by one or more blanks, so `#` occurs inside words but never starts a
-/// comment.
-fn pname() -> impl Strategy<Value = String> {
-    prop::collection::vec((word(), "[ ]{1,2}"), 1..4).prop_map(|parts| {
-        let mut s = String::new();
-        for (i, (w, sep)) in parts.iter().enumerate() {
-            if i > 0 {
-                s.push_str(sep);
-            }
-            s.push_str(w);
-        }
-        s
-    })
-}
-
-fn restart() -> impl Strategy<Value = Restart> {
-    prop_oneof![
-        Just(Restart::None),
-        (
-            "/[a-z0-9/_.-]{1,16}",
-            prop::collection::vec("[a-z0-9=_.-]{1,6}", 0..3)
-        )
-            .prop_map(|(p, args)| Restart::Script(
-                std::iter::once(p).chain(args).collect::<Vec<_>>().join(" ")
-            )),
-        ("[ -~\t]{0,30}[!-~]", "[ -~\t]{0,30}[!-~]", 0u32..=3600)
-            .prop_map(|(stop, start, wait)| Restart::Commands { stop, start, wait }),
-    ]
-}
-
-fn action() -> impl Strategy<Value = Action> {
-    prop_oneof![
-        Just(Action::Continue),
-        Just(Action::Exit),
-        Just(Action::Shutdown)
-    ]
-}
-
-fn process() -> impl Strategy<Value = Process> {
-    (pname(), restart(), 0u64..=31_536_000, 0u32..=1000, action()).prop_map(
-        |(name, restart, grace, retries, on_retry_over)| Process {
-            name,
-            restart,
-            grace,
-            retries,
-            on_retry_over,
-        },
-    )
-}
-
-prop_compose! {
-    fn service()(
-        ipckey in 1u32..=0x7fff_ffff,
-        msg in 1u32..=3600,
-        mon in 1u32..=86_400,
-        tries in 1u32..=100,
-        dump in prop::option::of("/[a-z0-9/_.-]{1,20}"),
-        conf_dir in prop::option::of("/[a-z0-9/_.-]{1,12}"),
-        processes in prop::collection::vec(process(), 1..6),
-    ) -> Service {
-        let mut seen = std::collections::HashSet::new();
-        let processes = processes.into_iter().filter(|p| seen.insert(p.name.clone())).collect();
-        Service {
-            name: "t".into(),
-            ipckey,
-            msg_check_interval: msg,
-            monitor_interval: mon,
-            monitor_try_count: tries,
-            dump_file: dump,
-            conf_dir,
-            processes,
-        }
-    }
-}
-
-/// What a pfile states of `m`: every PARAM explicit, generated scripts as paths.
-fn as_pfile(m: &Service) -> Service {
-    let mut out = m.clone();
-    out.dump_file = Some(m.dump_file_or_default());
-    out.conf_dir = None;
-    for (p, slug) in out.processes.iter_mut().zip(slugs(m)) {
-        if let Some(slug) = slug {
-            p.restart = Restart::Script(script_path(m.conf_dir_or_default(), &slug));
-        }
-    }
-    out
-}
-
-fn parse(text: &str) -> (Service, Comments) {
-    let p = parse_bytes("t", text.as_bytes(), "t");
-    let svc = p
-        .service
-        .unwrap_or_else(|| panic!("{text}\n{:?}", p.diagnostics));
-    let c = comments_from_syntax(p.syntax.as_ref().unwrap(), &p.source);
-    (svc, c)
-}
+use psctl::emit::pfile::{print, Attached, Comments};
+use psctl::emit::script::shell_quote;
+use psctl::model::{Restart, Service};
 
 fn comment() -> impl Strategy<Value = String> {
     // Banners are the printer's own and generated headers are rewritten: neither is carried.
@@ -144,12 +43,6 @@ fn comments(entries: usize) -> impl Strategy<Value = Comments> {
             entries,
             trailer,
         })
-}
-
-fn valid(m: &Service) -> bool {
-    let src = psctl::span::SourceFile::new("t", "");
-    let spans = psctl::pfile::PfileSpans::default();
-    unrepresentable(m).is_empty() && psctl::rules::check_service(m, &spans, &src).is_empty()
 }
 
 /// A valid but non-canonical rendering of `m` as a pfile: `m` must already be `as_pfile`.
@@ -243,111 +136,6 @@ proptest! {
         prop_assert_eq!(print(&back, &c, None), print(&m, &Comments::default(), None));
     }
 
-    #[test]
-    fn descriptions_read_back(m in service()) {
-        prop_assume!(valid(&m));
-        let m = as_pfile(&m);
-        for format in [Format::Yaml, Format::Toml] {
-            let opts = Options { format, schema: "s.json", given: [true; 5] };
-            let text = description::print(&m, &Comments::default(), &opts);
-            let got = read_description(&text, format);
-            let want: Vec<_> = m.processes.iter().map(|p| {
-                let r = match &p.restart { Restart::Script(s) => s.clone(), _ => "none".into() };
-                (p.name.clone(), r, p.grace, p.retries as u64, p.on_retry_over.as_str().to_owned())
-            }).collect();
-            prop_assert_eq!(&got.0, &(m.ipckey as u64, m.dump_file.clone().unwrap()));
-            prop_assert_eq!(&got.1, &want, "{}", text);
-        }
-    }
-}
-
-type Read = ((u64, String), Vec<(String, String, u64, u64, String)>);
-
-fn seconds(s: &str) -> u64 {
-    if s == "0" {
-        0
-    } else {
-        humantime::parse_duration(s).unwrap().as_secs()
-    }
-}
-
-/// Reads the printed description back with the YAML and TOML parsers the front-ends use.
-fn read_description(text: &str, format: Format) -> Read {
-    match format {
-        Format::Toml => {
-            let t: toml::Table = text.parse().unwrap_or_else(|e| panic!("{text}\n{e}"));
-            let dur = |v: &toml::Value| match v {
-                toml::Value::Integer(i) => *i as u64,
-                v => seconds(v.as_str().unwrap()),
-            };
-            let procs = t["processes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    let r = match &p["restart"] {
-                        toml::Value::String(s) => s.clone(),
-                        t => t["script"].as_str().unwrap().to_owned(),
-                    };
-                    (
-                        p["name"].as_str().unwrap().to_owned(),
-                        r,
-                        dur(&p["grace"]),
-                        p["retries"].as_integer().unwrap() as u64,
-                        p["on_retry_over"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect();
-            (
-                (
-                    t["ipckey"].as_integer().unwrap() as u64,
-                    t["dump_file"].as_str().unwrap().to_owned(),
-                ),
-                procs,
-            )
-        }
-        Format::Yaml => {
-            use saphyr::LoadableYamlNode as _;
-            let docs = saphyr::Yaml::load_from_str(text).unwrap_or_else(|e| panic!("{text}\n{e}"));
-            let d = &docs[0];
-            let s = |v: &saphyr::Yaml<'_>| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| panic!("{v:?} in\n{text}"))
-            };
-            let dur = |v: &saphyr::Yaml<'_>| {
-                v.as_integer()
-                    .map(|i| i as u64)
-                    .unwrap_or_else(|| seconds(&s(v)))
-            };
-            let procs = d["processes"]
-                .as_vec()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    let r = if p["restart"].is_mapping() {
-                        s(&p["restart"]["script"])
-                    } else {
-                        s(&p["restart"])
-                    };
-                    (
-                        s(&p["name"]),
-                        r,
-                        dur(&p["grace"]),
-                        p["retries"].as_integer().unwrap() as u64,
-                        s(&p["on_retry_over"]),
-                    )
-                })
-                .collect();
-            let key = d["ipckey"]
-                .as_integer()
-                .map(|i| i as u64)
-                .unwrap_or_else(|| {
-                    u64::from_str_radix(s(&d["ipckey"]).trim_start_matches("0x"), 16).unwrap()
-                });
-            ((key, s(&d["dump_file"])), procs)
-        }
-    }
 }
 
 proptest! {
@@ -360,71 +148,5 @@ proptest! {
             .output()
             .unwrap();
         prop_assert_eq!(String::from_utf8_lossy(&out.stdout), s);
-    }
-}
-
-/// Loads a description through the real front-end.
-fn load_description(text: &str, format: Format) -> Service {
-    let f = match format {
-        Format::Yaml => psctl::input::Format::Yaml,
-        Format::Toml => psctl::input::Format::Toml,
-    };
-    let input = psctl::input::load_bytes("d", text.as_bytes(), f);
-    input
-        .service
-        .unwrap_or_else(|| panic!("{text}\n{:?}", input.diagnostics))
-}
-
-/// `build` of one service: its pfile's bytes.
-fn build_pfile(svc: &Service) -> Vec<u8> {
-    let files = psctl::emit::plan::plan(&[psctl::emit::plan::PlanInput {
-        source_name: "d".into(),
-        service: svc,
-        comments: Comments::default(),
-        origin: None,
-    }])
-    .unwrap();
-    files
-        .into_iter()
-        .find(|f| f.rel_path == svc.pfile_name())
-        .unwrap()
-        .bytes
-}
-
-/// What `psctl import` prints for a pfile.
-fn import(pfile: &[u8], format: Format) -> String {
-    let p = parse_bytes("pfile_t", pfile, "t");
-    let svc = p.service.expect("built pfiles are valid");
-    let mut c = comments_from_syntax(p.syntax.as_ref().unwrap(), &p.source);
-    c.strip_generated_header();
-    let given = psctl::pfile::PARAM_KEYS.map(|k| p.spans.params.contains_key(k));
-    description::print(
-        &svc,
-        &c,
-        &Options {
-            format,
-            schema: "s.json",
-            given,
-        },
-    )
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
-    #[test]
-    fn import_of_build_builds_the_same(m in service()) {
-        prop_assume!(valid(&m));
-        for format in [Format::Yaml, Format::Toml] {
-            let opts = Options { format, schema: "s.json", given: [true; 5] };
-            let d = load_description(&description::print(&m, &Comments::default(), &opts), format);
-            // The printer is lossless for descriptions too (commands with quotes, `#`, tabs).
-            let mut want = m.clone();
-            want.dump_file = m.dump_file.clone().or_else(|| d.dump_file.clone());
-            want.conf_dir = want.conf_dir.or_else(|| d.conf_dir.clone());
-            prop_assert_eq!(&d, &want);
-            let built = build_pfile(&d);
-            let again = build_pfile(&load_description(&import(&built, format), format));
-            prop_assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&built));
-        }
     }
 }
