@@ -9,6 +9,8 @@ pub mod cli;
 #[cfg(feature = "descriptions")]
 pub mod description;
 pub mod diagnostics;
+#[cfg(feature = "cli")]
+pub mod emit;
 #[cfg(feature = "descriptions")]
 pub mod frontend;
 #[cfg(feature = "descriptions")]

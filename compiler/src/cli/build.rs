@@ -1,9 +1,156 @@
-//! `psctl build` (not implemented yet).
+//! `psctl build [PATH...] -o OUTDIR`: every input to `pfile_<name>` plus generated restart
+//! scripts, written only when every input is valid, each file atomically.
+
+use std::path::{Path, PathBuf};
+
+use super::output::{print_diagnostics, MessageFormat};
+use crate::diagnostics::{self, codes, Diagnostic};
+use crate::emit::pfile::{comments_from_syntax, Comments};
+use crate::emit::plan::{plan, PlanInput};
+use crate::emit::write::write_all;
+use crate::input::{check_all, collect_paths, CheckOptions, Format, Input};
+use crate::model::SpanLookup;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Service descriptions (.yaml, .yml, .toml, .json), pfiles, or directories to search
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Directory to write pfiles and restart scripts into (created if missing)
+    #[arg(short = 'o', long = "out-dir", value_name = "OUTDIR")]
+    pub out_dir: PathBuf,
+    /// Replace files in OUTDIR that psctl did not generate
+    #[arg(long)]
+    pub force: bool,
+    /// How to print diagnostics
+    #[arg(long, value_enum, default_value_t)]
+    pub message_format: MessageFormat,
+}
 
-pub fn run(_args: Args) -> u8 {
-    eprintln!("psctl build: not implemented yet");
-    2
+/// Whether `path` names a service description (by extension, spec section 5).
+pub(crate) fn is_description(path: &Path) -> bool {
+    Format::from_path(path) != Format::Pfile
+}
+
+/// The path as it names a source in headers and messages: as given, without a leading `./`.
+pub(crate) fn display_name(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_owned()
+}
+
+/// Drops repeated files: several arguments can name one file twice (a directory and a file in
+/// it, say). Order is kept.
+pub(crate) fn dedup(paths: &mut Vec<PathBuf>, args: usize) {
+    if args > 1 {
+        let mut seen = std::collections::HashSet::new();
+        paths.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    }
+}
+
+pub(crate) fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error(codes::IO, format!("cannot read `{}`: {e}", path.display()))
+}
+
+/// The comments of a pfile input, to carry into its canonical form.
+fn pfile_comments(input: &Input) -> Comments {
+    match (input.format, &input.service) {
+        (Format::Pfile, Some(_)) => match crate::pfile::syntax::parse(input.source.text()) {
+            Ok(syntax) => {
+                let mut c = comments_from_syntax(&syntax, &input.source);
+                c.strip_generated_header();
+                c
+            }
+            Err(_) => Comments::default(),
+        },
+        _ => Comments::default(),
+    }
+}
+
+/// 1 when any diagnostic is an error, 2 when one is an I/O error.
+pub(crate) fn status_of(diags: &[Diagnostic]) -> u8 {
+    if diags.iter().any(|d| d.code == codes::IO) {
+        2
+    } else if diags.iter().any(Diagnostic::is_error) {
+        1
+    } else {
+        0
+    }
+}
+
+pub fn run(args: Args) -> u8 {
+    let mut paths = match collect_paths(&args.paths) {
+        Ok(p) => p,
+        Err(d) => {
+            print_diagnostics(&[d], args.message_format);
+            return 2;
+        }
+    };
+    dedup(&mut paths, args.paths.len());
+    // `psctl build . -o out` must not read back what it wrote: files found under OUTDIR by a
+    // directory search are skipped (a file named explicitly is still taken).
+    if let Ok(out) = std::fs::canonicalize(&args.out_dir) {
+        paths.retain(|p| {
+            args.paths.contains(p) || !std::fs::canonicalize(p).is_ok_and(|c| c.starts_with(&out))
+        });
+    }
+    if paths.is_empty() {
+        let d = Diagnostic::error(codes::IO, "no input found to build");
+        print_diagnostics(&[d], args.message_format);
+        return 2;
+    }
+    // Loads every input with the cross-file rules (IPCKEY, dump file, pfile name unique).
+    let loaded = match check_all(&paths, &CheckOptions::default()) {
+        Ok(l) => l,
+        Err(d) => {
+            print_diagnostics(&[d], args.message_format);
+            return 2;
+        }
+    };
+    let mut diags: Vec<Diagnostic> = loaded
+        .iter()
+        .flat_map(|l| l.diagnostics.iter().cloned())
+        .collect();
+    // Inputs with errors are reported already; planning the others finds the rest (values a
+    // pfile cannot hold, two services generating one script name).
+    let inputs: Vec<PlanInput<'_>> = loaded
+        .iter()
+        .filter(|l| !l.has_errors())
+        .filter_map(|l| {
+            Some(PlanInput {
+                source_name: display_name(Path::new(&l.path)),
+                service: l.service.as_ref()?,
+                comments: pfile_comments(l),
+                origin: Some((&l.source, l.spans.as_ref() as &dyn SpanLookup)),
+            })
+        })
+        .collect();
+    let planned = plan(&inputs);
+    if let Err(errs) = &planned {
+        diags.extend(errs.iter().cloned());
+    }
+    diagnostics::sort(&mut diags);
+    let status = status_of(&diags);
+    print_diagnostics(&diags, args.message_format);
+    let files = match planned {
+        Ok(files) if status == 0 => files,
+        _ => {
+            eprintln!("psctl build: nothing written");
+            return status.max(1);
+        }
+    };
+    match write_all(&args.out_dir, &files, args.force) {
+        Ok(report) => {
+            eprintln!(
+                "psctl build: {} written, {} unchanged in {}",
+                report.written.len(),
+                report.unchanged.len(),
+                args.out_dir.display()
+            );
+            0
+        }
+        Err(errs) => {
+            print_diagnostics(&errs, args.message_format);
+            status_of(&errs).max(1)
+        }
+    }
 }

@@ -1,9 +1,130 @@
-//! `psctl import` (not implemented yet).
+//! `psctl import PFILE [--to yaml|toml] [--name NAME] [-o FILE]`: the service description
+//! equivalent to a legacy pfile, its comments carried over. Restart commands stay `script:`
+//! references (import never guesses stop/start commands out of a script).
+
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+
+use super::build::display_name;
+use super::output::{print_diagnostics, MessageFormat};
+use crate::diagnostics::{codes, Diagnostic};
+use crate::emit::description::{self, Format, Options};
+use crate::emit::pfile::comments_from_syntax;
+use crate::pfile::PARAM_KEYS;
+
+/// The schema named in the modeline unless `--schema` says otherwise: where it lives in a
+/// repository laid out like this one's examples (`schemas/` next to the descriptions' folder).
+pub const DEFAULT_SCHEMA: &str = "../schemas/psctl.schema.json";
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum To {
+    Yaml,
+    Toml,
+}
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The pfile to convert (`-` reads stdin and needs --name)
+    pub pfile: PathBuf,
+    /// Output format (default: from the -o file's extension, else yaml)
+    #[arg(long, value_enum)]
+    pub to: Option<To>,
+    /// Service name (default: the pfile's file name after `pfile_`)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write to FILE instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Path or URL of the JSON Schema named in the editor modeline
+    #[arg(long, default_value = DEFAULT_SCHEMA)]
+    pub schema: String,
+    /// How to print diagnostics
+    #[arg(long, value_enum, default_value_t)]
+    pub message_format: MessageFormat,
+}
 
-pub fn run(_args: Args) -> u8 {
-    eprintln!("psctl import: not implemented yet");
-    2
+/// Whether `name` is a valid service name, `[a-z0-9][a-z0-9_-]*`.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+pub fn run(args: Args) -> u8 {
+    let display = display_name(&args.pfile);
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => {
+            let base = args
+                .pfile
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("");
+            match base.strip_prefix("pfile_") {
+                Some(n) => n.to_owned(),
+                None => {
+                    eprintln!(
+                        "psctl import: cannot tell the service name of `{display}` (its file name does not start with `pfile_`); pass --name NAME"
+                    );
+                    return 2;
+                }
+            }
+        }
+    };
+    if !valid_name(&name) {
+        eprintln!(
+            "psctl import: `{name}` is not a valid service name ([a-z0-9][a-z0-9_-]*); pass --name NAME"
+        );
+        return 2;
+    }
+    let mut bytes = Vec::new();
+    let read = if args.pfile.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
+    } else {
+        std::fs::read(&args.pfile).map(|b| bytes = b)
+    };
+    if let Err(e) = read {
+        let d = Diagnostic::error(codes::IO, format!("cannot read `{display}`: {e}"));
+        print_diagnostics(&[d], args.message_format);
+        return 2;
+    }
+    let parsed = crate::pfile::parse_bytes(&display, &bytes, &name);
+    let (Some(svc), Some(syntax)) = (&parsed.service, &parsed.syntax) else {
+        print_diagnostics(&parsed.diagnostics, args.message_format);
+        return 1;
+    };
+    let format = match (args.to, &args.output) {
+        (Some(To::Toml), _) => Format::Toml,
+        (Some(To::Yaml), _) => Format::Yaml,
+        (None, Some(o)) if o.extension().is_some_and(|e| e == "toml") => Format::Toml,
+        _ => Format::Yaml,
+    };
+    let mut comments = comments_from_syntax(syntax, &parsed.source);
+    comments.strip_generated_header();
+    let given = PARAM_KEYS.map(|k| parsed.spans.params.contains_key(k));
+    let text = description::print(
+        svc,
+        &comments,
+        &Options {
+            format,
+            schema: &args.schema,
+            given,
+        },
+    );
+    match &args.output {
+        None => {
+            if std::io::stdout().write_all(text.as_bytes()).is_err() {
+                return 2;
+            }
+        }
+        Some(path) => {
+            if let Err(e) = crate::emit::write::write_atomic(path, text.as_bytes(), 0o644) {
+                eprintln!("psctl import: cannot write `{}`: {e}", path.display());
+                return 2;
+            }
+        }
+    }
+    0
 }

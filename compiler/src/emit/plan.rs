@@ -1,0 +1,227 @@
+//! Planning a build in memory: every output file with its bytes and mode, or every reason why
+//! the build cannot be done. Nothing touches the disk here, so `build` and `apply` can check
+//! all inputs before writing anything.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::pfile::{self, Comments};
+use super::script;
+use crate::diagnostics::{codes, Diagnostic};
+use crate::model::{Loc, Restart, Service, SpanLookup};
+use crate::span::SourceFile;
+
+/// One valid input of a build.
+pub struct PlanInput<'a> {
+    /// Names the source in generated headers and messages (the path as given, say).
+    pub source_name: String,
+    pub service: &'a Service,
+    /// Comments carried into the pfile (from a pfile input; empty for descriptions).
+    pub comments: Comments,
+    /// Where the service came from, so that problems point into it.
+    pub origin: Option<(&'a Arc<SourceFile>, &'a dyn SpanLookup)>,
+}
+
+/// A file to write, relative to the output directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// One path component: `pfile_<name>` or `restart_<slug>.sh`.
+    pub rel_path: String,
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+    /// The input it comes from.
+    pub source_name: String,
+}
+
+pub const PFILE_MODE: u32 = 0o644;
+pub const SCRIPT_MODE: u32 = 0o755;
+
+/// Why a service name cannot name an output file, if it cannot. Descriptions restrict names
+/// further; a pfile's name comes from its file name, which must still stay one path component.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("the service name is empty")
+    } else if name.contains('/') {
+        Some("the service name contains `/`")
+    } else if name.chars().any(char::is_control) {
+        Some("the service name contains a control character")
+    } else if name.len() > 200 {
+        Some("the service name is longer than 200 bytes")
+    } else {
+        None
+    }
+}
+
+fn diag(
+    input: &PlanInput<'_>,
+    code: codes::Code,
+    loc: Loc,
+    msg: String,
+    label: &str,
+) -> Diagnostic {
+    let d = Diagnostic::error(code, msg);
+    match input.origin {
+        Some((src, spans)) => d.with_label(spans.span(loc), label).in_file(src),
+        None => d,
+    }
+}
+
+/// Plans the output of one build: a pfile per input and a script per `stop`/`start` restart,
+/// sorted by path. Output does not depend on the order of `inputs`.
+pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>> {
+    let mut order: Vec<&PlanInput<'_>> = inputs.iter().collect();
+    order.sort_by(|a, b| a.source_name.cmp(&b.source_name));
+    let mut diags = Vec::new();
+    let mut files: BTreeMap<String, OutputFile> = BTreeMap::new();
+    for input in order {
+        let svc = input.service;
+        let mut ok = true;
+        if let Some(why) = name_problem(&svc.name) {
+            diags.push(diag(
+                input,
+                codes::INVALID_NAME,
+                Loc::Name,
+                why.into(),
+                "here",
+            ));
+            ok = false;
+        }
+        for (loc, why) in pfile::unrepresentable(svc) {
+            diags.push(diag(
+                input,
+                codes::EMIT_UNREPRESENTABLE,
+                loc,
+                why,
+                "cannot be written as is",
+            ));
+            ok = false;
+        }
+        if !ok {
+            continue;
+        }
+        let header = super::generated_header(&input.source_name);
+        let mut outputs = vec![(
+            Loc::Name,
+            OutputFile {
+                rel_path: svc.pfile_name(),
+                bytes: pfile::print(svc, &input.comments, Some(&header)).into_bytes(),
+                mode: PFILE_MODE,
+                source_name: input.source_name.clone(),
+            },
+        )];
+        for (i, (p, slug)) in svc.processes.iter().zip(script::slugs(svc)).enumerate() {
+            if let (Restart::Commands { stop, start, wait }, Some(slug)) = (&p.restart, slug) {
+                let text = script::render(&input.source_name, &p.name, stop, start, *wait);
+                outputs.push((
+                    Loc::ProcessName(i),
+                    OutputFile {
+                        rel_path: script::file_name(&slug),
+                        bytes: text.into_bytes(),
+                        mode: SCRIPT_MODE,
+                        source_name: input.source_name.clone(),
+                    },
+                ));
+            }
+        }
+        for (loc, file) in outputs {
+            if let Some(first) = files.get(&file.rel_path) {
+                let msg = format!(
+                    "`{}` would be generated from both `{}` and `{}`",
+                    file.rel_path, first.source_name, input.source_name
+                );
+                diags.push(diag(
+                    input,
+                    codes::EMIT_CONFLICT,
+                    loc,
+                    msg,
+                    "produces it again",
+                ));
+            } else {
+                files.insert(file.rel_path.clone(), file);
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(files.into_values().collect())
+    } else {
+        Err(diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, Process};
+
+    fn svc(name: &str, restart: Restart) -> Service {
+        Service {
+            name: name.into(),
+            ipckey: 0x1f000501,
+            msg_check_interval: 5,
+            monitor_interval: 10,
+            monitor_try_count: 2,
+            dump_file: Some(format!("/var/log/d_{name}")),
+            conf_dir: None,
+            processes: vec![Process {
+                name: "crond".into(),
+                restart,
+                grace: 86400,
+                retries: 3,
+                on_retry_over: Action::Continue,
+            }],
+        }
+    }
+
+    fn input<'a>(src: &str, s: &'a Service) -> PlanInput<'a> {
+        PlanInput {
+            source_name: src.into(),
+            service: s,
+            comments: Comments::default(),
+            origin: None,
+        }
+    }
+
+    fn commands() -> Restart {
+        Restart::Commands {
+            stop: "/etc/init.d/crond stop".into(),
+            start: "/etc/init.d/crond start".into(),
+            wait: 5,
+        }
+    }
+
+    #[test]
+    fn plans_pfile_and_script_in_any_input_order() {
+        let a = svc("a", commands());
+        let b = svc("b", Restart::None);
+        let one = plan(&[input("a.yaml", &a), input("b.yaml", &b)]).unwrap();
+        let two = plan(&[input("b.yaml", &b), input("a.yaml", &a)]).unwrap();
+        assert_eq!(one, two);
+        let names: Vec<_> = one.iter().map(|f| f.rel_path.as_str()).collect();
+        assert_eq!(names, ["pfile_a", "pfile_b", "restart_crond.sh"]);
+        let pfile_a = String::from_utf8(one[0].bytes.clone()).unwrap();
+        assert!(pfile_a.starts_with("# Generated by psctl from a.yaml; do not edit.\n"));
+        assert!(
+            pfile_a.contains("\ncrond:/var/opt/HA/PS/conf/bin/restart_crond.sh:86400:3:continue\n")
+        );
+        assert_eq!(one[2].mode, 0o755);
+    }
+
+    #[test]
+    fn conflicts_and_bad_values_are_errors() {
+        let a = svc("a", commands());
+        let b = svc("b", commands());
+        let errs = plan(&[input("a.yaml", &a), input("b.yaml", &b)]).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].code.id, "psctl::emit::conflict");
+        assert!(errs[0].message.contains("restart_crond.sh"));
+
+        let mut c = svc("c", Restart::Script("/x # y".into()));
+        c.name = "../c".into();
+        let errs = plan(&[input("c", &c)]).unwrap_err();
+        let ids: Vec<_> = errs.iter().map(|d| d.code.id).collect();
+        assert_eq!(
+            ids,
+            ["psctl::value::invalid_name", "psctl::emit::unrepresentable"]
+        );
+    }
+}
