@@ -1,0 +1,208 @@
+//! `psctl apply`: compile every input, install what changed under `--root`, reload pchecks.
+//! The work is done by [`crate::apply`]; this module parses arguments and prints the result.
+
+use std::path::{Path, PathBuf};
+
+use crate::apply::{self, ApplyOptions, ApplyReport, InstallFile, PadminReloader};
+use crate::cli::output::{self, MessageFormat};
+use crate::diagnostics::{codes, Diagnostic};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Service descriptions or pfiles (files or directories); all of them are compiled, and
+    /// nothing is installed unless every one is valid
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The directory standing for `/` on the target host
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Change nothing; exit 0 when in sync, 3 when something would change
+    #[arg(long)]
+    pub check: bool,
+    /// Print a unified diff of every change
+    #[arg(long)]
+    pub diff: bool,
+    /// Remove files installed by an earlier apply whose description is gone
+    #[arg(long)]
+    pub prune: bool,
+    /// Output format; `json` ends with a summary object for configuration-management tools
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+}
+
+pub fn run(args: Args) -> u8 {
+    let files = match compile_inputs(&args.paths) {
+        Ok(files) => files,
+        Err(diags) => {
+            output::print_diagnostics(&diags, args.message_format);
+            let io = diags.iter().any(|d| d.code == codes::IO);
+            let mut report = ApplyReport::default();
+            report.errors.push(format!(
+                "{} problem(s) in the inputs; nothing was changed",
+                diags.iter().filter(|d| d.is_error()).count()
+            ));
+            print_report(&report, &args);
+            return if io { 2 } else { 1 };
+        }
+    };
+    if !args.root.is_dir() {
+        let mut report = ApplyReport::default();
+        report.errors.push(format!(
+            "--root {}: not an existing directory; nothing was changed",
+            args.root.display()
+        ));
+        print_report(&report, &args);
+        return 2;
+    }
+    let opts = ApplyOptions {
+        root: args.root.clone(),
+        check: args.check,
+        diff: args.diff,
+        prune: args.prune,
+    };
+    let report = apply::apply(&files, &opts, &PadminReloader::locate());
+    print_report(&report, &args);
+    if !report.errors.is_empty() {
+        1
+    } else if args.check && report.changed {
+        3
+    } else {
+        0
+    }
+}
+
+/// Compiles every input into the files to install. Stand-in until the description compiler
+/// is glued in: only pfile inputs, installed as they are under the default conf_dir.
+fn compile_inputs(paths: &[PathBuf]) -> Result<Vec<InstallFile>, Vec<Diagnostic>> {
+    let mut inputs = Vec::new();
+    let mut diags = Vec::new();
+    for p in paths {
+        collect(p, &mut inputs, &mut diags);
+    }
+    let mut files = Vec::new();
+    for path in inputs {
+        let display = path.display().to_string();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                diags.push(Diagnostic::error(codes::IO, format!("{display}: {e}")));
+                continue;
+            }
+        };
+        let parsed =
+            crate::pfile::parse_bytes(&display, &bytes, &crate::pfile::name_from_path(&display));
+        diags.extend(parsed.diagnostics);
+        if let Some(service) = parsed.service {
+            files.push(InstallFile {
+                path: format!("{}/{}", service.conf_dir_or_default(), service.pfile_name()),
+                bytes,
+                mode: 0o644,
+                pfile: true,
+            });
+        }
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        Err(diags)
+    } else {
+        output::print_diagnostics(&diags, MessageFormat::Human);
+        Ok(files)
+    }
+}
+
+/// Files are taken as given; in a directory, files named `pfile*` (recursively, sorted).
+fn collect(path: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+    if !path.is_dir() {
+        out.push(path.to_path_buf());
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()),
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                codes::IO,
+                format!("{}: {e}", path.display()),
+            ));
+            return;
+        }
+    };
+    let mut entries: Vec<PathBuf> = entries.collect();
+    entries.sort();
+    for e in entries {
+        let is_pfile = e
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("pfile"));
+        if e.is_dir() || is_pfile {
+            collect(&e, out, diags);
+        }
+    }
+}
+
+fn print_report(r: &ApplyReport, args: &Args) {
+    if args.message_format == MessageFormat::Json {
+        let mut summary = serde_json::json!({
+            "summary": "apply",
+            "changed": r.changed,
+            "check": args.check,
+            "written": r.written,
+            "unchanged": r.unchanged,
+            "stale": r.stale,
+            "removed": r.removed,
+            "reloaded": r.reloaded,
+            "not_running": r.not_running,
+            "errors": r.errors,
+        });
+        if args.diff {
+            summary["diff"] = r.diff.clone().into();
+        }
+        println!("{summary}");
+        return;
+    }
+    print!("{}", r.diff);
+    let (write, remove) = if args.check {
+        ("would write", "would remove")
+    } else {
+        ("wrote", "removed")
+    };
+    for p in &r.written {
+        println!("{write} {p}");
+    }
+    for p in &r.stale {
+        if !r.removed.contains(p) {
+            println!("stale {p} (no longer generated; --prune removes it)");
+        }
+    }
+    for p in &r.removed {
+        println!("{remove} {p}");
+    }
+    for p in &r.reloaded {
+        println!("reloaded the pcheck of {p}");
+    }
+    for p in &r.not_running {
+        println!("no running pcheck serves {p}; nothing to reload");
+    }
+    for e in &r.errors {
+        if args.message_format == MessageFormat::Github {
+            println!("::error title=psctl apply::{}", github_escape(e));
+        } else {
+            eprintln!("error: {e}");
+        }
+    }
+    println!(
+        "apply: {} {}, {} unchanged, {} {}, {} reloaded, {} error(s)",
+        r.written.len(),
+        write,
+        r.unchanged.len(),
+        r.removed.len(),
+        remove,
+        r.reloaded.len(),
+        r.errors.len()
+    );
+}
+
+/// Workflow-command data escaping (`%`, CR, LF), as GitHub Actions defines it.
+fn github_escape(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
