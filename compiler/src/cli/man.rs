@@ -78,7 +78,19 @@ fn runtime_page(cmd: clap::Command, extra: &Sections) -> std::io::Result<Vec<u8>
         }
     }
     roff.to_writer(&mut buf)?;
-    Ok(buf)
+    Ok(dedup_preamble(buf))
+}
+
+/// Each `render_*` call starts with the same two-line string definition; keep the first.
+fn dedup_preamble(page: Vec<u8>) -> Vec<u8> {
+    const PREAMBLE: &str = ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n";
+    let text = String::from_utf8(page).expect("roff output is UTF-8");
+    match text.split_once(PREAMBLE) {
+        Some((head, rest)) => {
+            format!("{head}{PREAMBLE}{}", rest.replace(PREAMBLE, "")).into_bytes()
+        }
+        None => text.into_bytes(),
+    }
 }
 
 const SEE_ALSO_PCHECK: &str = "padmin(1), psctl(1), psctl-apply(1)";
@@ -103,6 +115,7 @@ fn pcheck() -> (clap::Command, Sections) {
              (padmin -c shutdown, or a retry over whose action is exit or shutdown). It logs to \
              syslog, facility daemon, ident pcheck.",
         )
+        .override_usage("pcheck -f PFILE [--restart-timeout SECS]")
         .version(env!("CARGO_PKG_VERSION"))
         .disable_version_flag(true)
         .disable_help_flag(true)
