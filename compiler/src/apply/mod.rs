@@ -241,3 +241,6 @@ fn fail(mut report: ApplyReport, error: String) -> ApplyReport {
     report.errors.push("nothing was changed".to_owned());
     report
 }
+
+#[cfg(test)]
+mod tests;
