@@ -188,16 +188,24 @@ fn print_report(r: &ApplyReport, args: &Args) {
             eprintln!("error: {e}");
         }
     }
-    println!(
-        "apply: {} {}, {} unchanged, {} {}, {} reloaded, {} error(s)",
-        r.written.len(),
-        write,
-        r.unchanged.len(),
-        r.removed.len(),
-        remove,
-        r.reloaded.len(),
-        r.errors.len()
-    );
+    if args.check {
+        println!(
+            "apply --check: {} to write, {} unchanged, {} to remove, {} error(s)",
+            r.written.len(),
+            r.unchanged.len(),
+            r.removed.len(),
+            r.errors.len()
+        );
+    } else {
+        println!(
+            "apply: {} written, {} unchanged, {} removed, {} reloaded, {} error(s)",
+            r.written.len(),
+            r.unchanged.len(),
+            r.removed.len(),
+            r.reloaded.len(),
+            r.errors.len()
+        );
+    }
 }
 
 /// Workflow-command data escaping (`%`, CR, LF), as GitHub Actions defines it.
