@@ -137,6 +137,12 @@ fn first_apply_installs_and_second_apply_writes_nothing() {
     assert_eq!(strings(&s["written"]), [CRON]);
     assert_eq!(strings(&s["not_running"]), [CRON]);
     assert!(strings(&s["errors"]).is_empty());
+    // Host rules: the restart script is missing under the root (a warning, not an error).
+    let warnings = strings(&s["warnings"]).join("\n");
+    assert!(
+        warnings.contains("/etc/init.d/crond cannot be used"),
+        "{warnings}"
+    );
     let target = h.installed("pfile_cron");
     assert_eq!(fs::read_to_string(&target).unwrap(), pfile("0x1f000501", 3));
     assert_eq!(
@@ -177,6 +183,11 @@ fn first_apply_installs_and_second_apply_writes_nothing() {
         .map(|m| (m.ino(), m.mtime(), m.ctime()))
         .collect();
 
+    let script = h.root.join("etc/init.d/crond");
+    fs::create_dir_all(script.parent().unwrap()).unwrap();
+    fs::write(&script, "#!/bin/sh\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+
     let second = h.apply(&[input, "--message-format", "json"], 0);
     assert_eq!(status(&second), 0, "{second:?}");
     let s = summary(&second);
@@ -184,6 +195,7 @@ fn first_apply_installs_and_second_apply_writes_nothing() {
     assert!(strings(&s["written"]).is_empty());
     assert_eq!(strings(&s["unchanged"]), [CRON]);
     assert!(strings(&s["reloaded"]).is_empty());
+    assert!(strings(&s["warnings"]).is_empty());
     let after: Vec<_> = [&target, &h.root.join(MANIFEST)]
         .iter()
         .map(|f| fs::metadata(f).unwrap())

@@ -6,6 +6,7 @@
 //! symbolic link out of the root, no directory in the way, readable current state).
 
 mod diff;
+mod host;
 mod install;
 mod manifest;
 mod paths;
@@ -55,6 +56,9 @@ pub struct ApplyReport {
     /// Changed pfiles that no running pcheck serves.
     pub not_running: Vec<String>,
     pub errors: Vec<String>,
+    /// Host-rule problems (restart scripts missing, not executable, badly owned or
+    /// writable by others): reported, not blocking.
+    pub warnings: Vec<String>,
     /// Unified diff of every change (empty unless asked).
     pub diff: String,
 }
@@ -136,6 +140,7 @@ pub fn apply(files: &[InstallFile], opts: &ApplyOptions, reloader: &dyn Reloader
         return report;
     }
     let manifest_file = manifest_file.expect("checked above");
+    report.warnings = host::warnings(files, &root);
 
     // Scripts first, so that a pfile never names a script not installed yet.
     plan.sort_by_key(|p| p.file.pfile);

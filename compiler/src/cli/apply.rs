@@ -151,6 +151,7 @@ fn print_report(r: &ApplyReport, args: &Args) {
             "reloaded": r.reloaded,
             "not_running": r.not_running,
             "errors": r.errors,
+            "warnings": r.warnings,
         });
         if args.diff {
             summary["diff"] = r.diff.clone().into();
@@ -180,6 +181,13 @@ fn print_report(r: &ApplyReport, args: &Args) {
     }
     for p in &r.not_running {
         println!("no running pcheck serves {p}; nothing to reload");
+    }
+    for w in &r.warnings {
+        if args.message_format == MessageFormat::Github {
+            println!("::warning title=psctl apply::{}", github_escape(w));
+        } else {
+            eprintln!("warning: {w}");
+        }
     }
     for e in &r.errors {
         if args.message_format == MessageFormat::Github {
