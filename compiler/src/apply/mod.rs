@@ -78,16 +78,72 @@ impl Planned<'_> {
     }
 }
 
+/// A file the manifest names that is no longer generated, and still there.
+struct Stale {
+    path: String,
+    target: PathBuf,
+    current: install::Current,
+}
+
+/// Everything known after the checks, before any change.
+struct Survey<'a> {
+    root: PathBuf,
+    /// Scripts before pfiles, so that a pfile never names a script not installed yet.
+    plan: Vec<Planned<'a>>,
+    manifest_file: PathBuf,
+    old_manifest: BTreeSet<String>,
+    stale: Vec<Stale>,
+}
+
 /// Installs `files` under `opts.root`; see the module documentation.
 pub fn apply(files: &[InstallFile], opts: &ApplyOptions, reloader: &dyn Reloader) -> ApplyReport {
     let mut report = ApplyReport::default();
-    let root = match std::fs::canonicalize(&opts.root) {
-        Ok(r) if r.is_dir() => r,
-        Ok(r) => return fail(report, format!("root {} is not a directory", r.display())),
-        Err(e) => return fail(report, format!("root {}: {e}", opts.root.display())),
+    let Some(survey) = survey(files, &opts.root, &mut report) else {
+        report.errors.push("nothing was changed".to_owned());
+        return report;
     };
+    report.warnings = host::warnings(files, &survey.root);
+    describe(&survey, opts, &mut report);
+    if opts.check {
+        return report;
+    }
+    let written_pfiles = execute(&survey, opts, &mut report);
+    for p in written_pfiles {
+        let path = p.file.path.clone();
+        match reloader.reload(&p.target) {
+            Ok(ReloadOutcome::Reloaded) => report.reloaded.push(path),
+            Ok(ReloadOutcome::NotRunning) => report.not_running.push(path),
+            Ok(ReloadOutcome::Refused(why)) => report.errors.push(format!(
+                "{path}: the running pcheck refused to reload: {why}"
+            )),
+            Err(e) => report
+                .errors
+                .push(format!("{path}: cannot ask pcheck to reload: {e}")),
+        }
+    }
+    report
+}
 
-    // Check everything before writing anything.
+/// Checks every target, the manifest and the stale files, reading what is there. `None` (with
+/// the reasons in `report.errors`) when anything is wrong.
+fn survey<'a>(
+    files: &'a [InstallFile],
+    root: &Path,
+    report: &mut ApplyReport,
+) -> Option<Survey<'a>> {
+    let root = match std::fs::canonicalize(root) {
+        Ok(r) if r.is_dir() => r,
+        Ok(r) => {
+            report
+                .errors
+                .push(format!("root {} is not a directory", r.display()));
+            return None;
+        }
+        Err(e) => {
+            report.errors.push(format!("root {}: {e}", root.display()));
+            return None;
+        }
+    };
     let mut seen = BTreeSet::new();
     let mut plan = Vec::new();
     for file in files {
@@ -97,21 +153,22 @@ pub fn apply(files: &[InstallFile], opts: &ApplyOptions, reloader: &dyn Reloader
                 .push(format!("{}: generated twice", file.path));
             continue;
         }
-        match prepare(&root, &file.path) {
-            Ok(target) => match install::read_current(&target) {
-                Ok(current) => plan.push(Planned {
-                    file,
-                    target,
-                    current,
-                }),
-                Err(e) => report
-                    .errors
-                    .push(format!("{}: cannot read: {e}", file.path)),
-            },
+        match prepare(&root, &file.path).and_then(|target| {
+            let current = install::read_current(&target)
+                .map_err(|e| format!("{}: cannot read: {e}", file.path))?;
+            Ok(Planned {
+                file,
+                target,
+                current,
+            })
+        }) {
+            Ok(p) => plan.push(p),
             Err(e) => report.errors.push(e),
         }
     }
-    let manifest_file = prepare(&root, MANIFEST_PATH);
+    plan.sort_by_key(|p| p.file.pfile);
+
+    let manifest_file = prepare(&root, MANIFEST_PATH).map_err(|e| report.errors.push(e));
     let old_manifest = match &manifest_file {
         Ok(f) => manifest::load(f).unwrap_or_else(|e| {
             report
@@ -119,32 +176,42 @@ pub fn apply(files: &[InstallFile], opts: &ApplyOptions, reloader: &dyn Reloader
                 .push(format!("{MANIFEST_PATH}: cannot read: {e}"));
             BTreeSet::new()
         }),
-        Err(e) => {
-            report.errors.push(e.clone());
-            BTreeSet::new()
-        }
+        Err(()) => BTreeSet::new(),
     };
     let mut stale = Vec::new();
     for path in old_manifest.iter().filter(|p| !seen.contains(p.as_str())) {
-        match prepare(&root, path) {
-            Ok(target) => match install::read_current(&target) {
-                Ok(Some(current)) => stale.push((path.clone(), target, current)),
-                Ok(None) => {} // already gone: simply forgotten
-                Err(e) => report.errors.push(format!("{path}: cannot read: {e}")),
-            },
+        let found = prepare(&root, path).and_then(|target| {
+            install::read_current(&target)
+                .map(|c| {
+                    c.map(|current| Stale {
+                        path: path.clone(),
+                        target,
+                        current,
+                    })
+                })
+                .map_err(|e| format!("{path}: cannot read: {e}"))
+        });
+        match found {
+            Ok(Some(s)) => stale.push(s),
+            Ok(None) => {} // already gone: simply forgotten
             Err(e) => report.errors.push(e),
         }
     }
     if !report.errors.is_empty() {
-        report.errors.push("nothing was changed".to_owned());
-        return report;
+        return None;
     }
-    let manifest_file = manifest_file.expect("checked above");
-    report.warnings = host::warnings(files, &root);
+    Some(Survey {
+        root,
+        plan,
+        manifest_file: manifest_file.ok()?,
+        old_manifest,
+        stale,
+    })
+}
 
-    // Scripts first, so that a pfile never names a script not installed yet.
-    plan.sort_by_key(|p| p.file.pfile);
-    for p in &plan {
+/// Fills the report with what would change (and the diff), without changing anything.
+fn describe(survey: &Survey, opts: &ApplyOptions, report: &mut ApplyReport) {
+    for p in &survey.plan {
         if !p.needs_write() {
             report.unchanged.push(p.file.path.clone());
             continue;
@@ -158,80 +225,70 @@ pub fn apply(files: &[InstallFile], opts: &ApplyOptions, reloader: &dyn Reloader
                 .push_str(&diff::file_diff(&p.file.path, old, new));
         }
     }
-    for (path, _, current) in &stale {
-        report.stale.push(path.clone());
+    for s in &survey.stale {
+        report.stale.push(s.path.clone());
         if opts.prune {
-            report.removed.push(path.clone());
+            report.removed.push(s.path.clone());
             if opts.diff {
-                let old = Some((&current.bytes[..], current.mode));
-                report.diff.push_str(&diff::file_diff(path, old, None));
+                let old = Some((&s.current.bytes[..], s.current.mode));
+                report.diff.push_str(&diff::file_diff(&s.path, old, None));
             }
         }
     }
     report.changed = !report.written.is_empty() || !report.removed.is_empty();
-    if opts.check {
-        return report;
-    }
+}
 
+/// Writes the changed files, prunes, and updates the manifest; `report.written` and
+/// `report.removed` become what was really done. Returns the pfiles written.
+fn execute<'s, 'a>(
+    survey: &'s Survey<'a>,
+    opts: &ApplyOptions,
+    report: &mut ApplyReport,
+) -> Vec<&'s Planned<'a>> {
     let mut written_pfiles = Vec::new();
-    let mut done = Vec::new();
-    for p in plan.iter().filter(|p| p.needs_write()) {
+    report.written.clear();
+    for p in survey.plan.iter().filter(|p| p.needs_write()) {
         if let Err(e) = install::write_atomic(&p.target, &p.file.bytes, p.file.mode & 0o7777) {
             report
                 .errors
                 .push(format!("{}: cannot write: {e}; stopped", p.file.path));
             break;
         }
-        done.push(p.file.path.clone());
+        report.written.push(p.file.path.clone());
         if p.file.pfile {
             written_pfiles.push(p);
         }
     }
-    report.written = done;
-    let mut removed = Vec::new();
+    report.removed.clear();
     if opts.prune && report.errors.is_empty() {
-        for (path, target, _) in &stale {
-            match install::remove(target) {
-                Ok(()) => removed.push(path.clone()),
-                Err(e) => report.errors.push(format!("{path}: cannot remove: {e}")),
+        for s in &survey.stale {
+            match install::remove(&s.target) {
+                Ok(()) => report.removed.push(s.path.clone()),
+                Err(e) => report
+                    .errors
+                    .push(format!("{}: cannot remove: {e}", s.path)),
             }
         }
     }
-    report.removed = removed;
     report.changed = !report.written.is_empty() || !report.removed.is_empty();
 
     // The manifest: what it knew, plus everything generated now that is in place, minus what
     // was removed. Rewritten only when that differs, so a second run writes nothing.
-    let mut new_manifest = old_manifest.clone();
-    new_manifest.extend(report.written.iter().cloned());
-    new_manifest.extend(report.unchanged.iter().cloned());
+    let mut manifest = survey.old_manifest.clone();
+    manifest.extend(report.written.iter().cloned());
+    manifest.extend(report.unchanged.iter().cloned());
     for r in &report.removed {
-        new_manifest.remove(r);
+        manifest.remove(r);
     }
-    if new_manifest != old_manifest {
-        if let Err(e) =
-            install::write_atomic(&manifest_file, &manifest::render(&new_manifest), 0o644)
-        {
+    if manifest != survey.old_manifest {
+        let bytes = manifest::render(&manifest);
+        if let Err(e) = install::write_atomic(&survey.manifest_file, &bytes, 0o644) {
             report
                 .errors
                 .push(format!("{MANIFEST_PATH}: cannot write: {e}"));
         }
     }
-
-    for p in written_pfiles {
-        match reloader.reload(&p.target) {
-            Ok(ReloadOutcome::Reloaded) => report.reloaded.push(p.file.path.clone()),
-            Ok(ReloadOutcome::NotRunning) => report.not_running.push(p.file.path.clone()),
-            Ok(ReloadOutcome::Refused(why)) => report.errors.push(format!(
-                "{}: the running pcheck refused to reload: {why}",
-                p.file.path
-            )),
-            Err(e) => report
-                .errors
-                .push(format!("{}: cannot ask pcheck to reload: {e}", p.file.path)),
-        }
-    }
-    report
+    written_pfiles
 }
 
 /// Validates a host path and maps it under the root.
@@ -239,12 +296,6 @@ fn prepare(root: &Path, host_path: &str) -> Result<PathBuf, String> {
     let rel = paths::relative_host_path(host_path)?;
     paths::check_inside_root(root, &rel, host_path)?;
     Ok(root.join(rel))
-}
-
-fn fail(mut report: ApplyReport, error: String) -> ApplyReport {
-    report.errors.push(error);
-    report.errors.push("nothing was changed".to_owned());
-    report
 }
 
 #[cfg(test)]
