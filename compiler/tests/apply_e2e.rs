@@ -415,9 +415,18 @@ fn a_changed_pfile_reloads_its_pcheck_and_a_refusal_is_an_error() {
         "{errors}"
     );
 
+    // In GitHub Actions the refusal is an error annotation.
+    h.input("pfile_cron", &pfile("0x1f000501", 6));
+    let o = h.apply(&[input, "--message-format", "github"], 1);
+    assert_eq!(status(&o), 1);
+    assert!(
+        stdout(&o).contains("::error title=psctl apply::/var/opt/HA/PS/conf/bin/pfile_cron: the running pcheck refused to reload: pfile_cron: line 7: unknown key"),
+        "{o:?}"
+    );
+
     let o = h.apply(&[input], 0);
     assert_eq!(status(&o), 0);
-    assert_eq!(h.padmin_calls().len(), 3, "no reload when nothing changed");
+    assert_eq!(h.padmin_calls().len(), 4, "no reload when nothing changed");
 }
 
 #[test]
