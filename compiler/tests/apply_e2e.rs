@@ -54,6 +54,10 @@ impl Host {
 
     /// Runs `psctl apply ARGS --root ROOT` with the fake padmin exiting `padmin_exit`.
     fn apply(&self, args: &[&str], padmin_exit: u8) -> Output {
+        self.apply_with(args, padmin_exit, &[])
+    }
+
+    fn apply_with(&self, args: &[&str], padmin_exit: u8, env: &[(&str, &str)]) -> Output {
         let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-padmin");
         std::process::Command::new(env!("CARGO_BIN_EXE_psctl"))
             .arg("apply")
@@ -64,6 +68,7 @@ impl Host {
             .env("FAKE_PADMIN_LOG", &self.log)
             .env("FAKE_PADMIN_EXIT", padmin_exit.to_string())
             .env("FAKE_PADMIN_SAY", "pfile_cron: line 7: unknown key")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -464,4 +469,21 @@ fn a_missing_root_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(status(&o), 2, "{o:?}");
+}
+
+#[test]
+fn a_padmin_that_does_not_answer_is_killed_and_reported() {
+    let h = Host::new();
+    let input = h.input("pfile_cron", &pfile("0x1f000501", 3));
+    let started = std::time::Instant::now();
+    let env = [("FAKE_PADMIN_SLEEP", "30"), ("PSCTL_RELOAD_TIMEOUT", "1")];
+    let o = h.apply_with(
+        &[input.to_str().unwrap(), "--message-format", "json"],
+        0,
+        &env,
+    );
+    assert!(started.elapsed().as_secs() < 20, "apply waited for padmin");
+    assert_eq!(status(&o), 1, "{o:?}");
+    let errors = strings(&summary(&o)["errors"]).join("\n");
+    assert!(errors.contains("did not answer within 1 s"), "{errors}");
 }
