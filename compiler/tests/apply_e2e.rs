@@ -1,133 +1,12 @@
 //! End-to-end tests of `psctl apply` with real files under a scratch `--root` and a fake padmin
 //! (tests/fixtures/fake-padmin) that records how it was called.
 
+mod apply_support;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use serde_json::Value;
-
-const CONF: &str = "var/opt/HA/PS/conf/bin";
-const MANIFEST: &str = "var/lib/psctl/manifest";
-
-fn pfile(key: &str, retry: u32) -> String {
-    format!(
-        "##### PARAM #####\nIPCKEY                {key}\nMONITOR_INTERVAL      10\n\n\
-         ##### PENT #####\ncrond:/etc/init.d/crond restart:86400:{retry}:continue\n"
-    )
-}
-
-/// A scratch host: an input directory, a root, and the fake padmin's log.
-struct Host {
-    _dir: tempfile::TempDir,
-    inputs: PathBuf,
-    root: PathBuf,
-    log: PathBuf,
-}
-
-impl Host {
-    fn new() -> Host {
-        let dir = tempfile::tempdir().unwrap();
-        let inputs = dir.path().join("inputs");
-        let root = dir.path().join("root");
-        fs::create_dir_all(&inputs).unwrap();
-        fs::create_dir_all(&root).unwrap();
-        let log = dir.path().join("padmin.log");
-        Host {
-            _dir: dir,
-            inputs,
-            root,
-            log,
-        }
-    }
-
-    fn input(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.inputs.join(name);
-        fs::write(&p, text).unwrap();
-        p
-    }
-
-    fn installed(&self, name: &str) -> PathBuf {
-        self.root.join(CONF).join(name)
-    }
-
-    /// Runs `psctl apply ARGS --root ROOT` with the fake padmin exiting `padmin_exit`.
-    fn apply(&self, args: &[&str], padmin_exit: u8) -> Output {
-        self.apply_with(args, padmin_exit, &[])
-    }
-
-    fn apply_with(&self, args: &[&str], padmin_exit: u8, env: &[(&str, &str)]) -> Output {
-        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-padmin");
-        std::process::Command::new(env!("CARGO_BIN_EXE_psctl"))
-            .arg("apply")
-            .args(args)
-            .arg("--root")
-            .arg(&self.root)
-            .env("PSCTL_PADMIN", fake)
-            .env("FAKE_PADMIN_LOG", &self.log)
-            .env("FAKE_PADMIN_EXIT", padmin_exit.to_string())
-            .env("FAKE_PADMIN_SAY", "pfile_cron: line 7: unknown key")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap()
-    }
-
-    fn padmin_calls(&self) -> Vec<Vec<String>> {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        text.split_terminator("--\n")
-            .map(|c| c.lines().map(str::to_owned).collect())
-            .collect()
-    }
-
-    /// Every file under the root, relative to it, sorted.
-    fn tree(&self) -> Vec<String> {
-        fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
-            for e in fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    walk(&p, base, out);
-                } else {
-                    out.push(p.strip_prefix(base).unwrap().display().to_string());
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.root, &self.root, &mut out);
-        out.sort();
-        out
-    }
-}
-
-fn status(o: &Output) -> i32 {
-    o.status.code().expect("exited")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-/// The JSON summary: the last line of stdout.
-fn summary(o: &Output) -> Value {
-    let out = stdout(o);
-    let last = out
-        .lines()
-        .last()
-        .unwrap_or_else(|| panic!("no output; stderr: {:?}", o.stderr));
-    let v: Value = serde_json::from_str(last).unwrap();
-    assert_eq!(v["summary"], "apply");
-    v
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_owned())
-        .collect()
-}
-
-const CRON: &str = "/var/opt/HA/PS/conf/bin/pfile_cron";
+use apply_support::*;
 
 #[test]
 fn first_apply_installs_and_second_apply_writes_nothing() {
@@ -391,50 +270,6 @@ fn stale_files_are_listed_and_removed_only_with_prune() {
 }
 
 #[test]
-fn a_changed_pfile_reloads_its_pcheck_and_a_refusal_is_an_error() {
-    let h = Host::new();
-    let input = h.input("pfile_cron", &pfile("0x1f000501", 3));
-    let input = input.to_str().unwrap();
-    assert_eq!(status(&h.apply(&[input], 2)), 0);
-
-    h.input("pfile_cron", &pfile("0x1f000501", 4));
-    let o = h.apply(&[input, "--message-format", "json"], 0);
-    assert_eq!(status(&o), 0, "{o:?}");
-    let s = summary(&o);
-    assert_eq!(strings(&s["reloaded"]), [CRON]);
-    assert!(strings(&s["not_running"]).is_empty());
-
-    h.input("pfile_cron", &pfile("0x1f000501", 5));
-    let o = h.apply(&[input, "--message-format", "json"], 1);
-    assert_eq!(
-        status(&o),
-        1,
-        "a refused reload must not look like success: {o:?}"
-    );
-    let s = summary(&o);
-    assert_eq!(s["changed"], true, "the file was written");
-    assert!(strings(&s["reloaded"]).is_empty());
-    let errors = strings(&s["errors"]).join("\n");
-    assert!(
-        errors.contains("refused") && errors.contains("line 7: unknown key"),
-        "{errors}"
-    );
-
-    // In GitHub Actions the refusal is an error annotation.
-    h.input("pfile_cron", &pfile("0x1f000501", 6));
-    let o = h.apply(&[input, "--message-format", "github"], 1);
-    assert_eq!(status(&o), 1);
-    assert!(
-        stdout(&o).contains("::error title=psctl apply::/var/opt/HA/PS/conf/bin/pfile_cron: the running pcheck refused to reload: pfile_cron: line 7: unknown key"),
-        "{o:?}"
-    );
-
-    let o = h.apply(&[input], 0);
-    assert_eq!(status(&o), 0);
-    assert_eq!(h.padmin_calls().len(), 4, "no reload when nothing changed");
-}
-
-#[test]
 fn a_wrong_mode_is_repaired() {
     let h = Host::new();
     let input = h.input("pfile_cron", &pfile("0x1f000501", 3));
@@ -469,21 +304,4 @@ fn a_missing_root_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(status(&o), 2, "{o:?}");
-}
-
-#[test]
-fn a_padmin_that_does_not_answer_is_killed_and_reported() {
-    let h = Host::new();
-    let input = h.input("pfile_cron", &pfile("0x1f000501", 3));
-    let started = std::time::Instant::now();
-    let env = [("FAKE_PADMIN_SLEEP", "30"), ("PSCTL_RELOAD_TIMEOUT", "1")];
-    let o = h.apply_with(
-        &[input.to_str().unwrap(), "--message-format", "json"],
-        0,
-        &env,
-    );
-    assert!(started.elapsed().as_secs() < 20, "apply waited for padmin");
-    assert_eq!(status(&o), 1, "{o:?}");
-    let errors = strings(&summary(&o)["errors"]).join("\n");
-    assert!(errors.contains("did not answer within 1 s"), "{errors}");
 }
