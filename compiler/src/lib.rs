@@ -4,6 +4,8 @@
 //! runtime needs). With the `descriptions` feature: YAML/TOML front-ends and schema validation.
 //! See ARCHITECTURE.md for how data flows.
 
+#[cfg(feature = "apply")]
+pub mod apply;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "descriptions")]

@@ -1,12 +1,13 @@
 //! `psctl build [PATH...] -o OUTDIR`: every input to `pfile_<name>` plus generated restart
 //! scripts, written only when every input is valid, each file atomically.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::output::{print_diagnostics, MessageFormat};
 use crate::diagnostics::{self, codes, Diagnostic};
 use crate::emit::pfile::{comments_from_syntax, Comments};
-use crate::emit::plan::{plan, PlanInput};
+use crate::emit::plan::{plan, OutputFile, PlanInput};
 use crate::emit::write::write_all;
 use crate::input::{check_all, collect_paths, CheckOptions, Format, Input};
 use crate::model::SpanLookup;
@@ -77,6 +78,82 @@ pub(crate) fn status_of(diags: &[Diagnostic]) -> u8 {
     }
 }
 
+/// What loading, checking and planning a set of inputs gave.
+pub(crate) struct Compiled {
+    /// Every diagnostic of the run, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// 0 clean, 1 problems, 2 I/O error.
+    pub status: u8,
+    /// The planned files, each with the `conf_dir` of the service it belongs to; `None` unless
+    /// every input is valid.
+    pub files: Option<Vec<(OutputFile, String)>>,
+}
+
+/// Loads every input with the cross-file rules (IPCKEY, dump file, pfile name unique), then
+/// plans the output; shared by `build` and `apply`, so both accept and reject the same inputs.
+pub(crate) fn compile(paths: &[PathBuf]) -> Compiled {
+    let loaded = match check_all(paths, &CheckOptions::default()) {
+        Ok(l) => l,
+        Err(d) => {
+            return Compiled {
+                diagnostics: vec![d],
+                status: 2,
+                files: None,
+            }
+        }
+    };
+    let mut diags: Vec<Diagnostic> = loaded
+        .iter()
+        .flat_map(|l| l.diagnostics.iter().cloned())
+        .collect();
+    // Inputs with errors are reported already; planning the others finds the rest (values a
+    // pfile cannot hold, two services generating one script name).
+    let valid: Vec<&Input> = loaded.iter().filter(|l| !l.has_errors()).collect();
+    let inputs: Vec<PlanInput<'_>> = valid
+        .iter()
+        .filter_map(|l| {
+            Some(PlanInput {
+                source_name: display_name(Path::new(&l.path)),
+                service: l.service.as_ref()?,
+                comments: pfile_comments(l),
+                origin: Some((&l.source, l.spans.as_ref() as &dyn SpanLookup)),
+            })
+        })
+        .collect();
+    let planned = plan(&inputs);
+    if let Err(errs) = &planned {
+        diags.extend(errs.iter().cloned());
+    }
+    diagnostics::sort(&mut diags);
+    let status = status_of(&diags);
+    let files = match planned {
+        Ok(files) if status == 0 => {
+            let conf_dirs: HashMap<&str, &str> = inputs
+                .iter()
+                .map(|i| (i.source_name.as_str(), i.service.conf_dir_or_default()))
+                .collect();
+            Some(
+                files
+                    .into_iter()
+                    .map(|f| {
+                        let dir = conf_dirs
+                            .get(f.source_name.as_str())
+                            .copied()
+                            .unwrap_or_default();
+                        (f, dir.to_owned())
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    Compiled {
+        diagnostics: diags,
+        status,
+        files,
+    }
+}
+
 pub fn run(args: Args) -> u8 {
     let mut paths = match collect_paths(&args.paths) {
         Ok(p) => p,
@@ -98,46 +175,13 @@ pub fn run(args: Args) -> u8 {
         print_diagnostics(&[d], args.message_format);
         return 2;
     }
-    // Loads every input with the cross-file rules (IPCKEY, dump file, pfile name unique).
-    let loaded = match check_all(&paths, &CheckOptions::default()) {
-        Ok(l) => l,
-        Err(d) => {
-            print_diagnostics(&[d], args.message_format);
-            return 2;
-        }
+    let compiled = compile(&paths);
+    print_diagnostics(&compiled.diagnostics, args.message_format);
+    let Some(files) = compiled.files else {
+        eprintln!("psctl build: nothing written");
+        return compiled.status.max(1);
     };
-    let mut diags: Vec<Diagnostic> = loaded
-        .iter()
-        .flat_map(|l| l.diagnostics.iter().cloned())
-        .collect();
-    // Inputs with errors are reported already; planning the others finds the rest (values a
-    // pfile cannot hold, two services generating one script name).
-    let inputs: Vec<PlanInput<'_>> = loaded
-        .iter()
-        .filter(|l| !l.has_errors())
-        .filter_map(|l| {
-            Some(PlanInput {
-                source_name: display_name(Path::new(&l.path)),
-                service: l.service.as_ref()?,
-                comments: pfile_comments(l),
-                origin: Some((&l.source, l.spans.as_ref() as &dyn SpanLookup)),
-            })
-        })
-        .collect();
-    let planned = plan(&inputs);
-    if let Err(errs) = &planned {
-        diags.extend(errs.iter().cloned());
-    }
-    diagnostics::sort(&mut diags);
-    let status = status_of(&diags);
-    print_diagnostics(&diags, args.message_format);
-    let files = match planned {
-        Ok(files) if status == 0 => files,
-        _ => {
-            eprintln!("psctl build: nothing written");
-            return status.max(1);
-        }
-    };
+    let files: Vec<OutputFile> = files.into_iter().map(|(f, _)| f).collect();
     match write_all(&args.out_dir, &files, args.force) {
         Ok(report) => {
             eprintln!(

@@ -2,11 +2,14 @@
 //! its own `Args` and `run`, which returns the process exit status (spec section 5: 0 clean,
 //! 1 problems found, 2 usage or I/O error; `apply --check` also uses 3).
 
+pub mod apply;
 pub mod build;
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod fmt;
 pub mod import;
+pub mod man;
 pub mod output;
 pub mod schema;
 
@@ -38,6 +41,12 @@ pub enum Command {
     Schema(schema::Args),
     /// Print the long explanation of a diagnostic code
     Explain(explain::Args),
+    /// Install on this host and reload the pchecks whose pfile changed
+    Apply(apply::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(completions::Args),
+    /// Write the manual pages of psctl, pcheck and padmin
+    Man(man::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +65,9 @@ pub fn main() -> ExitCode {
         Command::Import(a) => import::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Apply(a) => apply::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     };
     ExitCode::from(status)
 }
