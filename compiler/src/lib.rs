@@ -6,6 +6,8 @@
 
 #[cfg(feature = "apply")]
 pub mod apply;
+#[cfg(feature = "apply")]
+pub mod atomic;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "descriptions")]

@@ -4,16 +4,15 @@
 //! pcheck reports a failed restart itself, and the operator may install the script later.
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::InstallFile;
-use crate::model::Restart;
+use crate::rules::host;
 
 /// Warnings about the restart scripts named by the pfiles in `files`.
 pub fn warnings(files: &[InstallFile], root: &Path) -> Vec<String> {
     let installed: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    let caller = caller_uid();
+    let caller = host::caller_uid();
     let mut out = Vec::new();
     for f in files.iter().filter(|f| f.pfile) {
         let parsed = crate::pfile::parse_bytes(&f.path, &f.bytes, "host-check");
@@ -21,56 +20,27 @@ pub fn warnings(files: &[InstallFile], root: &Path) -> Vec<String> {
             continue;
         };
         for p in &service.processes {
-            let Restart::Script(cmd) = &p.restart else {
-                continue;
-            };
-            let Some(script) = cmd.split_whitespace().next() else {
+            let Some(script) = host::script_path(&p.restart) else {
                 continue;
             };
             if installed.contains(script) {
                 continue;
             }
-            if let Some(problem) = script_problem(root, script, caller) {
+            let Ok(rel) = super::paths::relative_host_path(script) else {
+                continue;
+            };
+            // The first problem is enough for a warning line; `check --host` lists them all.
+            if let Some(problem) = host::script_problems(&root.join(rel), caller).first() {
                 out.push(format!(
-                    "{}: restart script of {:?}: {script} {problem}",
-                    f.path, p.name
+                    "{}: restart script of {:?}: {script} {}",
+                    f.path,
+                    p.name,
+                    problem.describe()
                 ));
             }
         }
     }
     out
-}
-
-fn script_problem(root: &Path, script: &str, caller: Option<u32>) -> Option<String> {
-    let rel = super::paths::relative_host_path(script).ok()?;
-    let meta = match std::fs::metadata(root.join(rel)) {
-        Ok(m) => m,
-        Err(e) => return Some(format!("cannot be used: {e}")),
-    };
-    if !meta.is_file() {
-        return Some("is not a regular file".to_owned());
-    }
-    if meta.mode() & 0o111 == 0 {
-        return Some("is not executable".to_owned());
-    }
-    if meta.uid() != 0 && Some(meta.uid()) != caller {
-        return Some(format!(
-            "is owned by uid {}, neither root nor the caller",
-            meta.uid()
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Some(format!(
-            "is group- or world-writable (mode {:04o})",
-            meta.mode() & 0o7777
-        ));
-    }
-    None
-}
-
-/// The effective uid of this process: the owner of `/proc/self` (Linux), without a libc call.
-fn caller_uid() -> Option<u32> {
-    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
 #[cfg(test)]
@@ -99,7 +69,7 @@ mod tests {
             std::fs::set_permissions(r.join("s/x.sh"), std::fs::Permissions::from_mode(m)).unwrap()
         };
         mode(0o644);
-        assert!(w(&[pfile("/s/x.sh start")])[0].contains("not executable"));
+        assert!(w(&[pfile("/s/x.sh start")])[0].contains("not an executable file"));
         mode(0o777);
         assert!(w(&[pfile("/s/x.sh")])[0].contains("world-writable"));
         mode(0o755);

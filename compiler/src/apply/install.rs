@@ -1,9 +1,11 @@
 //! Reading what is installed and replacing it atomically.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use crate::atomic::{self, Durability};
 
 /// What is at a target path now.
 pub struct Current {
@@ -29,38 +31,18 @@ pub fn read_current(target: &Path) -> io::Result<Option<Current>> {
     }))
 }
 
-/// Writes `bytes` with `mode` to `target` atomically: a temporary file in the same directory,
-/// flushed to disk, then renamed over the target (a rename replaces a symbolic link itself,
-/// never what it points to). Missing parent directories are created.
+/// Installs `bytes` with `mode` at `target` atomically and durably (see [`crate::atomic`]).
 pub fn write_atomic(target: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = target.parent().unwrap_or(Path::new("/"));
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".psctl-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(target).map_err(|e| e.error)?;
-    sync_dir(dir);
-    Ok(())
+    atomic::write_atomic(target, bytes, mode, Durability::Sync)
 }
 
 /// Removes a file that psctl installed earlier.
 pub fn remove(target: &Path) -> io::Result<()> {
     fs::remove_file(target)?;
     if let Some(dir) = target.parent() {
-        sync_dir(dir);
+        atomic::sync_dir(dir);
     }
     Ok(())
-}
-
-/// Makes a rename durable. Best effort: some file systems refuse to sync a directory.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 #[cfg(test)]

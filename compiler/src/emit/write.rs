@@ -3,11 +3,12 @@
 //! would be replaced. Unchanged files are left alone, so a second build touches nothing.
 
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use super::plan::OutputFile;
+use crate::atomic::{self, Durability};
 use crate::diagnostics::{codes, Diagnostic};
 
 /// What a write did, by relative path.
@@ -54,21 +55,9 @@ fn io_error(path: &Path, what: &str, e: &io::Error) -> Diagnostic {
     )
 }
 
-/// Writes `bytes` to `path` atomically with `mode`: readers see the old file or the new one,
-/// never a mix, and an interrupted write leaves at most a stray temporary file.
+/// Writes a build output atomically (rename only; see [`crate::atomic::Durability`]).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".psctl-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    atomic::write_atomic(path, bytes, mode, Durability::Rename)
 }
 
 /// Writes every planned file into `outdir` (created if missing). Checks all targets first:
