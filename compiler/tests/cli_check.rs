@@ -381,3 +381,29 @@ fn a_file_named_twice_is_checked_once() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("in 1 file"), "{err}");
 }
+
+#[test]
+fn check_rejects_what_build_could_not_emit() {
+    // Valid for the schema and the model, but a pfile cannot hold ` #` in a pname (it would
+    // start a comment), and two processes whose slugs collide across services would generate
+    // one script name twice: check must fail exactly where build would.
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("x.yaml");
+    std::fs::write(
+        &doc,
+        "name: x\nipckey: 0x10\nprocesses:\n  - name: \"a #b\"\n    restart: none\n",
+    )
+    .unwrap();
+    let out = psctl(&["check", "--message-format", "json", s(&doc)]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let d = &json_lines(&out)[0];
+    assert_eq!(d["code"], "psctl::emit::unrepresentable");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(4), Some(11))
+    );
+    let build = dir.path().join("out");
+    let out = psctl(&["build", s(&doc), "-o", s(&build)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!build.join("pfile_x").exists());
+}

@@ -106,11 +106,27 @@ pub(crate) fn compile(paths: &[PathBuf]) -> Compiled {
         .iter()
         .flat_map(|l| l.diagnostics.iter().cloned())
         .collect();
-    // Inputs with errors are reported already; planning the others finds the rest (values a
-    // pfile cannot hold, two services generating one script name).
-    let valid: Vec<&Input> = loaded.iter().filter(|l| !l.has_errors()).collect();
-    let inputs: Vec<PlanInput<'_>> = valid
+    let (plan_diags, files) = plan_loaded(&loaded);
+    diags.extend(plan_diags);
+    diagnostics::sort(&mut diags);
+    let status = status_of(&diags);
+    Compiled {
+        diagnostics: diags,
+        files: files.filter(|_| status == 0),
+        status,
+    }
+}
+
+/// Plans the output of the loaded inputs that are valid on their own. Returns what planning
+/// found wrong (values a pfile cannot hold, two services generating one file name) and, when
+/// nothing was, the files with the `conf_dir` of the service each belongs to. `check` calls
+/// this too, so that it rejects exactly what `build` would.
+pub(crate) fn plan_loaded(
+    loaded: &[Input],
+) -> (Vec<Diagnostic>, Option<Vec<(OutputFile, String)>>) {
+    let inputs: Vec<PlanInput<'_>> = loaded
         .iter()
+        .filter(|l| !l.has_errors())
         .filter_map(|l| {
             Some(PlanInput {
                 source_name: display_name(Path::new(&l.path)),
@@ -120,37 +136,25 @@ pub(crate) fn compile(paths: &[PathBuf]) -> Compiled {
             })
         })
         .collect();
-    let planned = plan(&inputs);
-    if let Err(errs) = &planned {
-        diags.extend(errs.iter().cloned());
-    }
-    diagnostics::sort(&mut diags);
-    let status = status_of(&diags);
-    let files = match planned {
-        Ok(files) if status == 0 => {
+    match plan(&inputs) {
+        Err(errs) => (errs, None),
+        Ok(files) => {
             let conf_dirs: HashMap<&str, &str> = inputs
                 .iter()
                 .map(|i| (i.source_name.as_str(), i.service.conf_dir_or_default()))
                 .collect();
-            Some(
-                files
-                    .into_iter()
-                    .map(|f| {
-                        let dir = conf_dirs
-                            .get(f.source_name.as_str())
-                            .copied()
-                            .unwrap_or_default();
-                        (f, dir.to_owned())
-                    })
-                    .collect(),
-            )
+            let files = files
+                .into_iter()
+                .map(|f| {
+                    let dir = conf_dirs
+                        .get(f.source_name.as_str())
+                        .copied()
+                        .unwrap_or_default();
+                    (f, dir.to_owned())
+                })
+                .collect();
+            (Vec::new(), Some(files))
         }
-        _ => None,
-    };
-    Compiled {
-        diagnostics: diags,
-        status,
-        files,
     }
 }
 

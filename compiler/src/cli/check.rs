@@ -62,7 +62,11 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let files = inputs.len();
+    // Planning the output finds what only emitting would (a value a pfile cannot hold, two
+    // services generating one script name), so that check passes exactly what build accepts.
+    let (plan_diags, _) = super::build::plan_loaded(&inputs);
     let mut diags: Vec<_> = inputs.into_iter().flat_map(|i| i.diagnostics).collect();
+    diags.extend(plan_diags);
     diagnostics::sort(&mut diags);
     print_diagnostics(&diags, args.message_format);
     print_summary(&diags, files, args.message_format);
