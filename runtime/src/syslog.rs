@@ -1,0 +1,123 @@
+//! syslog without libc's global state: the datagram glibc's syslog(3) writes to /dev/log,
+//! `<PRI>Mmm dd hh:mm:ss ident[pid]: text`, facility daemon. `PCHECK_SYSLOG_SOCKET` names
+//! another socket; when none is reachable the lines go to stderr, and we say so once.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::clock;
+
+const LOG_DAEMON: u8 = 3 << 3;
+pub const INFO: u8 = 6;
+pub const NOTICE: u8 = 5;
+pub const ERR: u8 = 3;
+
+pub struct Logger {
+    ident: &'static str,
+    pid: u32,
+    path: PathBuf,
+    sock: Option<UnixDatagram>,
+    said_fallback: bool,
+}
+
+impl Logger {
+    pub fn from_env(ident: &'static str) -> Logger {
+        let path = std::env::var_os("PCHECK_SYSLOG_SOCKET")
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| PathBuf::from("/dev/log"), PathBuf::from);
+        Logger {
+            ident,
+            pid: std::process::id(),
+            path,
+            sock: None,
+            said_fallback: false,
+        }
+    }
+
+    /// The exact datagram glibc would send.
+    pub fn format(ident: &str, pid: u32, severity: u8, t: i64, text: &str) -> String {
+        format!(
+            "<{}>{} {ident}[{pid}]: {text}",
+            LOG_DAEMON | (severity & 7),
+            clock::syslog_stamp(t)
+        )
+    }
+
+    fn connect(&self) -> std::io::Result<UnixDatagram> {
+        let s = UnixDatagram::unbound()?;
+        s.connect(&self.path)?;
+        // A stuck syslog daemon must not stall the event loop for long.
+        s.set_write_timeout(Some(Duration::from_secs(1)))?;
+        Ok(s)
+    }
+
+    fn send(&mut self, line: &str) -> std::io::Result<()> {
+        if let Some(s) = &self.sock {
+            if s.send(line.as_bytes()).is_ok() {
+                return Ok(());
+            }
+        }
+        // (Re)connect once: the daemon may have restarted and made a new socket.
+        self.sock = None;
+        let s = self.connect()?;
+        s.send(line.as_bytes())?;
+        self.sock = Some(s);
+        Ok(())
+    }
+
+    pub fn log(&mut self, severity: u8, text: &str) {
+        let line = Logger::format(self.ident, self.pid, severity, clock::now(), text);
+        if let Err(e) = self.send(&line) {
+            if !self.said_fallback {
+                self.said_fallback = true;
+                eprintln!(
+                    "{}: syslog socket {} is not reachable ({e}); logging to stderr",
+                    self.ident,
+                    self.path.display()
+                );
+            }
+            let plain = line.split_once('>').map_or(line.as_str(), |(_, l)| l);
+            eprintln!("{plain}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datagram_shape_and_fallback() {
+        let line = Logger::format(
+            "pcheck",
+            7750,
+            4,
+            1_169_127_283,
+            "Process [crond, pid=8033] Down",
+        );
+        assert!(line.starts_with("<28>Jan 1"), "{line}");
+        assert!(line.ends_with(" pcheck[7750]: Process [crond, pid=8033] Down"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).unwrap();
+        let mut l = Logger {
+            ident: "padmin",
+            pid: 1,
+            path: path.clone(),
+            sock: None,
+            said_fallback: false,
+        };
+        l.log(INFO, "hello");
+        let mut buf = [0u8; 256];
+        let n = server.recv(&mut buf).unwrap();
+        let got = std::str::from_utf8(&buf[..n]).unwrap();
+        assert!(
+            got.starts_with("<30>") && got.ends_with(" padmin[1]: hello"),
+            "{got}"
+        );
+        drop(server);
+        l.log(INFO, "to stderr");
+        assert!(l.said_fallback);
+    }
+}
