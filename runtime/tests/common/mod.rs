@@ -259,12 +259,12 @@ pub fn kill_tagged(tag: &str) {
     for p in all_pids() {
         if p != me && cmdline(p).is_some_and(|c| c.windows(tag.len()).any(|w| w == tag.as_bytes()))
         {
-            unsafe_kill(p);
+            kill9(p);
         }
     }
 }
 
-fn unsafe_kill(pid: i32) {
+fn kill9(pid: i32) {
     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
 }
 
