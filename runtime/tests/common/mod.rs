@@ -17,6 +17,8 @@ pub struct Env {
     pub dir: PathBuf,
     pub runtime: PathBuf,
     pub log_path: PathBuf,
+    /// The socket pcheck and padmin log to (default: `log_path`, read by the test).
+    pub syslog_socket: PathBuf,
     sock: UnixDatagram,
     lines: std::cell::RefCell<Vec<String>>,
     pchecks: std::cell::RefCell<Vec<Child>>,
@@ -37,6 +39,7 @@ impl Env {
             tag,
             dir,
             runtime,
+            syslog_socket: log_path.clone(),
             log_path,
             sock,
             lines: Default::default(),
@@ -104,7 +107,7 @@ impl Env {
     fn cmd(&self, bin: &str) -> Command {
         let mut c = Command::new(bin);
         c.env("PCHECK_RUNTIME_DIR", &self.runtime)
-            .env("PCHECK_SYSLOG_SOCKET", &self.log_path)
+            .env("PCHECK_SYSLOG_SOCKET", &self.syslog_socket)
             .stdin(Stdio::null());
         c
     }
