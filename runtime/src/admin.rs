@@ -61,7 +61,14 @@ fn served_pfile(info: &str) -> Option<&str> {
     info.lines().find_map(|l| l.strip_prefix("pfile    = "))
 }
 
-fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Option<PathBuf> {
+enum Found {
+    Served(PathBuf),
+    /// The pfile's key has a socket we may not use (a pcheck of another user).
+    Denied(PathBuf, String),
+    NotServed,
+}
+
+fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Found {
     let serves = |sock: &Path| {
         request(sock, "info")
             .ok()
@@ -69,19 +76,33 @@ fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Option<PathBuf> {
     };
     if let Some(k) = key {
         let sock = control::socket_path(dir, k);
-        if serves(&sock) {
-            return Some(sock);
+        match request(&sock, "info") {
+            Ok((0, t)) if served_pfile(&t) == Some(pfile) => return Found::Served(sock),
+            Ok((1, t)) => return Found::Denied(sock, t),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Found::Denied(sock, format!("{e}\n"))
+            }
+            _ => {}
         }
     }
-    control::list_sockets(dir).into_iter().find(|s| serves(s))
+    match control::list_sockets(dir).into_iter().find(|s| serves(s)) {
+        Some(s) => Found::Served(s),
+        None => Found::NotServed,
+    }
 }
 
 fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> u8 {
     let pfile = config::absolute(pfile_arg);
     let loaded = config::load(pfile_arg);
     let key = loaded.as_ref().ok().map(|l| l.service.ipckey);
-    let Some(sock) = find(dir, key, &pfile) else {
-        return not_served(&pfile, loaded, cmd);
+    let sock = match find(dir, key, &pfile) {
+        Found::Served(s) => s,
+        Found::NotServed => return not_served(&pfile, loaded, cmd),
+        Found::Denied(sock, why) => {
+            eprint!("padmin: {}: {why}", sock.display());
+            eprintln!("padmin: [{cmd}] refused: pcheck answers only its own user and root");
+            return 1;
+        }
     };
     match request(&sock, cmd) {
         Ok((0, text)) => {

@@ -451,3 +451,64 @@ fn syslog_unreachable_falls_back_to_stderr() {
     );
     assert!(err.contains("Shutdown pcheck\n"));
 }
+
+#[test]
+fn other_users_are_refused() {
+    // Only root can run padmin as another user; an unprivileged run has nothing more to check
+    // here (its own uid is accepted by every other test).
+    if !rustix_is_root() {
+        return;
+    }
+    let env = Env::new("peercred");
+    let (_, pfile, _, _, _) = setup(&env, 18, "{name}:{script}:86400:3:continue", &[]);
+    let o = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            PADMIN,
+            "-f",
+            &pfile,
+            "-c",
+            "stop",
+        ])
+        .env("PCHECK_RUNTIME_DIR", &env.runtime)
+        .env("PCHECK_SYSLOG_SOCKET", &env.log_path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("refused"), "{}", stderr(&o));
+    // Even through a socket opened up by mistake, SO_PEERCRED keeps other users out.
+    use std::os::unix::fs::PermissionsExt;
+    let sock = env.runtime.join(format!("pcheck-0x{:08x}.sock", key(18)));
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let o = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            PADMIN,
+            "-f",
+            &pfile,
+            "-c",
+            "stop",
+        ])
+        .env("PCHECK_RUNTIME_DIR", &env.runtime)
+        .env("PCHECK_SYSLOG_SOCKET", &env.log_path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not pcheck's user nor root"),
+        "{}",
+        stderr(&o)
+    );
+    let param = stdout(&env.padmin(&["-f", &pfile, "-c", "show param"]));
+    assert!(param.contains("MESSAGE_BOX        = start\n"));
+}
+
+fn rustix_is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
