@@ -35,9 +35,14 @@ fn lock_path(dir: &Path, key: u32) -> PathBuf {
 pub fn request(sock: &Path, req: &str) -> io::Result<(u8, String)> {
     let mut s = UnixStream::connect(sock)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    s.write_all(format!("{req}\n").as_bytes())?;
+    // A refusal may arrive (and the server close) before our request is written: read anyway.
+    let sent = s.write_all(format!("{req}\n").as_bytes());
     let mut out = String::new();
-    s.read_to_string(&mut out)?;
+    let got = s.read_to_string(&mut out);
+    if out.is_empty() {
+        sent?;
+        got?;
+    }
     let (status, text) = out
         .split_once('\n')
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no answer"))?;
