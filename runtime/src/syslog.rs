@@ -4,7 +4,6 @@
 
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::clock;
 
@@ -19,6 +18,9 @@ pub struct Logger {
     path: PathBuf,
     sock: Option<UnixDatagram>,
     said_fallback: bool,
+    said_full: bool,
+    /// The last send found the socket full even after waiting.
+    stalled: bool,
 }
 
 impl Logger {
@@ -32,6 +34,8 @@ impl Logger {
             path,
             sock: None,
             said_fallback: false,
+            said_full: false,
+            stalled: false,
         }
     }
 
@@ -47,15 +51,40 @@ impl Logger {
     fn connect(&self) -> std::io::Result<UnixDatagram> {
         let s = UnixDatagram::unbound()?;
         s.connect(&self.path)?;
-        // A stuck syslog daemon must not stall the event loop for long.
-        s.set_write_timeout(Some(Duration::from_secs(1)))?;
+        // A stuck syslog daemon must never stall the event loop: when its socket is full the
+        // line goes to stderr instead (see `log`).
+        s.set_nonblocking(true)?;
         Ok(s)
     }
 
     fn send(&mut self, line: &str) -> std::io::Result<()> {
         if let Some(s) = &self.sock {
-            if s.send(line.as_bytes()).is_ok() {
-                return Ok(());
+            match s.send(line.as_bytes()) {
+                Ok(_) => {
+                    self.stalled = false;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    // The daemon's queue is full (it may be only 10 datagrams long): give it a
+                    // moment to read, once; a daemon that does not read gets no more waiting.
+                    if self.stalled {
+                        return Err(e);
+                    }
+                    let mut fds = [rustix::event::PollFd::new(s, rustix::event::PollFlags::OUT)];
+                    let wait = rustix::event::Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 50_000_000,
+                    };
+                    let _ = rustix::event::poll(&mut fds, Some(&wait));
+                    return match s.send(line.as_bytes()) {
+                        Ok(_) => Ok(()),
+                        Err(e) => {
+                            self.stalled = true;
+                            Err(e)
+                        }
+                    };
+                }
+                Err(_) => {}
             }
         }
         // (Re)connect once: the daemon may have restarted and made a new socket.
@@ -69,7 +98,16 @@ impl Logger {
     pub fn log(&mut self, severity: u8, text: &str) {
         let line = Logger::format(self.ident, self.pid, severity, clock::now(), text);
         if let Err(e) = self.send(&line) {
-            if !self.said_fallback {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                if !self.said_full {
+                    self.said_full = true;
+                    eprintln!(
+                        "{}: syslog socket {} is full; lines go to stderr while it is",
+                        self.ident,
+                        self.path.display()
+                    );
+                }
+            } else if !self.said_fallback {
                 self.said_fallback = true;
                 eprintln!(
                     "{}: syslog socket {} is not reachable ({e}); logging to stderr",
@@ -107,6 +145,8 @@ mod tests {
             path: path.clone(),
             sock: None,
             said_fallback: false,
+            said_full: false,
+            stalled: false,
         };
         l.log(INFO, "hello");
         let mut buf = [0u8; 256];
@@ -116,6 +156,17 @@ mod tests {
             got.starts_with("<30>") && got.ends_with(" padmin[1]: hello"),
             "{got}"
         );
+        // A daemon that does not read: lines go to stderr, after one short wait only.
+        let t = std::time::Instant::now();
+        for i in 0..2000 {
+            l.log(INFO, &format!("line {i}"));
+        }
+        assert!(l.said_full && l.stalled);
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        let n = server.recv(&mut buf).unwrap();
+        assert!(std::str::from_utf8(&buf[..n]).unwrap().ends_with("line 0"));
+        l.log(INFO, "room again");
+        assert!(!l.stalled);
         drop(server);
         l.log(INFO, "to stderr");
         assert!(l.said_fallback);
