@@ -25,6 +25,8 @@ fn main() {
             &format!("exec -a {} sleep 100000", args[2]),
         ])
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
         .unwrap();
     std::process::exit(if st.success() { 0 } else { 1 });
