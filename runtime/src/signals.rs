@@ -1,6 +1,6 @@
 //! SIGTERM, SIGINT and SIGHUP as a readable file descriptor (signalfd), so that the single
-//! poll loop handles them like any other event. Children get a clean mask: std's spawn resets
-//! it before exec.
+//! poll loop handles them like any other event. Restart scripts get a clean mask (see
+//! `restart::spawn`).
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
