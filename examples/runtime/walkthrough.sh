@@ -6,7 +6,7 @@ set -euo pipefail
 BIN=${BIN:-$(cd "$(dirname "$0")/../.." && pwd)/target/release}
 D=${1:-/tmp/psctl-walkthrough}
 rm -rf "$D"; mkdir -p "$D/conf/bin" "$D/log" "$D/run" "$D/rsyslog"
-export PCHECK_RUNTIME_DIR=$D/run PCHECK_SYSLOG_SOCKET=$D/rsyslog/log.sock
+export PCHECK_RUNTIME_DIR=$D/run PCHECK_SYSLOG_SOCKET=$D/rsyslog/log.sock PATH=$BIN:$PATH
 
 cat >"$D/rsyslog.conf" <<CONF
 global(workDirectory="$D/rsyslog")
@@ -39,25 +39,26 @@ run() { echo "# $*"; "$@"; }
 
 "$D/conf/bin/restart_crond.sh"; sleep 0.2
 echo "## 3.3"
-"$BIN/pcheck" -f "$D/conf/bin/pfile_crond" & sleep 0.5
+echo "# pcheck -f $D/conf/bin/pfile_crond &"
+pcheck -f "$D/conf/bin/pfile_crond" & sleep 0.5
 echo "## 3.4"
-run "$BIN/padmin" -l
-run "$BIN/padmin" -f "$D/conf/bin/pfile_crond" -c show param
-run "$BIN/padmin" -f "$D/conf/bin/pfile_crond" -c show pent
+run padmin -l
+run padmin -f "$D/conf/bin/pfile_crond" -c show param
+run padmin -f "$D/conf/bin/pfile_crond" -c show pent
 echo "## 3.5 / 3.6"
 for round in 1 2 3 4; do
     pid=$(crond_pid); run kill "$pid"
     while [ "$(crond_pid)" = "$pid" ]; do sleep 0.05; done
     sleep 1
 done
-run "$BIN/padmin" -f "$D/conf/bin/pfile_crond" -c show pent
+run padmin -f "$D/conf/bin/pfile_crond" -c show pent
 echo "## 3.7"
-"$D/conf/bin/restart_crond.sh"; sleep 0.2
-run "$BIN/padmin" -f "$D/conf/bin/pfile_crond" -c reload; sleep 0.5
-run "$BIN/padmin" -f "$D/conf/bin/pfile_crond" -c show pent
+run "$D/conf/bin/restart_crond.sh"; sleep 0.2
+run padmin -f "$D/conf/bin/pfile_crond" -c reload; sleep 0.5
+run padmin -f "$D/conf/bin/pfile_crond" -c show pent
 echo "## 3.8"
-run "$BIN/padmin" -f "$D/conf/bin/pfile_crond" -c shutdown; sleep 0.5
-run "$BIN/padmin" -l
-run "$BIN/padmin" -f "$D/conf/bin/pfile_crond" -c show pent || echo "(exit status $?)"
+run padmin -f "$D/conf/bin/pfile_crond" -c shutdown; sleep 0.5
+run padmin -l
+run padmin -f "$D/conf/bin/pfile_crond" -c show pent || echo "(exit status $?)"
 echo "## $D/log/messages"
 sleep 0.5; cat "$D/log/messages"
