@@ -100,6 +100,17 @@ fn sigterm_ends_pcheck() {
     signal(pcpid, "TERM");
     assert_eq!(env.pcheck_exit(pc, Duration::from_secs(5)), Some(0));
     env.wait_log(&format!("pcheck[{pcpid}]: Shutdown pcheck"));
+    // SIGINT too, and the socket is gone so that a new pcheck can start at once
+    let pfile = env.path("pfile_t").display().to_string();
+    let pc = env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(pc);
+    wait_for(
+        || (!stdout(&env.padmin(&["-l"])).is_empty()).then_some(()),
+        "second pcheck",
+    );
+    signal(pcpid, "INT");
+    assert_eq!(env.pcheck_exit(pc, Duration::from_secs(5)), Some(0));
+    env.wait_log(&format!("pcheck[{pcpid}]: Shutdown pcheck"));
 }
 
 #[test]
