@@ -298,3 +298,43 @@ fn missing_at_start_is_set_pid_fail_then_restarted() {
         "no Down line for a process never seen"
     );
 }
+
+#[test]
+fn a_zombie_is_dead_at_once() {
+    // The daemon's parent never reaps it, so its death leaves a zombie (spec 3.2).
+    let env = Env::new("zombie");
+    let name = env.name("d");
+    let parent = env.name("parent");
+    let pfile = env.pfile("pfile_t", key(19), 1, &[format!("{name}:-:0:0:continue")]);
+    std::process::Command::new("setsid")
+        .args([
+            "-f",
+            "bash",
+            "-c",
+            &format!("(exec -a {name} sleep 100000) & exec -a {parent} sleep 100000"),
+        ])
+        .status()
+        .unwrap();
+    let pid = wait_for(|| pids_named(&name).first().copied(), "daemon");
+    env.pcheck(&["-f", &pfile]);
+    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+    kill(pid);
+    let t = Instant::now();
+    env.wait_log(&format!("Process [{name}, pid={pid}] Down"));
+    assert!(
+        t.elapsed() < Duration::from_millis(900),
+        "noticed before the next scan"
+    );
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    assert!(
+        stat.rsplit_once(')')
+            .unwrap()
+            .1
+            .trim_start()
+            .starts_with('Z'),
+        "{stat}"
+    );
+    // and the zombie is not taken for a live process by the scans that follow
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(env.count_log("Up"), 1);
+}
