@@ -247,3 +247,35 @@ fn rustix_is_root() -> bool {
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false)
 }
+
+#[test]
+fn usage_errors_exit_2() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new("usage");
+    for args in [
+        &[][..],
+        &["-f", "x"],
+        &["-f", "x", "-c", "bogus"],
+        &["-l", "extra"],
+    ] {
+        let o = env.padmin(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("usage: padmin"), "{args:?}");
+    }
+    let bad = std::ffi::OsStr::from_bytes(b"/tmp/\xff");
+    let o = std::process::Command::new(PADMIN)
+        .arg("-f")
+        .arg(bad)
+        .args(["-c", "reload"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = std::process::Command::new(PCHECK)
+        .arg("-f")
+        .arg(bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = env.pcheck_run(&["-f", "x", "--restart-timeout", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}

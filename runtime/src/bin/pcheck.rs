@@ -16,7 +16,14 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let args: Option<Vec<String>> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().ok())
+        .collect();
+    let Some(args) = args else {
+        return fail("arguments must be valid UTF-8\n");
+    };
+    let mut args = args.into_iter();
     let mut pfile = None;
     let mut timeout = 300u64;
     while let Some(a) = args.next() {
