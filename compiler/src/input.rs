@@ -233,35 +233,19 @@ pub fn load_bytes(name: &str, bytes: &[u8], format: Format) -> Input {
 /// Loads every input of a run (files in parallel), then applies the cross-file rules and, with
 /// `opts.host`, the host rules.
 pub fn check_all(paths: &[PathBuf], opts: &CheckOptions) -> Result<Vec<Input>, Diagnostic> {
-    let files = collect_paths(paths)?;
-    let mut inputs: Vec<Option<Input>> = files.iter().map(|_| None).collect();
-    // Stdin first, on this thread; files are independent, so split them over the cores. Files
-    // are small and similar in size, so equal contiguous chunks balance well enough.
-    for (slot, f) in inputs.iter_mut().zip(&files) {
+    Ok(check_files(&collect_paths(paths)?, opts))
+}
+
+/// [`check_all`] for files already found by [`collect_paths`] (`-` is stdin).
+pub fn check_files(files: &[PathBuf], opts: &CheckOptions) -> Vec<Input> {
+    // Files are independent: load them on all cores (one `-` at most, read where it falls).
+    let mut inputs = crate::par::par_map(files, |f| {
         if f.as_os_str() == "-" {
-            *slot = Some(load_stdin(opts.stdin_format));
+            load_stdin(opts.stdin_format)
+        } else {
+            load_file(f)
         }
-    }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(1);
-    let load = |slots: &mut [Option<Input>], names: &[PathBuf]| {
-        for (slot, f) in slots.iter_mut().zip(names) {
-            if slot.is_none() {
-                *slot = Some(load_file(f));
-            }
-        }
-    };
-    if chunk >= files.len() {
-        // One chunk: no thread to spawn (the common single-file case stays fast).
-        load(&mut inputs, &files);
-    } else {
-        std::thread::scope(|s| {
-            for (slots, names) in inputs.chunks_mut(chunk).zip(files.chunks(chunk)) {
-                s.spawn(move || load(slots, names));
-            }
-        });
-    }
-    let mut inputs: Vec<Input> = inputs.into_iter().flatten().collect();
+    });
     rules::cross::check(&mut inputs);
     if opts.host {
         for input in &mut inputs {
@@ -269,5 +253,5 @@ pub fn check_all(paths: &[PathBuf], opts: &CheckOptions) -> Result<Vec<Input>, D
             input.diagnostics.extend(found);
         }
     }
-    Ok(inputs)
+    inputs
 }

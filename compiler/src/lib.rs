@@ -20,6 +20,8 @@ pub mod frontend;
 #[cfg(feature = "descriptions")]
 pub mod input;
 pub mod model;
+#[cfg(feature = "descriptions")]
+pub mod par;
 pub mod pfile;
 pub mod rules;
 #[cfg(feature = "descriptions")]

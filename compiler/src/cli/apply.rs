@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::apply::{self, ApplyOptions, ApplyReport, InstallFile, PadminReloader};
-use crate::cli::build::{compile, dedup};
+use crate::cli::build::compile;
 use crate::cli::output::{self, MessageFormat};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::emit::plan::PFILE_MODE;
@@ -81,8 +81,7 @@ fn compile_inputs(
     paths: &[PathBuf],
     format: MessageFormat,
 ) -> Result<Vec<InstallFile>, Vec<Diagnostic>> {
-    let mut found = collect_paths(paths).map_err(|d| vec![d])?;
-    dedup(&mut found, paths.len());
+    let found = collect_paths(paths).map_err(|d| vec![d])?;
     let compiled = compile(&found);
     let Some(files) = compiled.files else {
         return Err(compiled.diagnostics);

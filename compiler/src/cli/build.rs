@@ -9,7 +9,7 @@ use crate::diagnostics::{self, codes, Diagnostic};
 use crate::emit::pfile::{comments_from_syntax, Comments};
 use crate::emit::plan::{plan, OutputFile, PlanInput};
 use crate::emit::write::write_all;
-use crate::input::{check_all, collect_paths, CheckOptions, Format, Input};
+use crate::input::{check_files, collect_paths, CheckOptions, Format, Input};
 use crate::model::SpanLookup;
 
 #[derive(clap::Args, Debug)]
@@ -37,15 +37,6 @@ pub(crate) fn is_description(path: &Path) -> bool {
 pub(crate) fn display_name(path: &Path) -> String {
     let s = path.to_string_lossy();
     s.strip_prefix("./").unwrap_or(&s).to_owned()
-}
-
-/// Drops repeated files: several arguments can name one file twice (a directory and a file in
-/// it, say). Order is kept.
-pub(crate) fn dedup(paths: &mut Vec<PathBuf>, args: usize) {
-    if args > 1 {
-        let mut seen = std::collections::HashSet::new();
-        paths.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
-    }
 }
 
 pub(crate) fn io_diag(path: &Path, e: &std::io::Error) -> Diagnostic {
@@ -89,19 +80,10 @@ pub(crate) struct Compiled {
     pub files: Option<Vec<(OutputFile, String)>>,
 }
 
-/// Loads every input with the cross-file rules (IPCKEY, dump file, pfile name unique), then
+/// Loads every input (as found by [`collect_paths`]) with the cross-file rules (IPCKEY, dump file, pfile name unique), then
 /// plans the output; shared by `build` and `apply`, so both accept and reject the same inputs.
 pub(crate) fn compile(paths: &[PathBuf]) -> Compiled {
-    let loaded = match check_all(paths, &CheckOptions::default()) {
-        Ok(l) => l,
-        Err(d) => {
-            return Compiled {
-                diagnostics: vec![d],
-                status: 2,
-                files: None,
-            }
-        }
-    };
+    let loaded = check_files(paths, &CheckOptions::default());
     let mut diags: Vec<Diagnostic> = loaded
         .iter()
         .flat_map(|l| l.diagnostics.iter().cloned())
@@ -166,7 +148,6 @@ pub fn run(args: Args) -> u8 {
             return 2;
         }
     };
-    dedup(&mut paths, args.paths.len());
     // `psctl build . -o out` must not read back what it wrote: files found under OUTDIR by a
     // directory search are skipped (a file named explicitly is still taken).
     if let Ok(out) = std::fs::canonicalize(&args.out_dir) {

@@ -5,7 +5,7 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use super::build::{dedup, display_name, io_diag, is_description, status_of};
+use super::build::{display_name, io_diag, is_description, status_of};
 use super::output::{print_diagnostics, MessageFormat};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::emit::pfile::{comments_from_syntax, print, unrepresentable};
@@ -161,18 +161,17 @@ pub fn run(args: Args) -> u8 {
             ));
         }
     }
-    let mut paths = match collect_paths(&args.paths) {
+    let paths = match collect_paths(&args.paths) {
         Ok(p) => p,
         Err(d) => {
             print_diagnostics(&[d], args.message_format);
             return 2;
         }
     };
-    dedup(&mut paths, args.paths.len());
     let files: Vec<&PathBuf> = paths.iter().filter(|p| !is_description(p)).collect();
     let checked = files.len();
     let check = args.check;
-    let results = crate::emit::par::par_map(&files, |path| one_file(path, check));
+    let results = crate::par::par_map(&files, |path| one_file(path, check));
     let mut changed = Vec::new();
     for (d, name) in results {
         diags.extend(d);

@@ -3,7 +3,6 @@
 //! in memory ([`plan`]) and writing it atomically ([`write`]).
 
 pub mod description;
-pub mod par;
 pub mod pfile;
 pub mod plan;
 pub mod script;

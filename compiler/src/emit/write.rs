@@ -71,7 +71,7 @@ pub fn write_all(
     let mut report = Report::default();
     let mut todo: Vec<(&OutputFile, PathBuf)> = Vec::new();
     let mut diags = Vec::new();
-    let found = super::par::par_map(files, |file| {
+    let found = crate::par::par_map(files, |file| {
         debug_assert!(!file.rel_path.contains('/'));
         let path = outdir.join(&file.rel_path);
         let e = existing(&path, file);
@@ -98,7 +98,7 @@ pub fn write_all(
     if !diags.is_empty() {
         return Err(diags);
     }
-    let results = super::par::par_map(&todo, |(file, path)| {
+    let results = crate::par::par_map(&todo, |(file, path)| {
         write_atomic(path, &file.bytes, file.mode)
             .err()
             .map(|e| io_error(path, "write", &e))

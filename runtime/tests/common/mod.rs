@@ -309,3 +309,25 @@ pub fn stderr(o: &Output) -> String {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// An IPCKEY unique to this test process: tests of one binary run in parallel, and so may
+/// several test binaries.
+pub fn key(n: u32) -> u32 {
+    0x2000_0000 + (std::process::id() % 0x10000) * 0x100 + n
+}
+
+/// Starts a daemon and a pcheck watching it with `pent` (`{name}` and `{script}` substituted):
+/// (name, pfile, pcheck index, daemon pid, pcheck pid).
+pub fn setup(env: &Env, n: u32, pent: &str, extra: &[&str]) -> (String, String, usize, i32, i32) {
+    let name = env.name("d");
+    let script = env.restart_script(&name);
+    let line = pent.replace("{name}", &name).replace("{script}", &script);
+    let pfile = env.pfile("pfile_t", key(n), 1, &[line]);
+    let pid = env.start_daemon(&name);
+    let mut args = vec!["-f", pfile.as_str()];
+    args.extend_from_slice(extra);
+    let pc = env.pcheck(&args);
+    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+    let pcpid = env.pcheck_pid(pc);
+    (name, pfile, pc, pid, pcpid)
+}
