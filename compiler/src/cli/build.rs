@@ -99,25 +99,38 @@ pub(crate) fn compile(paths: &[PathBuf]) -> Compiled {
     }
 }
 
-/// Plans the output of the loaded inputs that are valid on their own. Returns what planning
-/// found wrong (values a pfile cannot hold, two services generating one file name) and, when
-/// nothing was, the files with the `conf_dir` of the service each belongs to. `check` calls
-/// this too, so that it rejects exactly what `build` would.
-pub(crate) fn plan_loaded(
-    loaded: &[Input],
-) -> (Vec<Diagnostic>, Option<Vec<(OutputFile, String)>>) {
-    let inputs: Vec<PlanInput<'_>> = loaded
+/// The plan inputs for the loaded inputs that are valid on their own; `comments` carries a
+/// pfile's comments into its output (which costs a second parse, so `check` goes without).
+fn plan_inputs(loaded: &[Input], comments: bool) -> Vec<PlanInput<'_>> {
+    loaded
         .iter()
         .filter(|l| !l.has_errors())
         .filter_map(|l| {
             Some(PlanInput {
                 source_name: display_name(Path::new(&l.path)),
                 service: l.service.as_ref()?,
-                comments: pfile_comments(l),
+                comments: if comments {
+                    pfile_comments(l)
+                } else {
+                    Comments::default()
+                },
                 origin: Some((&l.source, l.spans.as_ref() as &dyn SpanLookup)),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// What keeps the valid loaded inputs from being emitted (values a pfile cannot hold, two
+/// services generating one file name): `check` reports these too, so that it passes exactly
+/// what `build` accepts, without rendering anything.
+pub(crate) fn emit_problems(loaded: &[Input]) -> Vec<Diagnostic> {
+    crate::emit::plan::problems(&plan_inputs(loaded, false))
+}
+
+/// Plans the output of the loaded inputs that are valid on their own: what planning found
+/// wrong, and when nothing was, the files with the `conf_dir` of the service each belongs to.
+fn plan_loaded(loaded: &[Input]) -> (Vec<Diagnostic>, Option<Vec<(OutputFile, String)>>) {
+    let inputs = plan_inputs(loaded, true);
     match plan(&inputs) {
         Err(errs) => (errs, None),
         Ok(files) => {

@@ -64,7 +64,7 @@ pub fn run(args: Args) -> u8 {
     let files = inputs.len();
     // Planning the output finds what only emitting would (a value a pfile cannot hold, two
     // services generating one script name), so that check passes exactly what build accepts.
-    let (plan_diags, _) = super::build::plan_loaded(&inputs);
+    let plan_diags = super::build::emit_problems(&inputs);
     let mut diags: Vec<_> = inputs.into_iter().flat_map(|i| i.diagnostics).collect();
     diags.extend(plan_diags);
     diagnostics::sort(&mut diags);

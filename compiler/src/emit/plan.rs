@@ -66,13 +66,27 @@ fn diag(
     }
 }
 
-/// Plans the output of one build: a pfile per input and a script per `stop`/`start` restart,
-/// sorted by path. Output does not depend on the order of `inputs`.
-pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>> {
+/// The files one input produces, by name, with the location that names each (the service for
+/// its pfile, the process for a script). Cheap: nothing is rendered.
+fn outputs_of(svc: &Service) -> Vec<(Loc, String, Option<usize>)> {
+    let mut out = vec![(Loc::Name, svc.pfile_name(), None)];
+    for (i, slug) in script::slugs(svc).into_iter().enumerate() {
+        if let Some(slug) = slug {
+            out.push((Loc::ProcessName(i), script::file_name(&slug), Some(i)));
+        }
+    }
+    out
+}
+
+/// Everything that keeps a set of valid inputs from being emitted: a name that cannot name a
+/// file, a value a pfile cannot hold, two inputs producing one file. `check` runs only this;
+/// [`plan`] runs it first. Inputs are taken in source-name order, so that the later one is
+/// blamed for a conflict whatever the order given.
+pub fn problems(inputs: &[PlanInput<'_>]) -> Vec<Diagnostic> {
     let mut order: Vec<&PlanInput<'_>> = inputs.iter().collect();
     order.sort_by(|a, b| a.source_name.cmp(&b.source_name));
     let mut diags = Vec::new();
-    let mut files: BTreeMap<String, OutputFile> = BTreeMap::new();
+    let mut owners: BTreeMap<String, &str> = BTreeMap::new();
     for input in order {
         let svc = input.service;
         let mut ok = true;
@@ -99,35 +113,11 @@ pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>
         if !ok {
             continue;
         }
-        let header = super::generated_header(&input.source_name);
-        let mut outputs = vec![(
-            Loc::Name,
-            OutputFile {
-                rel_path: svc.pfile_name(),
-                bytes: pfile::print(svc, &input.comments, Some(&header)).into_bytes(),
-                mode: PFILE_MODE,
-                source_name: input.source_name.clone(),
-            },
-        )];
-        for (i, (p, slug)) in svc.processes.iter().zip(script::slugs(svc)).enumerate() {
-            if let (Restart::Commands { stop, start, wait }, Some(slug)) = (&p.restart, slug) {
-                let text = script::render(&input.source_name, &p.name, stop, start, *wait);
-                outputs.push((
-                    Loc::ProcessName(i),
-                    OutputFile {
-                        rel_path: script::file_name(&slug),
-                        bytes: text.into_bytes(),
-                        mode: SCRIPT_MODE,
-                        source_name: input.source_name.clone(),
-                    },
-                ));
-            }
-        }
-        for (loc, file) in outputs {
-            if let Some(first) = files.get(&file.rel_path) {
+        for (loc, name, _) in outputs_of(svc) {
+            if let Some(first) = owners.get(&name) {
                 let msg = format!(
-                    "`{}` would be generated from both `{}` and `{}`",
-                    file.rel_path, first.source_name, input.source_name
+                    "`{name}` would be generated from both `{first}` and `{}`",
+                    input.source_name
                 );
                 diags.push(diag(
                     input,
@@ -137,15 +127,52 @@ pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>
                     "produces it again",
                 ));
             } else {
-                files.insert(file.rel_path.clone(), file);
+                owners.insert(name, &input.source_name);
             }
         }
     }
-    if diags.is_empty() {
-        Ok(files.into_values().collect())
-    } else {
-        Err(diags)
+    diags
+}
+
+/// Plans the output of one build: a pfile per input and a script per `stop`/`start` restart,
+/// sorted by path. Output does not depend on the order of `inputs`.
+pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>> {
+    let diags = problems(inputs);
+    if !diags.is_empty() {
+        return Err(diags);
     }
+    let mut files: BTreeMap<String, OutputFile> = BTreeMap::new();
+    for input in inputs {
+        let svc = input.service;
+        let header = super::generated_header(&input.source_name);
+        for (_, name, script) in outputs_of(svc) {
+            let bytes = match script {
+                None => pfile::print(svc, &input.comments, Some(&header)),
+                Some(i) => {
+                    let p = &svc.processes[i];
+                    let Restart::Commands { stop, start, wait } = &p.restart else {
+                        continue;
+                    };
+                    script::render(&input.source_name, &p.name, stop, start, *wait)
+                }
+            };
+            let mode = if script.is_some() {
+                SCRIPT_MODE
+            } else {
+                PFILE_MODE
+            };
+            files.insert(
+                name.clone(),
+                OutputFile {
+                    rel_path: name,
+                    bytes: bytes.into_bytes(),
+                    mode,
+                    source_name: input.source_name.clone(),
+                },
+            );
+        }
+    }
+    Ok(files.into_values().collect())
 }
 
 #[cfg(test)]
