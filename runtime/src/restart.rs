@@ -4,10 +4,12 @@
 
 use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use psctl::model::Restart;
+use psctl::rules::script::script_problems;
 use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
 
 use crate::state::ScriptEnd;
@@ -49,7 +51,26 @@ pub fn shell_line(cmd: &str) -> String {
     }
 }
 
+/// Why pcheck must not run `cmd`'s executable, if so: it runs with pcheck's privileges (root,
+/// usually), so a script that anyone but root or pcheck's own user could have changed is
+/// refused (and the attempt counts as failed). Missing or non-executable scripts are left to
+/// the shell, which reports them through its exit status.
+pub fn unsafe_script(cmd: &str) -> Option<String> {
+    let path = cmd
+        .split_whitespace()
+        .next()
+        .filter(|p| p.starts_with('/'))?;
+    let me = rustix::process::geteuid().as_raw();
+    script_problems(Path::new(path), Some(me))
+        .into_iter()
+        .find(|p| p.is_unsafe())
+        .map(|p| format!("{path} {}", p.describe()))
+}
+
 pub fn spawn(pname: &str, cmd: &str, timeout: Duration) -> Result<Script, String> {
+    if let Some(why) = unsafe_script(cmd) {
+        return Err(why);
+    }
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")

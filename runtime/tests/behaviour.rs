@@ -319,3 +319,36 @@ fn a_zombie_is_dead_at_once() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(env.count_log("Up"), 1);
 }
+
+#[test]
+fn a_script_others_could_change_is_not_run() {
+    // pcheck runs restart scripts with its own privileges (root, usually): a script writable by
+    // others is refused, the attempt counts as failed, and the script never runs.
+    let env = Env::new("unsafescript");
+    let name = env.name("d");
+    let ran = env.path("ran");
+    let script = env.script("open.sh", &format!("touch {}", ran.display()));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let pfile = env.pfile(
+        "pfile_t",
+        key(40),
+        1,
+        &[format!("{name}:{script}:86400:1:continue")],
+    );
+    let pid = env.start_daemon(&name);
+    env.pcheck(&["-f", &pfile]);
+    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+    kill(pid);
+    env.wait_log(&format!("({name}) RETRY_OVER:CONTINUE"));
+    assert_eq!(
+        env.count_log(&format!(
+            "Restart script of ({name}) not run: {script} is group- or world-writable (mode 0777)"
+        )),
+        1,
+        "{:?}",
+        env.log()
+    );
+    assert_eq!(env.count_log(&format!("Set pid fail ({name})")), 1);
+    assert!(!ran.exists(), "the unsafe script ran");
+}

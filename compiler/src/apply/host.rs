@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::InstallFile;
-use crate::rules::host;
+use crate::rules::script as host;
 
 /// Warnings about the restart scripts named by the pfiles in `files`.
 pub fn warnings(files: &[InstallFile], root: &Path) -> Vec<String> {

@@ -150,3 +150,4 @@ pub fn check_service(
 pub mod cross;
 #[cfg(feature = "descriptions")]
 pub mod host;
+pub mod script;
