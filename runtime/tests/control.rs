@@ -177,42 +177,24 @@ fn other_users_are_refused() {
     }
     let env = Env::new("peercred");
     let (_, pfile, _, _, _) = setup(&env, 18, "{name}:{script}:86400:3:continue", &[]);
-    let o = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            PADMIN,
-            "-f",
-            &pfile,
-            "-c",
-            "stop",
-        ])
-        .env("PCHECK_RUNTIME_DIR", &env.runtime)
-        .env("PCHECK_SYSLOG_SOCKET", &env.log_path)
-        .output()
-        .unwrap();
+    // padmin as user nobody.
+    let padmin_as_nobody = || {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", PADMIN])
+            .args(["-f", &pfile, "-c", "stop"])
+            .env("PCHECK_RUNTIME_DIR", &env.runtime)
+            .env("PCHECK_SYSLOG_SOCKET", &env.log_path)
+            .output()
+            .unwrap()
+    };
+    let o = padmin_as_nobody();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("refused"), "{}", stderr(&o));
     // Even through a socket opened up by mistake, SO_PEERCRED keeps other users out.
     use std::os::unix::fs::PermissionsExt;
     let sock = env.runtime.join(format!("pcheck-0x{:08x}.sock", key(18)));
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let o = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            PADMIN,
-            "-f",
-            &pfile,
-            "-c",
-            "stop",
-        ])
-        .env("PCHECK_RUNTIME_DIR", &env.runtime)
-        .env("PCHECK_SYSLOG_SOCKET", &env.log_path)
-        .output()
-        .unwrap();
+    let o = padmin_as_nobody();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("not pcheck's user nor root"),
