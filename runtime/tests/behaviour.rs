@@ -80,15 +80,7 @@ fn failing_script() {
     let env = Env::new("failingscript");
     let name = env.name("d");
     let script = env.script("fail.sh", "echo failing >&2\nexit 3");
-    let pfile = env.pfile(
-        "pfile_t",
-        key(5),
-        1,
-        &[format!("{name}:{script}:86400:2:continue")],
-    );
-    let pid = env.start_daemon(&name);
-    env.pcheck(&["-f", &pfile]);
-    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+    let (_, pfile, _, pid, _) = setup(&env, 5, &format!("{{name}}:{script}:86400:2:continue"), &[]);
     kill(pid);
     env.wait_log(&format!("({name}) RETRY_OVER:CONTINUE"));
     assert_eq!(
@@ -113,15 +105,12 @@ fn hanging_script_is_killed_with_its_group() {
         "hang.sh",
         &format!("(exec -a {hang} sleep 1000) &\nexec -a {hang} sleep 1000"),
     );
-    let pfile = env.pfile(
-        "pfile_t",
-        key(6),
-        1,
-        &[format!("{name}:{script}:86400:1:continue")],
+    let (_, _, _, pid, _) = setup(
+        &env,
+        6,
+        &format!("{{name}}:{script}:86400:1:continue"),
+        &["--restart-timeout", "1"],
     );
-    let pid = env.start_daemon(&name);
-    env.pcheck(&["-f", &pfile, "--restart-timeout", "1"]);
-    env.wait_log(&format!("({name} ,pid={pid}) Up"));
     kill(pid);
     wait_for(
         || (pids_named(&hang).len() == 2).then_some(()),
@@ -330,15 +319,12 @@ fn a_script_others_could_change_is_not_run() {
     let script = env.script("open.sh", &format!("touch {}", ran.display()));
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let pfile = env.pfile(
-        "pfile_t",
-        key(40),
-        1,
-        &[format!("{name}:{script}:86400:1:continue")],
+    let (_, _, _, pid, _) = setup(
+        &env,
+        40,
+        &format!("{{name}}:{script}:86400:1:continue"),
+        &[],
     );
-    let pid = env.start_daemon(&name);
-    env.pcheck(&["-f", &pfile]);
-    env.wait_log(&format!("({name} ,pid={pid}) Up"));
     kill(pid);
     env.wait_log(&format!("({name}) RETRY_OVER:CONTINUE"));
     assert_eq!(
