@@ -70,26 +70,18 @@ pub fn check_service(
     src: &Arc<SourceFile>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    if let Some(p) = &svc.dump_file {
-        if !p.starts_with('/') {
+    // pcheck runs from an unknown working directory, so these paths must be absolute.
+    for (path, loc, what) in [
+        (&svc.dump_file, Loc::DumpFile, "the dump file"),
+        (&svc.conf_dir, Loc::ConfDir, "conf_dir"),
+    ] {
+        if let Some(p) = path.as_deref().filter(|p| !p.starts_with('/')) {
             out.push(
                 Diagnostic::error(
                     codes::NOT_ABSOLUTE,
-                    format!("the dump file `{p}` is not an absolute path"),
+                    format!("{what} `{p}` is not an absolute path"),
                 )
-                .with_label(spans.span(Loc::DumpFile), "not absolute")
-                .in_file(src),
-            );
-        }
-    }
-    if let Some(p) = &svc.conf_dir {
-        if !p.starts_with('/') {
-            out.push(
-                Diagnostic::error(
-                    codes::NOT_ABSOLUTE,
-                    format!("conf_dir `{p}` is not an absolute path"),
-                )
-                .with_label(spans.span(Loc::ConfDir), "not absolute")
+                .with_label(spans.span(loc), "not absolute")
                 .in_file(src),
             );
         }
