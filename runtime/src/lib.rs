@@ -13,3 +13,12 @@ pub mod signals;
 pub mod state;
 pub mod syslog;
 pub mod view;
+
+/// The command-line arguments after the program name, or `None` when one is not valid UTF-8
+/// (both binaries then refuse with a usage error rather than panic).
+pub fn utf8_args() -> Option<Vec<String>> {
+    std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().ok())
+        .collect()
+}

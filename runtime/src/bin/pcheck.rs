@@ -16,11 +16,7 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Option<Vec<String>> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.into_string().ok())
-        .collect();
-    let Some(args) = args else {
+    let Some(args) = psctl_runtime::utf8_args() else {
         return fail("arguments must be valid UTF-8\n");
     };
     let mut args = args.into_iter();
