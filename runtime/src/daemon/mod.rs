@@ -176,13 +176,18 @@ impl Daemon {
                 }
             }
             self.reap_orphans();
+            // Connections before accepting: accept may evict one, which moves the others.
+            for src in &ready {
+                if let Src::Conn(i) = *src {
+                    self.on_conn(i);
+                }
+            }
             for src in ready {
                 match src {
                     Src::Signal => self.on_signals(),
                     Src::Listener => self.server.accept(clock::boot(), self.budget.conns),
-                    Src::Conn(i) => self.on_conn(i),
                     Src::Files => self.server.check_files(&mut self.log),
-                    Src::Watch(_) | Src::Script(_) | Src::Orphan => {}
+                    Src::Conn(_) | Src::Watch(_) | Src::Script(_) | Src::Orphan => {}
                 }
             }
             self.server.reap(clock::boot());
@@ -237,7 +242,7 @@ impl Daemon {
         });
         let next = slot_due
             .chain(self.orphans.iter().filter_map(|(_, r)| r.next_due()))
-            .chain(self.server.next_due())
+            .chain(self.server.next_due(self.budget.conns))
             .min();
         let timeout = next.map(|t| {
             let d = t.saturating_sub(now) + Duration::from_millis(1);
