@@ -30,7 +30,11 @@ trap cleanup EXIT
 
 cat > "$W/restart.sh" <<SH
 #!/bin/sh
-exec setsid -f bash -c 'exec -a $name sleep 100000' </dev/null >/dev/null 2>&1
+# Returns once the daemon is there, as a restart script should: pcheck looks for it as
+# soon as the script has exited.
+setsid -f bash -c 'exec -a $name sleep 100000' </dev/null >/dev/null 2>&1
+for _ in \$(seq 50); do pgrep -f '^$name' >/dev/null && exit 0; sleep 0.1; done
+exit 1
 SH
 chmod 755 "$W/restart.sh"
 # The key is made from the pid so that two runs at once do not meet.
@@ -69,6 +73,10 @@ fi
 check "the meta-data says OCF 1.1" bash -c "'$AGENT' meta-data | grep -q '<version>1.1</version>'"
 
 # 2. A retry over with action exit: pcheck exits 1, monitor reports a failure (1).
+# The daemon runs before pcheck starts (ocf-tester's runs may have left one: start afresh), so
+# that pcheck finds it and no restart is counted yet.
+pkill -f "^$name"
+"$W/restart.sh"
 check "start" rc_is 0 start
 check "monitor of a started pcheck is 0" rc_is 0 monitor
 check "the watched daemon is up" wait_for 20 bash -c "'$BIN/padmin' -f '$W/pfile_ocf' -c 'show pent' | grep -q 'proc_sts *= AVAIL'"
