@@ -58,7 +58,7 @@ cleanup() {
         [ -n "${launcher[$i]}" ] && kill -KILL "${launcher[$i]}" 2>/dev/null
     done
     for i in 1 2; do
-        [ -n "${launcher[$i]}" ] && wait "${launcher[$i]}" 2>/dev/null
+        [ -n "${launcher[$i]}" ] && wait_for 10 bash -c "! kill -0 ${launcher[$i]} 2>/dev/null"
         ip netns del "${ns[$i]}" 2>/dev/null # takes the veth pair with it
     done
     rm -rf "$W"
@@ -196,6 +196,7 @@ for i in 1 2; do
     ip netns exec "${ns[$i]}" unshare --mount --pid --fork --mount-proc --uts --ipc \
         "$W/node.sh" "$i" "$W/n$i" </dev/null >"$W/node$i.out" 2>&1 &
     launcher[i]=$!
+    disown # no job report when cleanup kills it: the closing line stays last
 done
 # The init is the child that unshare forked.
 for i in 1 2; do
@@ -262,7 +263,7 @@ sed 's/^/# /' "$W/crm_mon.txt"
 check "crm_mon --failcounts: the failure is recorded on node1" \
     grep -Eq "watch: migration-threshold=1,? fail-count=1" "$W/crm_mon.txt"
 check "crm_mon --failcounts: under node1" bash -c "sed -n '/Migration Summary/,\$p' '$W/crm_mon.txt' | grep -A1 'Node: node1' | grep -q 'watch:'"
-check "crm_mon: the failed monitor on node1 says why" grep -Eq "watch .*monitor on node1 .*retry limit with action exit" "$W/crm_mon.txt"
+check "crm_mon: the failed monitor on node1 says why" grep -Eq "watch .*monitor on node1 returned 'error' .*retry limit with action exit" "$W/crm_mon.txt"
 check "crm_mon: pcheck started on node2" grep -Eq "\* watch[[:space:]].*Started node2" "$W/crm_mon.txt"
 check "crm_mon: service-ip started on node2" grep -Eq "\* service-ip[[:space:]].*Started node2" "$W/crm_mon.txt"
 check "pcheck on node2 watches ha-daemon" wait_for 30 pent 2 'proc_sts *= AVAIL'
