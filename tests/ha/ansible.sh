@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "0 passed, 0 failed, 1 skipped"
     exit 0
 fi
-for t in ansible-playbook ansible-doc; do
+for t in ansible-playbook ansible-doc ansible-test; do
     command -v "$t" >/dev/null || { echo "$t missing: run scripts/setup-test-deps" >&2; exit 2; }
 done
 find_bins
@@ -45,6 +45,24 @@ d = json.loads(subprocess.check_output(['ansible-doc', '--json', 'psctl.psctl.ps
 m = d['psctl.psctl.psctl_apply']
 sys.exit(not (m['doc']['options']['src']['required'] and 'psctl_apply' in m['examples']
               and 'reloaded' in m['return']))"
+
+# ansible-test sanity: the tests that need no download (the others bootstrap pip from a host
+# outside the package registries), on a copy so that its output stays out of the checkout.
+mkdir -p "$W/coll/ansible_collections/psctl" "$W/home"
+cp -r "$REPO/ansible_collections/psctl/psctl" "$W/coll/ansible_collections/psctl/"
+py=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+sanity=()
+for t in compile shebang no-assert no-get-exception use-argspec-type-path replace-urlopen \
+    symlinks no-illegal-filenames line-endings no-smart-quotes empty-init action-plugin-docs; do
+    sanity+=(--test "$t")
+done
+if (cd "$W/coll/ansible_collections/psctl/psctl" &&
+    HOME=$W/home ansible-test sanity --local --python "$py" "${sanity[@]}") >"$W/sanity.txt" 2>&1; then
+    ok "ansible-test sanity: $((${#sanity[@]} / 2)) tests that run offline"
+else
+    not_ok "ansible-test sanity"
+    grep -v '^WARNING' "$W/sanity.txt"
+fi
 
 # psctl's per-file diffs ({"before","after","before_header","after_header"}, newer psctl)
 # become Ansible's before/after list; without them the unified diff text is shown as is.
