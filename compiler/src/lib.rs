@@ -15,6 +15,7 @@ pub mod description;
 pub mod diagnostics;
 #[cfg(feature = "cli")]
 pub mod emit;
+pub mod escape;
 #[cfg(feature = "descriptions")]
 pub mod frontend;
 #[cfg(feature = "descriptions")]
@@ -27,3 +28,4 @@ pub mod rules;
 #[cfg(feature = "descriptions")]
 pub mod schema;
 pub mod span;
+pub mod trust;

@@ -67,9 +67,27 @@ pub fn unsafe_script(cmd: &str) -> Option<String> {
         .map(|p| format!("{path} {}", p.describe()))
 }
 
-pub fn spawn(pname: &str, cmd: &str, timeout: Duration) -> Result<Script, String> {
+/// Why a restart command was not started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnError {
+    /// pcheck will not run it (trust rules, spec 6): the attempt counts as failed.
+    Refused(String),
+    /// pcheck could not start it for lack of resources (EMFILE, EAGAIN, ENOMEM): not the
+    /// script's failure; the attempt is retried later and not counted.
+    Resources(String),
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpawnError::Refused(s) | SpawnError::Resources(s) => f.write_str(s),
+        }
+    }
+}
+
+pub fn spawn(pname: &str, cmd: &str, timeout: Duration) -> Result<Script, SpawnError> {
     if let Some(why) = unsafe_script(cmd) {
-        return Err(why);
+        return Err(SpawnError::Refused(why));
     }
     let mut command = Command::new("/bin/sh");
     command
@@ -90,16 +108,19 @@ pub fn spawn(pname: &str, cmd: &str, timeout: Duration) -> Result<Script, String
             Ok(())
         });
     }
-    let child = command.spawn().map_err(|e| format!("/bin/sh: {e}"))?;
+    let child = command
+        .spawn()
+        .map_err(|e| SpawnError::Resources(format!("/bin/sh: {e}")))?;
     // The child is ours and unreaped, so its pid cannot be reused before pidfd_open.
-    let pid = Pid::from_raw(child.id() as i32).ok_or("bad pid")?;
+    let pid =
+        Pid::from_raw(child.id() as i32).ok_or_else(|| SpawnError::Resources("bad pid".into()))?;
     let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
         Ok(fd) => fd,
         Err(e) => {
             let mut child = child;
             let _ = kill_process_group(pid, Signal::KILL);
             let _ = child.wait();
-            return Err(format!("pidfd_open: {e}"));
+            return Err(SpawnError::Resources(format!("pidfd_open: {e}")));
         }
     };
     Ok(Script {

@@ -318,8 +318,9 @@ impl Daemon {
                 self.scripts.push(s);
                 None
             }
+            // Until the daemon retries resource failures (issue 8), both count as failed.
             Err(why) => Some(Event::ScriptEnded(crate::state::ScriptEnd::SpawnFailed(
-                why,
+                why.to_string(),
             ))),
         }
     }
