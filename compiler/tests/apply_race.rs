@@ -65,7 +65,13 @@ fn links_swapped_by_another_user_during_200_applies_never_lead_outside_the_root(
     fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).unwrap();
     let cron = h.input("pfile_cron", &pfile("0x1f000501", 3));
     let sshd = h.input("pfile_sshd", &pfile("0x1f000502", 3));
-    let [cron, sshd] = [&cron, &sshd].map(|p| p.to_str().unwrap().to_owned());
+    // A service whose files go straight into the sticky directory.
+    let web = h.input(
+        "web.yaml",
+        "name: web\nipckey: 0x1f000503\nconf_dir: /var/opt/HA/PS/conf\nprocesses:\n  - name: nginx\n    \
+         restart:\n      stop: nginx -s stop\n      start: nginx\n",
+    );
+    let [cron, sshd, web] = [&cron, &sshd, &web].map(|p| p.to_str().unwrap().to_owned());
 
     // Outside the root: a secret, and the very pfiles psctl generates (so that their hash and
     // header would pass for psctl's own), with a marker in the one that differs.
@@ -99,6 +105,8 @@ fn links_swapped_by_another_user_during_200_applies_never_lead_outside_the_root(
             ln -s "$S" "$C/bin/.psctl-x"; sleep 0.001; rm -rf "$C/bin"
           fi
           ln -s "$O" "$C/bin" 2>/dev/null; sleep 0.002; rm -f "$C/bin" 2>/dev/null
+          ln "$S" "$C/pfile_web" 2>/dev/null; ln -s "$S" "$C/restart_nginx.sh" 2>/dev/null # (the hard link only where fs.protected_hardlinks=0)
+          sleep 0.001; rm -f "$C/pfile_web" "$C/restart_nginx.sh" 2>/dev/null
         done"#,
         conf = conf.display(),
         secret = outside.join("secret").display(),
@@ -122,16 +130,22 @@ fn links_swapped_by_another_user_during_200_applies_never_lead_outside_the_root(
 
     let (mut ok, mut refused) = (0, 0);
     for i in 0..RUNS {
-        // Root's own `bin` goes away now and then, so that the race for the name starts over.
+        // Root's own names go away now and then, so that the race for them starts over.
         if i % 3 == 0 {
             if let Ok(m) = fs::symlink_metadata(&bin) {
                 if m.is_dir() && m.uid() == 0 {
                     fs::remove_dir_all(&bin).unwrap();
                 }
             }
+            for f in ["pfile_web", "restart_nginx.sh"] {
+                let p = conf.join(f);
+                if fs::symlink_metadata(&p).is_ok_and(|m| m.uid() == 0 && m.nlink() == 1) {
+                    fs::remove_file(&p).unwrap();
+                }
+            }
         }
         let mut args = if i % 2 == 0 {
-            vec![cron.as_str(), sshd.as_str()]
+            vec![cron.as_str(), sshd.as_str(), web.as_str()]
         } else {
             vec![cron.as_str(), "--prune"]
         };

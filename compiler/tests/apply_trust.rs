@@ -408,3 +408,31 @@ fn check_runs_as_an_unprivileged_user_and_needs_no_padmin() {
         "only the first, real apply reloaded"
     );
 }
+
+#[test]
+fn a_hard_link_at_a_target_is_never_read() {
+    // In a sticky directory anyone may link in a file they cannot read, where the kernel does
+    // not forbid it (fs.protected_hardlinks=0); the test plants the link itself.
+    let h = Host::new();
+    let cron = h.input("pfile_cron", &pfile("0x1f000501", 3));
+    let cron = cron.to_str().unwrap();
+    let secret = h.inputs.parent().unwrap().join("secret");
+    fs::write(&secret, "TOP-SECRET-42\n").unwrap();
+    let target = h.installed("pfile_cron");
+    fs::create_dir_all(target.parent().unwrap()).unwrap();
+    fs::hard_link(&secret, &target).unwrap();
+    let o = h.apply(&[cron, "--diff", "--message-format", "json"], 2);
+    assert_eq!(status(&o), 1, "{o:?}");
+    assert!(
+        errors(&o).contains("a file with other hard links that psctl did not write"),
+        "{o:?}"
+    );
+    let o = h.apply(&[cron, "--force", "--diff", "--message-format", "json"], 2);
+    assert_eq!(status(&o), 0, "{o:?}");
+    assert!(!stdout(&o).contains("TOP-SECRET"), "{o:?}");
+    assert!(
+        stdout(&o).contains("(a file with other hard links: not shown)"),
+        "{o:?}"
+    );
+    assert_eq!(fs::read_to_string(&secret).unwrap(), "TOP-SECRET-42\n");
+}

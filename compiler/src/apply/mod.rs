@@ -263,10 +263,10 @@ fn prepare<'a>(
             "{}: {} that psctl did not write (no generated header, not in {MANIFEST_PATH}); \
              not overwriting it without --force",
             file.path,
-            if matches!(what, Entry::Symlink(_)) {
-                "a symbolic link"
-            } else {
-                "a file"
+            match what {
+                Entry::Symlink(_) => "a symbolic link",
+                Entry::Linked { .. } => "a file with other hard links",
+                _ => "a file",
             }
         )),
     }
@@ -299,6 +299,7 @@ fn find_stale(root: &Root, path: &str, recorded: Option<&str>) -> Result<Option<
         (Entry::File { .. }, None) => {
             Some("the manifest has no hash of what psctl wrote there".to_owned())
         }
+        (Entry::Linked { .. }, _) => Some("it has other hard links".to_owned()),
         _ => Some("no longer a regular file".to_owned()),
     };
     Ok(Some(Stale {
@@ -369,6 +370,10 @@ fn push_diff(report: &mut ApplyReport, path: &str, old: Option<&Entry>, new: Opt
             link_text = target.clone();
             Some((&link_text[..], diff::SYMLINK))
         }
+        Some(Entry::Linked { mode }) => {
+            link_text = b"(a file with other hard links: not shown)\n".to_vec();
+            Some((&link_text[..], *mode))
+        }
         Some(Entry::Other) | None => None,
     };
     report.diff.push_str(&diff::file_diff(path, old, new));
@@ -397,9 +402,32 @@ fn execute<'s, 'a>(
 ) -> Vec<(&'s Planned<'a>, PathBuf)> {
     let mut written_pfiles = Vec::new();
     report.written.clear();
+    report.removed.clear();
+    report.changed = false;
     let mut manifest = survey.old_manifest.clone();
+    // Missing directories first, each made in a checked one and checked in turn: one that
+    // cannot be (someone planted a name meanwhile) stops the run before any file is written.
+    let mut made: Vec<Option<Dir>> = Vec::new();
     for p in survey.plan.iter().filter(|p| p.needs_write()) {
-        let installed = match install(&survey.root, p) {
+        match p
+            .dir
+            .is_none()
+            .then(|| make_dir(&survey.root, p))
+            .transpose()
+        {
+            Ok(d) => made.push(d),
+            Err(e) => {
+                report.errors.push(format!(
+                    "{}: cannot write: {e}; nothing was written",
+                    p.file.path
+                ));
+                return written_pfiles;
+            }
+        }
+    }
+    let to_write = survey.plan.iter().filter(|p| p.needs_write());
+    for (p, made) in to_write.zip(&made) {
+        let installed = match install(p, made.as_ref()) {
             Ok(at) => at,
             Err(e) => {
                 report
@@ -418,7 +446,6 @@ fn execute<'s, 'a>(
             manifest.insert(p.file.path.clone(), Some(manifest::hash(&p.file.bytes)));
         }
     }
-    report.removed.clear();
     if opts.prune && report.errors.is_empty() {
         for s in survey.stale.iter().filter(|s| s.keep.is_none()) {
             match s.dir.remove(&s.name) {
@@ -456,20 +483,21 @@ fn execute<'s, 'a>(
     written_pfiles
 }
 
-/// Writes one planned file into its directory (made, checked, if it did not exist); the path
-/// it was written at.
-fn install(root: &Root, p: &Planned) -> Result<PathBuf, String> {
-    let made;
-    let dir = match &p.dir {
-        Some(d) => d,
-        None => {
-            made = root
-                .parent(&p.file.path, true)?
-                .0
-                .ok_or_else(|| "its directory is missing".to_owned())?;
-            &made
-        }
-    };
+/// Makes (and checks) the missing directory of a planned file.
+fn make_dir(root: &Root, p: &Planned) -> Result<Dir, String> {
+    root.parent(&p.file.path, true)?
+        .0
+        .ok_or_else(|| "its directory is missing".to_owned())
+}
+
+/// Writes one planned file into its directory (`made` if it did not exist); the path it was
+/// written at.
+fn install(p: &Planned, made: Option<&Dir>) -> Result<PathBuf, String> {
+    let dir = p
+        .dir
+        .as_ref()
+        .or(made)
+        .ok_or_else(|| "its directory is missing".to_owned())?;
     let at = dir.path.join(&p.name);
     dir.write(&p.name, &p.file.bytes, p.file.mode & 0o7777)
         .map_err(|e| format!("{}: {e}", at.display()))?;

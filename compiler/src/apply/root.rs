@@ -45,6 +45,12 @@ pub enum Entry {
     },
     /// A symbolic link (never followed), with its target as text.
     Symlink(Vec<u8>),
+    /// A regular file with other hard links: never read, for it may be any file of the host
+    /// (in a sticky directory anyone can link in a file they cannot read). psctl's own files
+    /// have one link.
+    Linked {
+        mode: u32,
+    },
     /// A directory, device, socket or FIFO: never read, never replaced.
     Other,
 }
@@ -208,6 +214,11 @@ impl Dir {
                 if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
                     return Ok(Some(Entry::Other));
                 }
+                if st.st_nlink > 1 {
+                    return Ok(Some(Entry::Linked {
+                        mode: st.st_mode & 0o7777,
+                    }));
+                }
                 let mut bytes = Vec::new();
                 std::fs::File::from(fd)
                     .take(MAX_READ)
@@ -286,6 +297,12 @@ mod tests {
         assert_eq!(
             dir.read(OsStr::new("link")).unwrap(),
             Some(Entry::Symlink(b"/etc/passwd".to_vec()))
+        );
+        // A second hard link makes it unreadable to apply.
+        std::fs::hard_link(d.path().join("a/b/c/pfile_x"), d.path().join("a/b/other")).unwrap();
+        assert_eq!(
+            dir.read(&name).unwrap(),
+            Some(Entry::Linked { mode: 0o644 })
         );
         dir.remove(&name).unwrap();
         assert_eq!(dir.read(&name).unwrap(), None);
