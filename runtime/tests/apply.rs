@@ -21,6 +21,17 @@ fn psctl() -> PathBuf {
     bin
 }
 
+/// padmin copied into the test's own directory: apply runs only a padmin that passes the trust
+/// rules (owned by root or the caller, nothing on its path writable by others), which the
+/// build directory of a checkout made by another user would not.
+fn trusted_padmin(env: &Env) -> PathBuf {
+    let p = env.path("padmin");
+    if !p.exists() {
+        std::fs::copy(PADMIN, &p).unwrap();
+    }
+    p
+}
+
 fn summary_of(o: &std::process::Output) -> serde_like::Summary {
     serde_like::parse(stdout(o).lines().last().unwrap_or(""))
 }
@@ -48,7 +59,7 @@ fn apply_reloads_a_running_pcheck_which_shows_the_new_settings() {
         Command::new(psctl())
             .args(["apply", doc, "--message-format", "json", "--root"])
             .arg(&root)
-            .env("PSCTL_PADMIN", PADMIN)
+            .env("PSCTL_PADMIN", trusted_padmin(&env))
             .env("PCHECK_RUNTIME_DIR", &env.runtime)
             .env("PCHECK_SYSLOG_SOCKET", &env.syslog_socket)
             .output()
@@ -113,7 +124,7 @@ impl Drop for Started {
 
 #[test]
 fn a_pcheck_started_with_a_relative_path_is_reloaded_and_its_pfile_never_pruned() {
-    let env = Env::new("applyrel");
+    let env = Env::new("cwdpfile"); // a tag that is no prefix of another test's
     let key = 0x3100_0000 + (std::process::id() % 0x10000) * 0x10;
     let name = env.name("d");
     let root = env.path("root");
@@ -125,7 +136,7 @@ fn a_pcheck_started_with_a_relative_path_is_reloaded_and_its_pfile_never_pruned(
             .args(extra)
             .args(["--message-format", "json", "--root"])
             .arg(&root)
-            .env("PSCTL_PADMIN", PADMIN)
+            .env("PSCTL_PADMIN", trusted_padmin(&env))
             .env("PCHECK_RUNTIME_DIR", &env.runtime)
             .env("PCHECK_SYSLOG_SOCKET", &env.syslog_socket)
             .output()
