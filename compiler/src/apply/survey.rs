@@ -101,7 +101,9 @@ pub(super) fn survey<'a>(
 
 /// Reads the manifest through the root; absent is empty.
 fn load_manifest(root: &Root) -> Result<Manifest, String> {
-    let (dir, name) = root.parent(MANIFEST_PATH, false)?;
+    let (dir, name) = root
+        .parent(MANIFEST_PATH, false)
+        .map_err(|e| format!("{MANIFEST_PATH}: {e}"))?;
     let entry = match dir {
         Some(d) => d
             .read(&name)
@@ -125,7 +127,9 @@ fn prepare<'a>(
     force: bool,
 ) -> Result<Planned<'a>, String> {
     paths::relative_host_path(&file.path)?;
-    let (dir, name) = root.parent(&file.path, false)?;
+    let (dir, name) = root
+        .parent(&file.path, false)
+        .map_err(|e| format!("{}: {e}", file.path))?;
     let current = match &dir {
         Some(d) => d
             .read(&name)
@@ -174,7 +178,10 @@ fn ours(path: &str, bytes: &[u8], manifest: &Manifest) -> bool {
 /// A stale manifest entry as found under the root: `None` when it is gone.
 fn find_stale(root: &Root, path: &str, recorded: Option<&str>) -> Result<Option<Stale>, String> {
     paths::relative_host_path(path)?;
-    let (Some(dir), name) = root.parent(path, false)? else {
+    let (Some(dir), name) = root
+        .parent(path, false)
+        .map_err(|e| format!("{path}: {e}"))?
+    else {
         return Ok(None);
     };
     let Some(current) = dir
