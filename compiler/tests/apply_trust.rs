@@ -254,7 +254,7 @@ fn an_untrusted_padmin_is_not_run_and_root_does_not_search_path() {
     // psctl alone in a directory, a padmin on PATH: as root, PATH is not searched.
     let lone = h.inputs.parent().unwrap().join("lone");
     fs::create_dir_all(&lone).unwrap();
-    fs::copy(env!("CARGO_BIN_EXE_psctl"), lone.join("psctl")).unwrap();
+    place_executable(Path::new(env!("CARGO_BIN_EXE_psctl")), &lone.join("psctl"));
     fs::copy(&fake, bin.join("padmin")).unwrap();
     h.input("pfile_cron", &pfile("0x1f000501", 6));
     let o = Command::new(lone.join("psctl"))
@@ -380,7 +380,7 @@ fn check_runs_as_an_unprivileged_user_and_needs_no_padmin() {
     // As Ansible runs a check: the root is root's, read-only to this user; no padmin at all.
     // (psctl copied where nobody can reach it: the checkout may be under a private home.)
     let psctl = base.join("psctl");
-    fs::copy(env!("CARGO_BIN_EXE_psctl"), &psctl).unwrap();
+    place_executable(Path::new(env!("CARGO_BIN_EXE_psctl")), &psctl);
     let o = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&psctl)

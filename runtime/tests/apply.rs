@@ -26,7 +26,9 @@ fn psctl() -> PathBuf {
 /// build directory of a checkout made by another user would not.
 fn trusted_padmin(env: &Env) -> PathBuf {
     let p = env.path("padmin");
-    if !p.exists() {
+    // A hard link leaves no descriptor open for writing that a process forked by another
+    // test thread could hold at exec time (`Text file busy`); a copy across file systems.
+    if !p.exists() && std::fs::hard_link(PADMIN, &p).is_err() {
         std::fs::copy(PADMIN, &p).unwrap();
     }
     p

@@ -142,6 +142,17 @@ impl Host {
     }
 }
 
+/// Puts the executable `src` at `dst` to run it from there: a hard link when possible, so that
+/// no descriptor open for writing exists that a process forked meanwhile by another test
+/// thread could hold across our exec (`Text file busy`); a copy across file systems.
+pub fn place_executable(src: &Path, dst: &Path) {
+    if fs::hard_link(src, dst).is_err() {
+        fs::copy(src, dst).unwrap();
+        // Let any child forked during the copy reach its own exec and drop the descriptor.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 pub fn status(o: &Output) -> i32 {
     o.status.code().expect("exited")
 }
