@@ -122,7 +122,7 @@ impl Daemon {
                 e.adopt_script();
             }
             let mut slot = Slot::new(e);
-            slot.script = script;
+            slot.script = script.map(Box::new);
             d.slots.push(slot);
             pending.push((i, fx));
         }
@@ -166,7 +166,10 @@ impl Daemon {
                         self.event(i, Event::Died);
                     }
                     Src::Script(i) => {
-                        let end = self.slots[i].script.as_mut().and_then(Running::try_end);
+                        let end = self.slots[i]
+                            .script
+                            .as_deref_mut()
+                            .and_then(Running::try_end);
                         if let Some(end) = end {
                             self.slots[i].script = None;
                             self.event(i, Event::ScriptEnded(end));
@@ -235,7 +238,7 @@ impl Daemon {
                 s.scan_due,
                 s.retry_due,
                 poll_due,
-                s.script.as_ref().and_then(Running::next_due),
+                s.script.as_deref().and_then(Running::next_due),
             ]
             .into_iter()
             .flatten()
@@ -278,7 +281,7 @@ impl Daemon {
                 fds.push(PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::IN));
                 srcs.push(Src::Watch(i));
             }
-            if let Some(fd) = s.script.as_ref().and_then(Running::pidfd) {
+            if let Some(fd) = s.script.as_deref().and_then(Running::pidfd) {
                 fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
                 srcs.push(Src::Script(i));
             }
@@ -354,7 +357,7 @@ impl Daemon {
         let excluded: HashSet<i32> = self
             .slots
             .iter()
-            .filter_map(|s| s.script.as_ref().map(Running::pgid))
+            .filter_map(|s| s.script.as_deref().map(Running::pgid))
             .chain(self.orphans.iter().map(|(_, r)| r.pgid()))
             .collect();
         let found = discovery::scan(&wanted, &excluded);
@@ -453,7 +456,11 @@ impl Daemon {
         match restart::spawn(&e.cfg.name, &cmd, self.restart_timeout) {
             Ok(s) => {
                 self.fds_used += 1;
-                self.slots[i].script = Some(Running::child(s, clock::boot(), self.restart_timeout));
+                self.slots[i].script = Some(Box::new(Running::child(
+                    s,
+                    clock::boot(),
+                    self.restart_timeout,
+                )));
                 None
             }
             Err(SpawnError::Resources(why)) => Some(Event::SpawnLater(why)),
