@@ -6,8 +6,40 @@ use std::path::{Path, PathBuf};
 
 use crate::control::{self, request};
 use crate::dump::Dump;
-use crate::syslog::{self, Logger};
+use crate::syslog::{self, escape_lines, try_stderr, try_stdout, Logger};
 use crate::{clock, config, view};
+
+/// padmin's exit statuses (spec 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Done,
+    /// pcheck refused the command, or would not talk to us.
+    Refused,
+    /// No pcheck serves the pfile.
+    NotServed,
+    Usage,
+}
+
+impl From<Exit> for u8 {
+    fn from(e: Exit) -> u8 {
+        match e {
+            Exit::Done => 0,
+            Exit::Refused => 1,
+            Exit::NotServed | Exit::Usage => 2,
+        }
+    }
+}
+
+/// Prints to stdout. A reader that went away (`padmin ... | head -1`) is not an error to
+/// report: like ripgrep, padmin then stops printing quietly and keeps its status.
+fn out(text: &str) {
+    let _ = try_stdout(text);
+}
+
+/// Prints to stderr, never panicking.
+fn err(text: &str) {
+    let _ = try_stderr(text);
+}
 
 const USAGE: &str =
     "usage: padmin -l\n       padmin -f PFILE -c show param|show pent|reload|stop|start|shutdown\n";
@@ -25,23 +57,26 @@ pub fn main(args: &[String]) -> u8 {
     match args.first().map(String::as_str) {
         Some("-l") if args.len() == 1 => {
             list(&dir);
-            0
+            Exit::Done.into()
         }
         Some("-f") if args.len() >= 4 && args[2] == "-c" => {
             let cmd = args[3..].join(" ");
             if !COMMANDS.contains(&cmd.as_str()) {
-                eprint!("padmin: unknown command `{cmd}`\n{USAGE}");
-                return 2;
+                err(&format!(
+                    "padmin: unknown command `{}`\n{USAGE}",
+                    psctl::escape::for_display(&cmd)
+                ));
+                return Exit::Usage.into();
             }
-            command(&dir, &args[1], &cmd)
+            command(&dir, &args[1], &cmd).into()
         }
         Some("-h" | "--help") => {
-            print!("{USAGE}");
-            0
+            out(USAGE);
+            Exit::Done.into()
         }
         _ => {
-            eprint!("{USAGE}");
-            2
+            err(USAGE);
+            Exit::Usage.into()
         }
     }
 }
@@ -51,9 +86,9 @@ fn list(dir: &Path) {
         .iter()
         .filter_map(|s| request(s, "info").ok())
         .filter(|(st, _)| *st == 0)
-        .map(|(_, t)| t)
+        .map(|(_, t)| escape_lines(&t))
         .collect();
-    print!("{}", blocks.join("\n"));
+    out(&blocks.join("\n"));
 }
 
 /// The `pfile = ...` line of an `info` answer.
@@ -63,21 +98,23 @@ fn served_pfile(info: &str) -> Option<&str> {
 
 enum Found {
     Served(PathBuf),
-    /// The pfile's key has a socket we may not use (a pcheck of another user).
+    /// The pfile's key has a socket we may not use (a pcheck of another user), or one served
+    /// by someone who is neither root nor us.
     Denied(PathBuf, String),
     NotServed,
 }
 
 fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Found {
+    let shown = psctl::escape::for_display(pfile);
     let serves = |sock: &Path| {
         request(sock, "info")
             .ok()
-            .is_some_and(|(st, t)| st == 0 && served_pfile(&t) == Some(pfile))
+            .is_some_and(|(st, t)| st == 0 && served_pfile(&t) == Some(&shown))
     };
     if let Some(k) = key {
         let sock = control::socket_path(dir, k);
         match request(&sock, "info") {
-            Ok((0, t)) if served_pfile(&t) == Some(pfile) => return Found::Served(sock),
+            Ok((0, t)) if served_pfile(&t) == Some(&shown) => return Found::Served(sock),
             Ok((1, t)) => return Found::Denied(sock, t),
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 return Found::Denied(sock, format!("{e}\n"))
@@ -91,71 +128,88 @@ fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Found {
     }
 }
 
-fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> u8 {
+fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> Exit {
     let pfile = config::absolute(pfile_arg);
+    let shown = psctl::escape::for_display(&pfile).into_owned();
     let loaded = config::load(pfile_arg);
     let key = loaded.as_ref().ok().map(|l| l.service.ipckey);
     let sock = match find(dir, key, &pfile) {
         Found::Served(s) => s,
         Found::NotServed => return not_served(&pfile, loaded, cmd),
         Found::Denied(sock, why) => {
-            eprint!("padmin: {}: {why}", sock.display());
-            eprintln!("padmin: [{cmd}] refused: pcheck answers only its own user and root");
-            return 1;
+            let sock = psctl::escape::for_display(&sock.display().to_string()).into_owned();
+            err(&format!("padmin: {sock}: {}", escape_lines(&why)));
+            err(&format!(
+                "padmin: [{cmd}] refused: pcheck answers only its own user and root, and padmin believes only those\n"
+            ));
+            return Exit::Refused;
         }
     };
     match request(&sock, cmd) {
         Ok((0, text)) => {
-            print!("{text}");
+            out(&escape_lines(&text));
             if !cmd.starts_with("show") {
                 Logger::from_env("padmin").log(
                     syslog::INFO,
                     &format!("Command execute. [{cmd}] pfile={pfile}"),
                 );
             }
-            0
+            Exit::Done
         }
         Ok((_, text)) => {
-            eprint!("{text}");
-            eprintln!("padmin: [{cmd}] refused by pcheck for {pfile}");
-            1
+            err(&escape_lines(&text));
+            err(&format!("padmin: [{cmd}] refused by pcheck for {shown}\n"));
+            Exit::Refused
         }
         Err(e) => {
-            eprintln!("padmin: the pcheck serving {pfile} did not answer: {e}");
-            2
+            err(&format!(
+                "padmin: the pcheck serving {shown} did not answer: {e}\n"
+            ));
+            Exit::NotServed
         }
     }
 }
 
-fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str) -> u8 {
+fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str) -> Exit {
+    let shown = psctl::escape::for_display(pfile);
     let svc = match loaded {
         Ok(l) => l.service,
         Err(diags) => {
-            eprint!("{diags}");
-            eprintln!("padmin: no pcheck serves {pfile} (and it is not a valid pfile)");
-            return 2;
+            err(&escape_lines(&diags));
+            err(&format!(
+                "padmin: no pcheck serves {shown} (and it is not a valid pfile)\n"
+            ));
+            return Exit::NotServed;
         }
     };
     let key = psctl::model::format_ipckey(svc.ipckey);
-    eprintln!("padmin: no pcheck serves {pfile} (IPCKEY {key})");
+    err(&format!(
+        "padmin: no pcheck serves {shown} (IPCKEY {key})\n"
+    ));
     if cmd != "show pent" {
-        return 2;
+        return Exit::NotServed;
     }
     let path = svc.dump_file_or_default();
-    match std::fs::read_to_string(&path)
+    let path_shown = psctl::escape::for_display(&path);
+    let read = std::fs::read(&path)
         .map_err(|e| e.to_string())
-        .and_then(|t| Dump::parse(&t))
-    {
+        .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
+        .and_then(|t| Dump::parse(&t).map_err(|e| e.to_string()));
+    match read {
         Ok(d) => {
-            let age = (clock::now() - d.written).max(0);
-            println!(
-                "# pcheck is not running; last dump {path} (pcheck pid {}), written {}, {age} s ago",
+            // Both within the range the reader accepts: no overflow either way.
+            let age = clock::now().saturating_sub(d.written).max(0);
+            out(&format!(
+                "# pcheck is not running; last dump {path_shown} (pcheck pid {}), written {}, {age} s ago\n",
                 d.pid,
                 clock::ctime(d.written)
-            );
-            print!("{}", view::render_pents(&d.pents));
+            ));
+            out(&view::render_pents(&d.pents));
         }
-        Err(e) => eprintln!("padmin: no dump to show either: {path}: {e}"),
+        Err(e) => err(&format!(
+            "padmin: no dump to show either: {path_shown}: {}\n",
+            psctl::escape::for_display(&e)
+        )),
     }
-    2
+    Exit::NotServed
 }

@@ -1,15 +1,30 @@
-//! The state dump (spec 3.5), format `pcheck-dump 1`: a header block of `key = value` lines,
+//! The state dump (spec 3.5), format `pcheck-dump 2`: a header block of `key = value` lines,
 //! then one block per entry, blocks separated by a blank line. Times are epoch seconds so that
-//! the reader renders them in its own local time. Rewritten atomically: temp file, fsync,
-//! rename. Documented in docs/runtime.md.
+//! the reader renders them in its own local time; values are escaped (`\\`, `\n`, `\r`) so that
+//! no value can add a line. Documented in docs/runtime.md.
+//!
+//! Written atomically through a handle on its directory (temporary file, fsync, rename; no
+//! symbolic link followed, the directory checked by the trust rules and writable by nobody
+//! else). Read strictly: every value is range-checked, and a bad one is refused with its line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::io::Write;
-use std::path::Path;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
+use rustix::fs::{fstat, openat, renameat, unlinkat, AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::clock;
+use crate::syslog::{self, Logger};
 use crate::view::{ParamView, PentView};
 
-pub const MAGIC: &str = "pcheck-dump 1";
+pub const MAGIC: &str = "pcheck-dump 2";
+/// Still read (no escapes, no `script` lines).
+const MAGIC_V1: &str = "pcheck-dump 1";
+/// The largest pid Linux can hand out (PID_MAX_LIMIT).
+pub const PID_MAX: i64 = 1 << 22;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dump {
@@ -21,6 +36,65 @@ pub struct Dump {
     pub pents: Vec<PentView>,
 }
 
+/// Why a dump could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DumpError {
+    /// Not a dump of a version this reader knows.
+    NotADump,
+    /// A line that is wrong, with its number (1-based) and what is wrong.
+    Line(usize, String),
+    /// A key a block must have.
+    Missing(&'static str),
+    /// The directory (or a directory or link on its path) fails the trust rules.
+    Untrusted(String),
+    Io(String),
+}
+
+impl fmt::Display for DumpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DumpError::NotADump => write!(f, "not a `{MAGIC}` file"),
+            DumpError::Line(n, m) => write!(f, "line {n}: {m}"),
+            DumpError::Missing(k) => write!(f, "missing `{k}`"),
+            DumpError::Untrusted(m) | DumpError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for DumpError {}
+
+/// `\`, newline and carriage return escaped, so that a value is one line whatever it holds.
+fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn decode(v: &str) -> Option<String> {
+    let mut out = String::with_capacity(v.len());
+    let mut it = v.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => out.push(match it.next()? {
+                '\\' => '\\',
+                'n' => '\n',
+                'r' => '\r',
+                _ => return None,
+            }),
+            '\r' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 impl Dump {
     pub fn to_text(&self) -> String {
         let p = &self.param;
@@ -29,17 +103,17 @@ impl Dump {
             self.written,
             self.pid,
             psctl::model::format_ipckey(self.ipckey),
-            p.pfile,
+            encode(&p.pfile),
             if p.running { "start" } else { "stop" },
             p.msg_check_interval,
             p.monitor_interval,
             p.monitor_try_count,
-            p.dump_file,
+            encode(&p.dump_file),
         );
         for e in &self.pents {
             out.push_str(&format!(
-                "\npname = {}\npid = {}\nretry_count = {}\nrestart_count = {}\nproc_sts = {}\nretry_over_act = {}\nrerun_time = {}\npent_id = {}\nmonitor_sts = {}\n",
-                e.pname,
+                "\npname = {}\npid = {}\nretry_count = {}\nrestart_count = {}\nproc_sts = {}\nretry_over_act = {}\nrerun_time = {}\npent_id = {}\nmonitor_sts = {}\nscript = {}\n",
+                encode(&e.pname),
                 e.pid,
                 e.retry_count,
                 e.restart_count,
@@ -48,61 +122,103 @@ impl Dump {
                 e.rerun_time.map_or_else(|| "-".to_owned(), |t| t.to_string()),
                 e.pent_id,
                 if e.monitor_on { "on" } else { "off" },
+                e.script.map_or_else(|| "-".to_owned(), |(g, s)| format!("{g} {s}")),
             ));
         }
         out
     }
 
-    pub fn parse(text: &str) -> Result<Dump, String> {
-        let body = text
-            .strip_prefix(MAGIC)
-            .and_then(|b| b.strip_prefix('\n'))
-            .ok_or_else(|| format!("not a `{MAGIC}` file"))?;
-        let mut blocks = body.split("\n\n").map(block);
-        let h = blocks.next().ok_or("empty dump")??;
-        let num = |m: &HashMap<&str, &str>, k: &str| -> Result<i64, String> {
-            m.get(k)
-                .ok_or(format!("missing `{k}`"))?
-                .parse::<i64>()
-                .map_err(|_| format!("bad `{k}`"))
+    pub fn parse(text: &str) -> Result<Dump, DumpError> {
+        let (escaped, body) = if let Some(b) = text.strip_prefix(MAGIC) {
+            (true, b)
+        } else if let Some(b) = text.strip_prefix(MAGIC_V1) {
+            (false, b)
+        } else {
+            return Err(DumpError::NotADump);
         };
-        let s = |m: &HashMap<&str, &str>, k: &str| -> Result<String, String> {
-            Ok(m.get(k).ok_or(format!("missing `{k}`"))?.to_string())
-        };
-        let key = s(&h, "ipckey")?;
-        let ipckey = u32::from_str_radix(key.trim_start_matches("0x"), 16)
-            .map_err(|_| "bad `ipckey`".to_owned())?;
+        let body = body.strip_prefix('\n').ok_or(DumpError::NotADump)?;
+        // Lines end at `\n` only: a `\r` is part of a (v1) value, never eaten as a line end.
+        let mut blocks: Vec<Block> = vec![Block::default()];
+        for (n, line) in body.split('\n').enumerate() {
+            let n = n + 2;
+            if line.is_empty() {
+                if !blocks.last().is_some_and(|b| b.is_empty()) {
+                    blocks.push(Block::default());
+                }
+                continue;
+            }
+            let (k, v) = line.split_once(" = ").ok_or_else(|| {
+                DumpError::Line(n, format!("`{}` is not `key = value`", show(line)))
+            })?;
+            let v = if escaped {
+                decode(v)
+                    .ok_or_else(|| DumpError::Line(n, format!("bad escape in `{}`", show(line))))?
+            } else {
+                v.to_owned()
+            };
+            let b = blocks.last_mut().expect("never empty");
+            if b.keys.insert(k.to_owned(), (n, v)).is_some() {
+                return Err(DumpError::Line(n, format!("`{}` given twice", show(k))));
+            }
+        }
+        blocks.retain(|b| !b.is_empty());
+        let mut blocks = blocks.into_iter();
+        let h = blocks.next().ok_or(DumpError::Missing("written"))?;
         let mut pents = Vec::new();
-        for b in blocks {
-            let b = b?;
+        for (i, b) in blocks.enumerate() {
+            let want_id = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1);
+            let (n, id) = b.int("pent_id", 1, i64::MAX)?;
+            if id != want_id {
+                return Err(DumpError::Line(
+                    n,
+                    format!("pent_id = {id}, but this is entry {want_id}"),
+                ));
+            }
+            let rerun_time = match b.str("rerun_time")? {
+                "-" => None,
+                _ => Some(b.int("rerun_time", 0, clock::MAX_DISPLAYED)?.1),
+            };
+            let script = match b.str("script") {
+                Err(_) | Ok("-") => None,
+                Ok(v) => Some(parse_script(v).ok_or_else(|| {
+                    DumpError::Line(b.line("script"), format!("bad script `{}`", show(v)))
+                })?),
+            };
             pents.push(PentView {
-                pname: s(&b, "pname")?,
-                pid: num(&b, "pid")? as i32,
-                retry_count: num(&b, "retry_count")? as u32,
-                restart_count: num(&b, "restart_count")? as u32,
-                proc_sts: s(&b, "proc_sts")?,
-                retry_over_act: s(&b, "retry_over_act")?,
-                rerun_time: match b.get("rerun_time") {
-                    Some(&"-") => None,
-                    _ => Some(num(&b, "rerun_time")?),
-                },
-                pent_id: num(&b, "pent_id")? as usize,
-                monitor_on: s(&b, "monitor_sts")? == "on",
+                pname: b.str("pname")?.to_owned(),
+                pid: b.num("pid", 0, PID_MAX)?,
+                retry_count: b.num("retry_count", 0, u32::MAX.into())?,
+                restart_count: b.num("restart_count", 0, u32::MAX.into())?,
+                proc_sts: b.one_of("proc_sts", &["AVAIL", "DOWN", "RETRY_OVER"])?,
+                retry_over_act: b.one_of("retry_over_act", &["continue", "exit", "shutdown"])?,
+                rerun_time,
+                pent_id: b.num("pent_id", 1, i64::MAX)?,
+                monitor_on: b.one_of("monitor_sts", &["on", "off"])? == "on",
+                script,
             });
         }
         let fail = pents.iter().filter(|p| p.proc_sts == "RETRY_OVER").count();
         let stopped = pents.iter().filter(|p| !p.monitor_on).count();
+        let key = h.str("ipckey")?;
+        let ipckey = key
+            .strip_prefix("0x")
+            .and_then(|k| u32::from_str_radix(k, 16).ok())
+            .filter(|k| (1..=0x7fff_ffff).contains(k))
+            .ok_or_else(|| {
+                DumpError::Line(h.line("ipckey"), format!("bad ipckey `{}`", show(key)))
+            })?;
         Ok(Dump {
-            written: num(&h, "written")?,
-            pid: num(&h, "pid")? as u32,
+            written: h.int("written", 0, clock::MAX_DISPLAYED)?.1,
+            pid: h.num("pid", 1, PID_MAX)?,
             ipckey,
             param: ParamView {
-                msg_check_interval: num(&h, "msg_check_interval")? as u32,
-                monitor_interval: num(&h, "monitor_interval")? as u32,
-                monitor_try_count: num(&h, "monitor_try_count")? as u32,
-                dump_file: s(&h, "dump_file")?,
-                pfile: s(&h, "pfile")?,
-                running: s(&h, "message")? == "start",
+                // The ranges of spec 1.
+                msg_check_interval: h.num("msg_check_interval", 1, 3600)?,
+                monitor_interval: h.num("monitor_interval", 1, 86_400)?,
+                monitor_try_count: h.num("monitor_try_count", 1, 100)?,
+                dump_file: h.str("dump_file")?.to_owned(),
+                pfile: h.str("pfile")?.to_owned(),
+                running: h.one_of("message", &["start", "stop"])? == "start",
                 monitor_stop_count: stopped,
                 fail_proc_count: fail,
                 all_proc_count: pents.len(),
@@ -112,74 +228,267 @@ impl Dump {
     }
 }
 
-fn block(text: &str) -> Result<HashMap<&str, &str>, String> {
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split_once(" = ").ok_or_else(|| format!("bad line `{l}`")))
-        .collect()
+fn parse_script(v: &str) -> Option<(i32, u64)> {
+    let (g, s) = v.split_once(' ')?;
+    let g: i32 = g.parse().ok()?;
+    (1..=PID_MAX).contains(&i64::from(g)).then_some(())?;
+    Some((g, s.parse().ok()?))
 }
 
-/// Temp file in the same directory, fsync, rename: readers see the old or the new dump, never
-/// a partial one.
-pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+/// A value as an error message may quote it.
+fn show(v: &str) -> String {
+    let short: String = v.chars().take(80).collect();
+    psctl::escape::for_display(&short).into_owned()
+}
+
+#[derive(Default)]
+struct Block {
+    keys: HashMap<String, (usize, String)>,
+}
+
+impl Block {
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn line(&self, k: &str) -> usize {
+        self.keys.get(k).map_or(0, |(n, _)| *n)
+    }
+
+    fn str(&self, k: &'static str) -> Result<&str, DumpError> {
+        self.keys
+            .get(k)
+            .map(|(_, v)| v.as_str())
+            .ok_or(DumpError::Missing(k))
+    }
+
+    /// An integer in `lo..=hi`, with its line.
+    fn int(&self, k: &'static str, lo: i64, hi: i64) -> Result<(usize, i64), DumpError> {
+        let v = self.str(k)?;
+        let n = self.line(k);
+        let x: i64 = v
+            .parse()
+            .map_err(|_| DumpError::Line(n, format!("{k} = `{}` is not a number", show(v))))?;
+        if !(lo..=hi).contains(&x) {
+            return Err(DumpError::Line(
+                n,
+                format!("{k} = {x} is out of range ({lo} to {hi})"),
+            ));
+        }
+        Ok((n, x))
+    }
+
+    /// An integer in `lo..=hi`, converted without loss to the field's type.
+    fn num<T: TryFrom<i64>>(&self, k: &'static str, lo: i64, hi: i64) -> Result<T, DumpError> {
+        let (n, x) = self.int(k, lo, hi)?;
+        T::try_from(x).map_err(|_| DumpError::Line(n, format!("{k} = {x} is out of range")))
+    }
+
+    fn one_of(&self, k: &'static str, allowed: &[&str]) -> Result<String, DumpError> {
+        let v = self.str(k)?;
+        if allowed.contains(&v) {
+            Ok(v.to_owned())
+        } else {
+            Err(DumpError::Line(
+                self.line(k),
+                format!("{k} = `{}` is not one of {}", show(v), allowed.join(", ")),
+            ))
+        }
+    }
+}
+
+/// The dump's directory, opened once through the trust walk and then used as a handle, so a
+/// link planted on its path later changes nothing.
+pub struct DumpDir {
+    file: PathBuf,
+    dir: Option<OwnedFd>,
+    /// The last error logged (each different error is logged once).
+    error: Option<String>,
+}
+
+impl DumpDir {
+    pub fn new(file: &str) -> DumpDir {
+        DumpDir {
+            file: PathBuf::from(file),
+            dir: None,
+            error: None,
+        }
+    }
+
+    fn name(&self) -> Result<&std::ffi::OsStr, DumpError> {
+        self.file
+            .file_name()
+            .ok_or_else(|| DumpError::Io(format!("{} names no file", self.file.display())))
+    }
+
+    fn tmp_prefix(&self) -> Result<String, DumpError> {
+        Ok(format!(".{}.tmp-", self.name()?.to_string_lossy()))
+    }
+
+    fn dir(&mut self) -> Result<&OwnedFd, DumpError> {
+        if self.dir.is_none() {
+            let parent = self.file.parent().unwrap_or(Path::new("/"));
+            self.dir = Some(open_dir(parent)?);
+        }
+        Ok(self.dir.as_ref().expect("just opened"))
+    }
+
+    /// Before the first write: removes temporary files a killed pcheck left, and returns, by
+    /// pname, the restart scripts its dump says were running.
+    pub fn previous_scripts(&mut self, log: &mut Logger) -> HashMap<String, (i32, u64)> {
+        let found = self.clean_and_read();
+        match found {
+            Ok(Some(d)) => d
+                .pents
+                .into_iter()
+                .filter_map(|p| Some((p.pname, p.script?)))
+                .collect(),
+            Ok(None) => HashMap::new(),
+            Err(e) => {
+                self.log_once(log, &e);
+                HashMap::new()
+            }
+        }
+    }
+
+    fn clean_and_read(&mut self) -> Result<Option<Dump>, DumpError> {
+        let prefix = self.tmp_prefix()?;
+        let name = self.name()?.to_owned();
+        let dir = self.dir()?;
+        remove_temporaries(dir, &prefix);
+        let fd = match openat(
+            dir,
+            &name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(DumpError::Io(format!("{}: {e}", self.file.display()))),
+        };
+        let st = fstat(&fd).map_err(|e| DumpError::Io(e.to_string()))?;
+        if !is_regular(&st) {
+            return Err(DumpError::Io(format!(
+                "{} is not a regular file",
+                self.file.display()
+            )));
+        }
+        let mut text = String::new();
+        use std::io::Read;
+        std::fs::File::from(fd)
+            .take(16 << 20)
+            .read_to_string(&mut text)
+            .map_err(|e| DumpError::Io(format!("{}: {e}", self.file.display())))?;
+        // A dump we cannot read is simply not used (padmin reports it when asked).
+        Ok(Dump::parse(&text).ok())
+    }
+
+    /// Rewrites the dump; logs a failure once (until it changes or writing works again).
+    pub fn write(&mut self, text: &str, log: &mut Logger) {
+        match self.try_write(text) {
+            Ok(()) => self.error = None,
+            Err(e) => {
+                // A directory replaced meanwhile is walked again next time.
+                self.dir = None;
+                self.log_once(log, &e);
+            }
+        }
+    }
+
+    fn log_once(&mut self, log: &mut Logger, e: &DumpError) {
+        let msg = format!("cannot write dump file {}: {e}", self.file.display());
+        if self.error.as_ref() != Some(&msg) {
+            log.log(syslog::ERR, &msg);
+            self.error = Some(msg);
+        }
+    }
+
+    fn try_write(&mut self, text: &str) -> Result<(), DumpError> {
+        let name = self.name()?.to_owned();
+        let tmp = format!("{}{}", self.tmp_prefix()?, std::process::id());
+        let path = self.file.display().to_string();
+        let dir = self.dir()?;
+        let io = |e: std::io::Error| DumpError::Io(format!("{path}: {e}"));
+        let _ = unlinkat(dir, tmp.as_str(), AtFlags::empty());
+        let fd = openat(
+            dir,
+            tmp.as_str(),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| io(e.into()))?;
+        let mut f = std::fs::File::from(fd);
+        let written = f
+            .write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(io)
+            .and_then(|()| renameat(dir, tmp.as_str(), dir, &name).map_err(|e| io(e.into())));
+        if written.is_err() {
+            let _ = unlinkat(dir, tmp.as_str(), AtFlags::empty());
+        }
+        written
+    }
+}
+
+fn is_regular(st: &rustix::fs::Stat) -> bool {
+    rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+}
+
+/// Opens the dump directory (created if missing, mode 0755) by the trust walk, and refuses
+/// one that others may write.
+fn open_dir(path: &Path) -> Result<OwnedFd, DumpError> {
+    let me = rustix::process::geteuid().as_raw();
+    crate::dirs::open_private(path, me, 0o755, false)
+        .map(|o| o.fd)
+        .map_err(|e| DumpError::Untrusted(e.to_string()))
+}
+
+/// Removes `PREFIX*` temporary files (ours, left by a pcheck killed while writing) and files
+/// of the old `.tmpXXXXXX` naming that hold a dump.
+fn remove_temporaries(dir: &OwnedFd, prefix: &str) {
+    let Ok(d) = openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let Ok(entries) = rustix::fs::Dir::read_from(&d) else {
+        return;
+    };
+    let me = rustix::process::geteuid().as_raw();
+    let mut seen = HashSet::new();
+    for ent in entries.flatten() {
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with(prefix);
+        let old_style = name.len() == 10 && name.starts_with(".tmp");
+        if !(ours || old_style) || !seen.insert(name.clone()) {
+            continue;
+        }
+        let Ok(fd) = openat(
+            dir,
+            name.as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) else {
+            continue;
+        };
+        let Ok(st) = fstat(&fd) else { continue };
+        if !is_regular(&st) || st.st_uid != me {
+            continue;
+        }
+        if old_style {
+            let mut head = [0u8; 12];
+            let n = rustix::io::read(&fd, &mut head).unwrap_or(0);
+            if &head[..n] != b"pcheck-dump " {
+                continue;
+            }
+        }
+        let _ = unlinkat(dir, name.as_str(), AtFlags::empty());
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip_and_atomic_write() {
-        let pent = |id, sts: &str, t| PentView {
-            pname: format!("p{id}"),
-            pid: 10 + id as i32,
-            retry_count: 1,
-            restart_count: 3,
-            proc_sts: sts.into(),
-            retry_over_act: "continue".into(),
-            rerun_time: t,
-            pent_id: id,
-            monitor_on: id == 1,
-        };
-        let d = Dump {
-            written: 1_700_000_000,
-            pid: 42,
-            ipckey: 0x1f000501,
-            param: ParamView {
-                msg_check_interval: 5,
-                monitor_interval: 10,
-                monitor_try_count: 2,
-                dump_file: "/tmp/d".into(),
-                pfile: "/etc/pfile_x".into(),
-                running: true,
-                monitor_stop_count: 1,
-                fail_proc_count: 1,
-                all_proc_count: 2,
-            },
-            pents: vec![
-                pent(1, "AVAIL", None),
-                pent(2, "RETRY_OVER", Some(1_600_000_000)),
-            ],
-        };
-        let text = d.to_text();
-        assert_eq!(Dump::parse(&text).unwrap(), d);
-        assert!(Dump::parse("garbage").is_err());
-        assert!(Dump::parse(&text.replace("pid = 42", "pid = x")).is_err());
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/dump");
-        write_atomic(&path, &text).unwrap();
-        write_atomic(&path, &text).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
-        assert_eq!(
-            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
-            1
-        );
-    }
-}
+#[path = "dump_tests.rs"]
+mod tests;

@@ -1,10 +1,20 @@
-//! The per-entry state machine of spec 3.3, kept pure: events and the wall clock go in, effects
+//! The per-entry state machine of spec 3.3, kept pure: events and the clocks go in, effects
 //! come out. The event loop (`daemon`) performs the effects and feeds back what happened.
+
+use std::time::Duration;
 
 use psctl::model::{Action, Process, Restart};
 
-/// Wall-clock seconds since the epoch (grace windows and `rerun_time` are wall-clock things).
+/// Wall-clock seconds since the epoch: only ever displayed (`rerun_time`).
 pub type Wall = i64;
+
+/// The moment an event is handled, on both clocks: `boot` (CLOCK_BOOTTIME, never jumps)
+/// measures grace windows; `wall` is what `rerun_time` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    pub boot: Duration,
+    pub wall: Wall,
+}
 
 /// A process as pcheck knows it: pid *and* start time (clock ticks after boot, field 22 of
 /// /proc/PID/stat), so that a recycled pid is never taken for the watched process.
@@ -40,8 +50,11 @@ pub enum Phase {
         after_restart: bool,
     },
     Watching(Ident),
-    /// The restart script runs.
+    /// The restart script runs (or one started earlier still does: its end is this attempt's).
     Restarting,
+    /// The script could not be started for lack of resources; it is started when the daemon
+    /// says `RetryScript`, without counting another restart.
+    Deferred,
     /// Restart `-`: down, waiting for the process to come back by itself.
     Awaiting,
     /// Retry over with `continue`: no longer watched.
@@ -67,6 +80,10 @@ pub enum Event {
     /// The watched process exited.
     Died,
     ScriptEnded(ScriptEnd),
+    /// `RunScript` failed for lack of resources (EMFILE, EAGAIN, ...): not the script's failure.
+    SpawnLater(String),
+    /// Time to try starting a deferred script again.
+    RetryScript,
 }
 
 /// A log line. `text()` is the exact wording of spec 3.4.
@@ -78,26 +95,44 @@ pub enum Msg {
     SetPidFail(String),
     RetryOver(String, Action),
     Script(String, ScriptEnd),
+    Deferred(String, String),
 }
 
 impl Msg {
+    /// The line, with the pname and any message shown escaped (`psctl::escape`), so that a
+    /// name cannot forge a log line; otherwise the exact wording of spec 3.4.
     pub fn text(&self) -> String {
+        use psctl::escape::for_display as esc;
+        let (Msg::Up(n, _)
+        | Msg::Down(n, _)
+        | Msg::TryRestart(n)
+        | Msg::SetPidFail(n)
+        | Msg::RetryOver(n, _)
+        | Msg::Script(n, _)
+        | Msg::Deferred(n, _)) = self;
+        let n = esc(n);
         match self {
-            Msg::Up(n, pid) => format!("({n} ,pid={pid}) Up"),
-            Msg::Down(n, pid) => format!("Process [{n}, pid={pid}] Down"),
-            Msg::TryRestart(n) => format!("Try to restart ({n})"),
-            Msg::SetPidFail(n) => format!("Set pid fail ({n})"),
-            Msg::RetryOver(n, a) => {
+            Msg::Up(_, pid) => format!("({n} ,pid={pid}) Up"),
+            Msg::Down(_, pid) => format!("Process [{n}, pid={pid}] Down"),
+            Msg::TryRestart(_) => format!("Try to restart ({n})"),
+            Msg::SetPidFail(_) => format!("Set pid fail ({n})"),
+            Msg::RetryOver(_, a) => {
                 format!("({n}) RETRY_OVER:{}", a.as_str().to_ascii_uppercase())
             }
-            Msg::Script(n, end) => match end {
+            Msg::Deferred(_, e) => format!(
+                "Restart script of ({n}) could not be started ({}); trying again shortly",
+                esc(e)
+            ),
+            Msg::Script(_, end) => match end {
                 ScriptEnd::Ok => format!("Restart script of ({n}) exited with status 0"),
                 ScriptEnd::Status(s) => format!("Restart script of ({n}) exited with status {s}"),
                 ScriptEnd::Signal(s) => format!("Restart script of ({n}) killed by signal {s}"),
                 ScriptEnd::TimedOut(t) => {
                     format!("Restart script of ({n}) timed out after {t} s; killed with its group")
                 }
-                ScriptEnd::SpawnFailed(e) => format!("Restart script of ({n}) not run: {e}"),
+                ScriptEnd::SpawnFailed(e) => {
+                    format!("Restart script of ({n}) not run: {}", esc(e))
+                }
             },
         }
     }
@@ -108,7 +143,7 @@ impl Msg {
             Msg::Up(..) => 6,
             Msg::TryRestart(..) => 5,
             Msg::Down(..) => 4,
-            Msg::SetPidFail(..) | Msg::Script(..) => 3,
+            Msg::SetPidFail(..) | Msg::Script(..) | Msg::Deferred(..) => 3,
             Msg::RetryOver(..) => 2,
         }
     }
@@ -122,6 +157,8 @@ pub enum Effect {
     /// Drop the pidfd, if any.
     Unwatch,
     RunScript,
+    /// Feed `RetryScript` back after a short delay (a deferred start).
+    RetryScriptLater,
     /// This entry wants a scan now, and every MONITOR_INTERVAL while it is searching.
     ScanNow,
     /// pcheck must shut down with this exit status.
@@ -137,9 +174,12 @@ pub struct Entry {
     pub restart_count: u32,
     pub retry_count: u32,
     pub rerun_time: Option<Wall>,
+    /// Start of the grace window on the boot clock (what decides whether it is over).
+    pub window_start: Option<Duration>,
     pub phase: Phase,
     pub monitor_on: bool,
-    /// A restart script of this entry is running (it may outlive a `stop`).
+    /// A restart script of this entry is running (it may outlive a `stop` or a reload that
+    /// removed the entry, or the pcheck that started it). Never a second one at once.
     pub script_running: bool,
     /// MONITOR_TRY_COUNT.
     pub try_count: u32,
@@ -155,6 +195,7 @@ impl Entry {
             restart_count: 0,
             retry_count: 0,
             rerun_time: None,
+            window_start: None,
             phase: Phase::Stopped,
             monitor_on: true,
             script_running: false,
@@ -177,9 +218,28 @@ impl Entry {
         vec![Effect::ScanNow]
     }
 
-    pub fn handle(&mut self, ev: Event, now: Wall) -> Vec<Effect> {
+    /// A script started for this pname earlier (before a reload removed and re-added it, or by
+    /// the pcheck before this one) still runs: no other may start until it ends.
+    pub fn adopt_script(&mut self) {
+        self.script_running = true;
+    }
+
+    pub fn handle(&mut self, ev: Event, now: Now) -> Vec<Effect> {
         let name = self.cfg.name.clone();
         match (self.phase, ev) {
+            (Phase::Restarting, Event::SpawnLater(why)) => {
+                self.script_running = false;
+                self.phase = Phase::Deferred;
+                vec![
+                    Effect::Log(Msg::Deferred(name, why)),
+                    Effect::RetryScriptLater,
+                ]
+            }
+            (Phase::Deferred, Event::RetryScript) => {
+                self.phase = Phase::Restarting;
+                self.script_running = true;
+                vec![Effect::RunScript]
+            }
             (_, Event::ScriptEnded(end)) => {
                 self.script_running = false;
                 if self.phase != Phase::Restarting {
@@ -232,8 +292,8 @@ impl Entry {
     }
 
     /// Step 4's failure branch: count it, say so, decide again.
-    fn failed_attempt(&mut self, now: Wall) -> Vec<Effect> {
-        self.retry_count += 1;
+    fn failed_attempt(&mut self, now: Now) -> Vec<Effect> {
+        self.retry_count = self.retry_count.saturating_add(1);
         self.proc_sts = ProcSts::Down;
         let mut fx = vec![Effect::Log(Msg::SetPidFail(self.cfg.name.clone()))];
         fx.extend(self.decide(now));
@@ -241,7 +301,7 @@ impl Entry {
     }
 
     /// Step 2.
-    fn after_death(&mut self, now: Wall) -> Vec<Effect> {
+    fn after_death(&mut self, now: Now) -> Vec<Effect> {
         if self.cfg.restart == Restart::None {
             self.phase = Phase::Awaiting;
             return vec![Effect::ScanNow];
@@ -250,13 +310,17 @@ impl Entry {
     }
 
     /// Steps 3 to 5.
-    fn decide(&mut self, now: Wall) -> Vec<Effect> {
-        let expired = match self.rerun_time {
+    fn decide(&mut self, now: Now) -> Vec<Effect> {
+        let expired = match self.window_start {
             None => true,
-            Some(t) => self.cfg.grace > 0 && now.saturating_sub(t) > self.cfg.grace as i64,
+            Some(t) => {
+                self.cfg.grace > 0
+                    && now.boot.saturating_sub(t) > Duration::from_secs(self.cfg.grace)
+            }
         };
         if expired {
-            self.rerun_time = Some(now);
+            self.window_start = Some(now.boot);
+            self.rerun_time = Some(now.wall);
             self.restart_count = 0;
         }
         if self.restart_count >= self.cfg.retries {
@@ -271,8 +335,12 @@ impl Entry {
             }
             return fx;
         }
-        self.restart_count += 1;
         self.phase = Phase::Restarting;
+        if self.script_running {
+            // An earlier script still runs: its end is this attempt's (spec 3.3, one at a time).
+            return Vec::new();
+        }
+        self.restart_count = self.restart_count.saturating_add(1);
         self.script_running = true;
         vec![
             Effect::Log(Msg::TryRestart(self.cfg.name.clone())),
@@ -317,6 +385,7 @@ impl Entry {
                 self.restart_count = 0;
                 self.retry_count = 0;
                 self.rerun_time = None;
+                self.window_start = None;
                 self.proc_sts = ProcSts::Down;
                 if self.monitor_on {
                     self.search(false)

@@ -32,8 +32,16 @@ fn logs(fx: &[Effect]) -> Vec<String> {
         .collect()
 }
 
-fn up(e: &mut Entry, id: Ident, now: Wall) -> Vec<Effect> {
-    e.handle(Event::Scan(Some(id)), now)
+/// `s` seconds on both clocks (tests that make the clocks differ build `Now` themselves).
+fn at(s: i64) -> Now {
+    Now {
+        boot: std::time::Duration::from_secs(s.try_into().unwrap()),
+        wall: s,
+    }
+}
+
+fn up(e: &mut Entry, id: Ident, now: i64) -> Vec<Effect> {
+    e.handle(Event::Scan(Some(id)), at(now))
 }
 
 #[test]
@@ -55,7 +63,7 @@ fn guide_walkthrough_three_restarts_then_retry_over() {
     up(&mut e, P1, 0);
     for round in 1..=3u32 {
         let now = 100 * round as i64;
-        let fx = e.handle(Event::Died, now);
+        let fx = e.handle(Event::Died, at(now));
         assert_eq!(
             logs(&fx),
             ["Process [crond, pid=8033] Down", "Try to restart (crond)"]
@@ -64,13 +72,13 @@ fn guide_walkthrough_three_restarts_then_retry_over() {
         assert_eq!(e.restart_count, round);
         assert_eq!(e.rerun_time, Some(100), "window opened at the first death");
         assert_eq!(
-            e.handle(Event::ScriptEnded(ScriptEnd::Ok), now + 10),
+            e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(now + 10)),
             [Effect::ScanNow]
         );
         let fx = up(&mut e, P1, now + 10);
         assert_eq!(logs(&fx), ["(crond ,pid=8033) Up"]);
     }
-    let fx = e.handle(Event::Died, 1000);
+    let fx = e.handle(Event::Died, at(1000));
     assert_eq!(
         logs(&fx),
         [
@@ -101,7 +109,7 @@ fn exit_and_shutdown_actions() {
     for (action, code, word) in [(Action::Exit, 1, "EXIT"), (Action::Shutdown, 0, "SHUTDOWN")] {
         let (mut e, _) = Entry::new(cfg(script(), 0, 0, action), 1);
         up(&mut e, P1, 0);
-        let fx = e.handle(Event::Died, 5);
+        let fx = e.handle(Event::Died, at(5));
         assert_eq!(logs(&fx)[1], format!("(crond) RETRY_OVER:{word}"));
         assert_eq!(fx.last(), Some(&Effect::Exit(code)));
     }
@@ -111,18 +119,18 @@ fn exit_and_shutdown_actions() {
 fn grace_window_expiry_resets_the_count() {
     let (mut e, _) = Entry::new(cfg(script(), 10, 1, Action::Continue), 1);
     up(&mut e, P1, 0);
-    e.handle(Event::Died, 100);
-    e.handle(Event::ScriptEnded(ScriptEnd::Ok), 100);
+    e.handle(Event::Died, at(100));
+    e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(100));
     up(&mut e, P1, 101);
     // exactly `grace` seconds later the window is still open
-    let fx = e.handle(Event::Died, 110);
+    let fx = e.handle(Event::Died, at(110));
     assert_eq!(logs(&fx)[1], "(crond) RETRY_OVER:CONTINUE");
     let (mut e, _) = Entry::new(cfg(script(), 10, 1, Action::Continue), 1);
     up(&mut e, P1, 0);
-    e.handle(Event::Died, 100);
-    e.handle(Event::ScriptEnded(ScriptEnd::Ok), 100);
+    e.handle(Event::Died, at(100));
+    e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(100));
     up(&mut e, P1, 101);
-    let fx = e.handle(Event::Died, 111);
+    let fx = e.handle(Event::Died, at(111));
     assert_eq!(logs(&fx)[1], "Try to restart (crond)");
     assert_eq!((e.restart_count, e.rerun_time), (1, Some(111)));
 }
@@ -131,10 +139,10 @@ fn grace_window_expiry_resets_the_count() {
 fn grace_zero_never_ends() {
     let (mut e, _) = Entry::new(cfg(script(), 0, 1, Action::Continue), 1);
     up(&mut e, P1, 0);
-    e.handle(Event::Died, 100);
-    e.handle(Event::ScriptEnded(ScriptEnd::Ok), 100);
+    e.handle(Event::Died, at(100));
+    e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(100));
     up(&mut e, P1, 101);
-    let fx = e.handle(Event::Died, 100_000_000);
+    let fx = e.handle(Event::Died, at(100_000_000));
     assert_eq!(logs(&fx)[1], "(crond) RETRY_OVER:CONTINUE");
 }
 
@@ -142,7 +150,7 @@ fn grace_zero_never_ends() {
 fn retry_zero_first_death_is_retry_over() {
     let (mut e, _) = Entry::new(cfg(script(), 86400, 0, Action::Continue), 1);
     up(&mut e, P1, 0);
-    let fx = e.handle(Event::Died, 1);
+    let fx = e.handle(Event::Died, at(1));
     assert_eq!(logs(&fx)[1], "(crond) RETRY_OVER:CONTINUE");
 }
 
@@ -150,8 +158,8 @@ fn retry_zero_first_death_is_retry_over() {
 fn failing_script_counts_retries_and_logs_status() {
     let (mut e, _) = Entry::new(cfg(script(), 86400, 2, Action::Continue), 1);
     up(&mut e, P1, 0);
-    e.handle(Event::Died, 1);
-    let fx = e.handle(Event::ScriptEnded(ScriptEnd::Status(3)), 2);
+    e.handle(Event::Died, at(1));
+    let fx = e.handle(Event::ScriptEnded(ScriptEnd::Status(3)), at(2));
     assert_eq!(
         logs(&fx),
         [
@@ -161,7 +169,7 @@ fn failing_script_counts_retries_and_logs_status() {
         ]
     );
     assert_eq!((e.retry_count, e.restart_count), (1, 2));
-    let fx = e.handle(Event::ScriptEnded(ScriptEnd::TimedOut(5)), 3);
+    let fx = e.handle(Event::ScriptEnded(ScriptEnd::TimedOut(5)), at(3));
     assert_eq!(
         logs(&fx)[1..],
         ["Set pid fail (crond)", "(crond) RETRY_OVER:CONTINUE"]
@@ -173,11 +181,11 @@ fn failing_script_counts_retries_and_logs_status() {
 fn not_found_after_restart_uses_try_count_scans() {
     let (mut e, _) = Entry::new(cfg(script(), 86400, 1, Action::Continue), 3);
     up(&mut e, P1, 0);
-    e.handle(Event::Died, 1);
-    e.handle(Event::ScriptEnded(ScriptEnd::Ok), 2);
-    assert!(e.handle(Event::Scan(None), 2).is_empty());
-    assert!(e.handle(Event::Scan(None), 3).is_empty());
-    let fx = e.handle(Event::Scan(None), 4);
+    e.handle(Event::Died, at(1));
+    e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(2));
+    assert!(e.handle(Event::Scan(None), at(2)).is_empty());
+    assert!(e.handle(Event::Scan(None), at(3)).is_empty());
+    let fx = e.handle(Event::Scan(None), at(4));
     assert_eq!(
         logs(&fx),
         ["Set pid fail (crond)", "(crond) RETRY_OVER:CONTINUE"]
@@ -188,8 +196,8 @@ fn not_found_after_restart_uses_try_count_scans() {
 #[test]
 fn missing_at_start_is_set_pid_fail_then_restart_without_down() {
     let (mut e, _) = Entry::new(cfg(script(), 86400, 3, Action::Continue), 2);
-    assert!(e.handle(Event::Scan(None), 0).is_empty());
-    let fx = e.handle(Event::Scan(None), 10);
+    assert!(e.handle(Event::Scan(None), at(0)).is_empty());
+    let fx = e.handle(Event::Scan(None), at(10));
     assert_eq!(
         logs(&fx),
         ["Set pid fail (crond)", "Try to restart (crond)"]
@@ -201,11 +209,11 @@ fn missing_at_start_is_set_pid_fail_then_restart_without_down() {
 fn report_only_entry_logs_up_again_and_moves_no_counter() {
     let (mut e, _) = Entry::new(cfg(Restart::None, 86400, 3, Action::Exit), 1);
     up(&mut e, P1, 0);
-    let fx = e.handle(Event::Died, 1);
+    let fx = e.handle(Event::Died, at(1));
     assert_eq!(logs(&fx), ["Process [crond, pid=8033] Down"]);
     assert!(e.wants_scan());
-    assert!(e.handle(Event::Scan(None), 2).is_empty());
-    assert!(e.handle(Event::Scan(None), 3).is_empty());
+    assert!(e.handle(Event::Scan(None), at(2)).is_empty());
+    assert!(e.handle(Event::Scan(None), at(3)).is_empty());
     let fx = up(&mut e, P2, 4);
     assert_eq!(logs(&fx), ["(crond ,pid=8107) Up"]);
     assert_eq!((e.restart_count, e.retry_count, e.rerun_time), (0, 0, None));
@@ -218,7 +226,7 @@ fn stop_and_start() {
     assert_eq!(e.stop(), [Effect::Unwatch]);
     assert!(!e.monitor_on);
     assert!(
-        e.handle(Event::Died, 1).is_empty(),
+        e.handle(Event::Died, at(1)).is_empty(),
         "a stopped entry ignores deaths"
     );
     assert_eq!(e.start(), [Effect::ScanNow]);
@@ -231,23 +239,23 @@ fn stop_and_start() {
 fn script_outliving_a_stop_is_awaited_after_start() {
     let (mut e, _) = Entry::new(cfg(script(), 86400, 3, Action::Continue), 2);
     up(&mut e, P1, 0);
-    e.handle(Event::Died, 1);
+    e.handle(Event::Died, at(1));
     e.stop();
     assert!(e.script_running);
     e.start();
     assert_eq!(e.phase, Phase::Restarting);
     assert_eq!(
-        e.handle(Event::ScriptEnded(ScriptEnd::Ok), 2),
+        e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(2)),
         [Effect::ScanNow]
     );
     // ...but ignored when it ends while stopped
     e.stop();
     let (mut f, _) = Entry::new(cfg(script(), 86400, 3, Action::Continue), 2);
     up(&mut f, P1, 0);
-    f.handle(Event::Died, 1);
+    f.handle(Event::Died, at(1));
     f.stop();
     assert!(f
-        .handle(Event::ScriptEnded(ScriptEnd::Status(1)), 2)
+        .handle(Event::ScriptEnded(ScriptEnd::Status(1)), at(2))
         .is_empty());
     assert!(!f.script_running);
     assert_eq!(f.start(), [Effect::ScanNow]);
@@ -256,8 +264,134 @@ fn script_outliving_a_stop_is_awaited_after_start() {
 #[test]
 fn stale_events_are_ignored() {
     let (mut e, _) = Entry::new(cfg(script(), 86400, 3, Action::Continue), 2);
-    assert!(e.handle(Event::Died, 0).is_empty());
+    assert!(e.handle(Event::Died, at(0)).is_empty());
     up(&mut e, P1, 0);
-    assert!(e.handle(Event::Scan(Some(P2)), 1).is_empty());
+    assert!(e.handle(Event::Scan(Some(P2)), at(1)).is_empty());
     assert_eq!(e.phase, Phase::Watching(P1));
+}
+
+/// Finding 10: the wall clock jumping backward or forward changes nothing; only the boot clock
+/// decides when a grace window ends, and `rerun_time` shows the wall time it opened at.
+#[test]
+fn wall_clock_jumps_do_not_move_grace_windows() {
+    let t = |boot: u64, wall: i64| Now {
+        boot: std::time::Duration::from_secs(boot),
+        wall,
+    };
+    for jump in [-1_000_000_000i64, -3600, 3600, 1_000_000_000] {
+        let (mut e, _) = Entry::new(cfg(script(), 100, 2, Action::Continue), 2);
+        up(&mut e, P1, 0);
+        e.handle(Event::Died, t(1000, 5000));
+        assert_eq!(e.rerun_time, Some(5000));
+        e.handle(Event::ScriptEnded(ScriptEnd::Ok), t(1001, 5001));
+        up(&mut e, P1, 1001);
+        // 50 s later on the boot clock, the wall clock jumped: still the same window
+        let fx = e.handle(Event::Died, t(1050, 5050 + jump));
+        assert_eq!(logs(&fx)[1], "Try to restart (crond)", "jump {jump}");
+        assert_eq!((e.restart_count, e.rerun_time), (2, Some(5000)));
+        e.handle(Event::ScriptEnded(ScriptEnd::Ok), t(1051, 5051 + jump));
+        up(&mut e, P1, 1051);
+        // still inside it: retry over, whatever the wall clock says
+        let fx = e.handle(Event::Died, t(1090, 5090 + jump));
+        assert_eq!(logs(&fx)[1], "(crond) RETRY_OVER:CONTINUE", "jump {jump}");
+    }
+    // and a window that is over on the boot clock is over even if the wall clock went back
+    let (mut e, _) = Entry::new(cfg(script(), 100, 1, Action::Continue), 2);
+    up(&mut e, P1, 0);
+    e.handle(Event::Died, t(1000, 5000));
+    e.handle(Event::ScriptEnded(ScriptEnd::Ok), t(1001, 5001));
+    up(&mut e, P1, 1001);
+    let fx = e.handle(Event::Died, t(1101, 4000));
+    assert_eq!(logs(&fx)[1], "Try to restart (crond)");
+    assert_eq!((e.restart_count, e.rerun_time), (1, Some(4000)));
+}
+
+/// Finding 8: a script pcheck could not start for lack of resources is started again later,
+/// and neither the failed start nor the retry counts as another restart or a failure.
+#[test]
+fn a_start_without_resources_is_retried_without_counting() {
+    let (mut e, _) = Entry::new(cfg(script(), 86400, 1, Action::Exit), 2);
+    up(&mut e, P1, 0);
+    let fx = e.handle(Event::Died, at(1));
+    assert!(fx.contains(&Effect::RunScript));
+    for _ in 0..5 {
+        let fx = e.handle(
+            Event::SpawnLater("/bin/sh: Too many open files".into()),
+            at(1),
+        );
+        assert_eq!(
+            logs(&fx),
+            ["Restart script of (crond) could not be started (/bin/sh: Too many open files); trying again shortly"]
+        );
+        assert!(fx.contains(&Effect::RetryScriptLater));
+        assert_eq!(e.phase, Phase::Deferred);
+        assert_eq!(e.handle(Event::RetryScript, at(2)), [Effect::RunScript]);
+    }
+    assert_eq!((e.restart_count, e.retry_count), (1, 0));
+    assert_eq!(
+        e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(3)),
+        [Effect::ScanNow]
+    );
+    // a refusal (trust rules) is the script's failure: it counts
+    let (mut f, _) = Entry::new(cfg(script(), 86400, 1, Action::Exit), 2);
+    up(&mut f, P1, 0);
+    f.handle(Event::Died, at(1));
+    let fx = f.handle(
+        Event::ScriptEnded(ScriptEnd::SpawnFailed("refused".into())),
+        at(1),
+    );
+    assert!(fx.contains(&Effect::Exit(1)));
+    assert_eq!(f.retry_count, 1);
+}
+
+/// Finding 9: while a script adopted from before a reload (or from the previous pcheck) runs,
+/// the entry waits for it instead of starting a second one; its end counts as the attempt.
+#[test]
+fn never_two_scripts_at_once() {
+    let (mut e, fx) = Entry::new(cfg(script(), 86400, 3, Action::Continue), 1);
+    assert_eq!(fx, [Effect::ScanNow]);
+    e.adopt_script();
+    let fx = e.handle(Event::Scan(None), at(1));
+    assert_eq!(logs(&fx), ["Set pid fail (crond)"]);
+    assert!(!fx.contains(&Effect::RunScript), "{fx:?}");
+    assert_eq!((e.phase, e.restart_count), (Phase::Restarting, 0));
+    assert_eq!(
+        e.handle(Event::ScriptEnded(ScriptEnd::Ok), at(2)),
+        [Effect::ScanNow]
+    );
+    let fx = e.handle(Event::Scan(None), at(3));
+    assert!(
+        fx.contains(&Effect::RunScript),
+        "the next attempt is a new script"
+    );
+    assert_eq!((e.restart_count, e.retry_count), (1, 1));
+    // found while the adopted script runs: Up, and its end is then ignored
+    let (mut g, _) = Entry::new(cfg(script(), 86400, 3, Action::Continue), 1);
+    g.adopt_script();
+    up(&mut g, P1, 1);
+    assert!(g
+        .handle(Event::ScriptEnded(ScriptEnd::Status(1)), at(2))
+        .is_empty());
+    assert_eq!(g.phase, Phase::Watching(P1));
+}
+
+/// Finding 11: names reach log lines escaped; ordinary names are byte-identical.
+#[test]
+fn log_lines_escape_names() {
+    assert_eq!(
+        Msg::Down("crond".into(), 8033).text(),
+        "Process [crond, pid=8033] Down"
+    );
+    assert_eq!(
+        Msg::Up("a\x1b[31mb\u{202e}c\u{2028}".into(), 1).text(),
+        "(a\\x1b[31mb\\u{202e}c\\u{2028} ,pid=1) Up"
+    );
+    assert_eq!(
+        Msg::TryRestart("x\nForged line".into()).text(),
+        "Try to restart (x\\nForged line)"
+    );
+    assert_eq!(
+        Msg::Script("x".into(), ScriptEnd::SpawnFailed("/a\rb".into())).text(),
+        "Restart script of (x) not run: /a\\rb"
+    );
 }

@@ -1,16 +1,46 @@
 //! syslog without libc's global state: the datagram glibc's syslog(3) writes to /dev/log,
 //! `<PRI>Mmm dd hh:mm:ss ident[pid]: text`, facility daemon. `PCHECK_SYSLOG_SOCKET` names
 //! another socket; when none is reachable the lines go to stderr, and we say so once.
+//!
+//! Nothing here may end pcheck: a write that fails (stderr a closed pipe or a hung-up
+//! terminal, the socket gone) is said once where it still can be, else dropped. Text is
+//! escaped (`psctl::escape`) so that no name can forge a line or drive a terminal.
 
+use std::io::Write;
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use psctl::escape::for_display;
 
 use crate::clock;
 
 const LOG_DAEMON: u8 = 3 << 3;
 pub const INFO: u8 = 6;
 pub const NOTICE: u8 = 5;
+pub const WARNING: u8 = 4;
 pub const ERR: u8 = 3;
+
+/// Writes to stderr without ever panicking.
+pub fn try_stderr(text: &str) -> std::io::Result<()> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(text.as_bytes()).and_then(|()| err.flush())
+}
+
+/// Writes to stdout without panicking: `Err` (e.g. BrokenPipe) when the reader is gone.
+pub fn try_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())
+}
+
+/// Multi-line text (diagnostics, answers) with each line escaped, the line ends kept.
+pub fn escape_lines(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|l| match l.strip_suffix('\n') {
+            Some(body) => format!("{}\n", for_display(body)),
+            None => for_display(l).into_owned(),
+        })
+        .collect()
+}
 
 pub struct Logger {
     ident: &'static str,
@@ -21,6 +51,8 @@ pub struct Logger {
     said_full: bool,
     /// The last send found the socket full even after waiting.
     stalled: bool,
+    /// A write to stderr failed (said once, through syslog if it works).
+    stderr_broken: bool,
 }
 
 impl Logger {
@@ -28,14 +60,19 @@ impl Logger {
         let path = std::env::var_os("PCHECK_SYSLOG_SOCKET")
             .filter(|p| !p.is_empty())
             .map_or_else(|| PathBuf::from("/dev/log"), PathBuf::from);
+        Logger::to_socket(ident, &path)
+    }
+
+    pub fn to_socket(ident: &'static str, path: &Path) -> Logger {
         Logger {
             ident,
             pid: std::process::id(),
-            path,
+            path: path.to_owned(),
             sock: None,
             said_fallback: false,
             said_full: false,
             stalled: false,
+            stderr_broken: false,
         }
     }
 
@@ -96,27 +133,43 @@ impl Logger {
     }
 
     pub fn log(&mut self, severity: u8, text: &str) {
-        let line = Logger::format(self.ident, self.pid, severity, clock::now(), text);
+        let text = for_display(text);
+        let line = Logger::format(self.ident, self.pid, severity, clock::now(), &text);
         if let Err(e) = self.send(&line) {
+            let path = for_display(&self.path.to_string_lossy()).into_owned();
             if e.kind() == std::io::ErrorKind::WouldBlock {
                 if !self.said_full {
                     self.said_full = true;
-                    eprintln!(
-                        "{}: syslog socket {} is full; lines go to stderr while it is",
-                        self.ident,
-                        self.path.display()
-                    );
+                    let _ = try_stderr(&format!(
+                        "{}: syslog socket {path} is full; lines go to stderr while it is\n",
+                        self.ident
+                    ));
                 }
             } else if !self.said_fallback {
                 self.said_fallback = true;
-                eprintln!(
-                    "{}: syslog socket {} is not reachable ({e}); logging to stderr",
-                    self.ident,
-                    self.path.display()
-                );
+                let _ = try_stderr(&format!(
+                    "{}: syslog socket {path} is not reachable ({e}); logging to stderr\n",
+                    self.ident
+                ));
             }
             let plain = line.split_once('>').map_or(line.as_str(), |(_, l)| l);
-            eprintln!("{plain}");
+            // Neither syslog nor stderr: there is nowhere left to say it; drop the line.
+            let _ = try_stderr(&format!("{plain}\n"));
+        }
+    }
+
+    /// Text meant for stderr (diagnostics of a refused reload, say), escaped line by line. If
+    /// stderr cannot be written, that is logged once and the text dropped.
+    pub fn stderr(&mut self, text: &str) {
+        if let Err(e) = try_stderr(&escape_lines(text)) {
+            if self.stderr_broken {
+                return;
+            }
+            self.stderr_broken = true;
+            self.log(
+                ERR,
+                &format!("cannot write to stderr ({e}); its messages are dropped"),
+            );
         }
     }
 }
@@ -147,6 +200,7 @@ mod tests {
             said_fallback: false,
             said_full: false,
             stalled: false,
+            stderr_broken: false,
         };
         l.log(INFO, "hello");
         let mut buf = [0u8; 256];

@@ -1,7 +1,10 @@
 //! What padmin shows, as plain data, and its exact rendering (spec section 4). pcheck renders
-//! live state with it; padmin renders a dump file with it, so both print the same bytes.
+//! live state with it; padmin renders a dump file with it, so both print the same bytes. Names
+//! and paths are shown escaped (`psctl::escape`): they cannot drive the reader's terminal.
 
 use std::fmt::Write;
+
+use psctl::escape::for_display as esc;
 
 use crate::clock;
 
@@ -41,6 +44,8 @@ pub struct PentView {
     pub rerun_time: Option<i64>,
     pub pent_id: usize,
     pub monitor_on: bool,
+    /// The running restart script: (process group, start time). Dumped, not shown.
+    pub script: Option<(i32, u64)>,
 }
 
 fn message(running: bool) -> &'static str {
@@ -56,7 +61,7 @@ pub fn render_list(v: &ListView) -> String {
         "ipckey   = {}\nmypid    = {}\nmyname   = pcheck\npfile    = {}\nmessage  = {}\n",
         psctl::model::format_ipckey(v.ipckey),
         v.pid,
-        v.pfile,
+        esc(&v.pfile),
         message(v.running)
     )
 }
@@ -66,8 +71,8 @@ pub fn render_param(v: &ParamView) -> String {
         ("MSG_CHECK_INTERVAL", v.msg_check_interval.to_string()),
         ("MONITOR_INTERVAL", v.monitor_interval.to_string()),
         ("MONITOR_TRY_COUNT", v.monitor_try_count.to_string()),
-        ("SHM_DUMP_FILE", v.dump_file.clone()),
-        ("PFILE", v.pfile.clone()),
+        ("SHM_DUMP_FILE", esc(&v.dump_file).into_owned()),
+        ("PFILE", esc(&v.pfile).into_owned()),
         ("MESSAGE_BOX", message(v.running).to_owned()),
         ("MONITOR_STOP_COUNT", v.monitor_stop_count.to_string()),
         ("FAIL_PROC_COUNT", v.fail_proc_count.to_string()),
@@ -91,12 +96,12 @@ pub fn render_pents(pents: &[PentView]) -> String {
             .rerun_time
             .map_or_else(|| "-----".to_owned(), clock::ctime);
         let rows: [(&str, String); 9] = [
-            ("pname", p.pname.clone()),
+            ("pname", esc(&p.pname).into_owned()),
             ("pid", p.pid.to_string()),
             ("retry_count", p.retry_count.to_string()),
             ("restart_count", p.restart_count.to_string()),
-            ("proc_sts", p.proc_sts.clone()),
-            ("retry_over_act", p.retry_over_act.clone()),
+            ("proc_sts", esc(&p.proc_sts).into_owned()),
+            ("retry_over_act", esc(&p.retry_over_act).into_owned()),
             ("rerun_time", rerun),
             ("pent_id", p.pent_id.to_string()),
             (
@@ -152,10 +157,35 @@ mod tests {
             rerun_time: None,
             pent_id: 1,
             monitor_on: true,
+            script: None,
         };
         assert_eq!(
             render_pents(&[e]),
             "pname          = crond\npid            = 8033\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"
         );
+    }
+
+    #[test]
+    fn names_and_paths_are_escaped() {
+        let e = PentView {
+            pname: "a\x1b]0;owned\x07b\u{202e}".into(),
+            pid: 1,
+            retry_count: 0,
+            restart_count: 0,
+            proc_sts: "AVAIL".into(),
+            retry_over_act: "continue".into(),
+            rerun_time: None,
+            pent_id: 1,
+            monitor_on: true,
+            script: None,
+        };
+        assert!(render_pents(&[e]).starts_with("pname          = a\\x1b]0;owned\\x07b\\u{202e}\n"));
+        let l = ListView {
+            ipckey: 1,
+            pid: 2,
+            pfile: "/tmp/p\nmessage  = stop".into(),
+            running: true,
+        };
+        assert!(render_list(&l).contains("pfile    = /tmp/p\\nmessage  = stop\nmessage  = start\n"));
     }
 }

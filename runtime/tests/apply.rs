@@ -9,16 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn psctl() -> PathBuf {
-    let dir = std::path::Path::new(PCHECK).parent().unwrap();
-    let bin = dir.join("psctl");
-    if !bin.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "psctl", "--bin", "psctl"])
-            .status()
-            .unwrap();
-        assert!(st.success(), "building psctl failed");
-    }
-    bin
+    psctl_bin()
 }
 
 /// padmin copied into the test's own directory: apply runs only a padmin that passes the trust

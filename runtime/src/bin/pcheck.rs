@@ -4,15 +4,27 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use psctl_runtime::control::{self, BindError, Server};
-use psctl_runtime::daemon::Daemon;
-use psctl_runtime::syslog::Logger;
-use psctl_runtime::{config, signals};
+use psctl_runtime::daemon::{Daemon, Exit, Setup};
+use psctl_runtime::syslog::{escape_lines, try_stderr, try_stdout, Logger};
+use psctl_runtime::{config, limits, signals};
 
 const USAGE: &str = "usage: pcheck -f PFILE [--restart-timeout SECONDS]\n";
 
+/// pcheck's exit statuses: those of a run (`daemon::Exit`), and 2 when it refuses to start.
+const REFUSED: u8 = 2;
+
+fn status(e: Exit) -> ExitCode {
+    ExitCode::from(match e {
+        Exit::Shutdown => 0,
+        Exit::Failover => 1,
+    })
+}
+
+/// Says why pcheck does not start. Nothing it prints may end it (a closed stderr is not a
+/// reason to panic): failed writes are dropped.
 fn fail(msg: &str) -> ExitCode {
-    eprint!("pcheck: {msg}");
-    ExitCode::from(2)
+    let _ = try_stderr(&escape_lines(&format!("pcheck: {msg}")));
+    ExitCode::from(REFUSED)
 }
 
 fn main() -> ExitCode {
@@ -30,7 +42,7 @@ fn main() -> ExitCode {
                 _ => return fail("--restart-timeout needs a positive number of seconds\n"),
             },
             "-h" | "--help" => {
-                print!("{USAGE}");
+                let _ = try_stdout(USAGE);
                 return ExitCode::SUCCESS;
             }
             _ => return fail(&format!("unexpected argument `{a}`\n{USAGE}")),
@@ -42,13 +54,17 @@ fn main() -> ExitCode {
     let loaded = match config::load(&pfile) {
         Ok(l) => l,
         Err(diags) => {
-            eprint!("{diags}");
+            let _ = try_stderr(&escape_lines(&diags));
             return fail(&format!("{pfile} is not a valid pfile; not started\n"));
         }
     };
-    eprint!("{}", loaded.warnings);
+    let _ = try_stderr(&escape_lines(&loaded.warnings));
     let svc = loaded.service;
-    raise_fd_limit();
+    let mut log = Logger::from_env("pcheck");
+    let (budget, warning) = limits::raise(svc.processes.len());
+    if let Some(w) = warning {
+        log.log(psctl_runtime::syslog::WARNING, &w);
+    }
     let dir = control::runtime_dir();
     let server = match Server::bind(&dir, svc.ipckey) {
         Ok(s) => s,
@@ -61,6 +77,12 @@ fn main() -> ExitCode {
                 psctl::model::format_ipckey(svc.ipckey)
             ));
         }
+        Err(BindError::Untrusted(e)) => {
+            return fail(&format!(
+                "runtime directory {} refused: {e}\n(it must belong to pcheck's user and be writable by nobody else; see PCHECK_RUNTIME_DIR)\n",
+                dir.display()
+            ))
+        }
         Err(BindError::Io(e)) => {
             return fail(&format!(
                 "{e}\n(set PCHECK_RUNTIME_DIR to a writable directory)\n"
@@ -71,23 +93,14 @@ fn main() -> ExitCode {
         Ok(fd) => fd,
         Err(e) => return fail(&format!("signalfd: {e}\n")),
     };
-    let daemon = Daemon::new(
-        config::absolute(&pfile),
+    let daemon = Daemon::new(Setup {
+        pfile: config::absolute(&pfile),
         svc,
         server,
         sigfd,
-        Logger::from_env("pcheck"),
-        Duration::from_secs(timeout),
-    );
-    ExitCode::from(daemon.run() as u8)
-}
-
-/// One pidfd per watched process: lift the soft limit on open files to the hard one.
-fn raise_fd_limit() {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let mut l = getrlimit(Resource::Nofile);
-    if l.current < l.maximum {
-        l.current = l.maximum;
-        let _ = setrlimit(Resource::Nofile, l);
-    }
+        log,
+        restart_timeout: Duration::from_secs(timeout),
+        budget,
+    });
+    status(daemon.run())
 }

@@ -2,15 +2,38 @@
 //! by the answers and the state dump.
 
 use std::collections::HashMap;
-use std::os::fd::OwnedFd;
-use std::time::Instant;
 
-use super::Daemon;
-use crate::dump::{self, Dump};
+use super::slot::Slot;
+use super::{Daemon, Exit};
+use crate::dump::{Dump, DumpDir};
 use crate::state::{Entry, ProcSts};
-use crate::syslog;
 use crate::view::{self, ListView, ParamView, PentView};
-use crate::{clock, config};
+use crate::{clock, config, limits, syslog};
+
+/// Why a reload was refused (the running configuration stays).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadError {
+    /// The pfile has errors: its rendered diagnostics (or the I/O error).
+    Invalid(String),
+    KeyChanged {
+        from: u32,
+        to: u32,
+    },
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadError::Invalid(diags) => f.write_str(diags),
+            ReloadError::KeyChanged { from, to } => writeln!(
+                f,
+                "reload refused: IPCKEY changed from {} to {}; restart pcheck to change it",
+                psctl::model::format_ipckey(*from),
+                psctl::model::format_ipckey(*to)
+            ),
+        }
+    }
+}
 
 impl Daemon {
     /// A control request (see `control`): status 0 done, 1 refused.
@@ -21,83 +44,103 @@ impl Daemon {
             "show pent" => (0, view::render_pents(&self.pent_views())),
             "reload" => match self.reload() {
                 Ok(warnings) => (0, warnings),
-                Err(diags) => (1, diags),
+                Err(e) => (1, e.to_string()),
             },
             "stop" | "start" => {
                 let start = req == "start";
                 self.running = start;
                 self.dirty = true;
-                for i in 0..self.entries.len() {
-                    let fx = if start {
-                        self.entries[i].start()
-                    } else {
-                        self.entries[i].stop()
-                    };
+                for i in 0..self.slots.len() {
+                    let e = &mut self.slots[i].entry;
+                    let fx = if start { e.start() } else { e.stop() };
                     self.apply(i, fx);
                 }
                 (0, String::new())
             }
             "shutdown" => {
-                self.exit.get_or_insert(0);
+                self.exit.get_or_insert(Exit::Shutdown);
                 (0, String::new())
             }
-            _ => (1, format!("unknown command `{req}`\n")),
+            _ => (
+                1,
+                format!("unknown command `{}`\n", psctl::escape::for_display(req)),
+            ),
         }
     }
 
     /// Re-reads the pfile. Entries keep their state by pname; RETRY_OVER ones are reset and
     /// searched again. A pfile with errors, or a new IPCKEY, is refused and nothing changes.
-    pub(super) fn reload(&mut self) -> Result<String, String> {
-        let loaded = config::load(&self.pfile).inspect_err(|_| {
+    pub(super) fn reload(&mut self) -> Result<String, ReloadError> {
+        let loaded = config::load(&self.pfile).map_err(|diags| {
             self.log.log(
                 syslog::ERR,
                 &format!("Reload refused: pfile={} has errors", self.pfile),
             );
+            ReloadError::Invalid(diags)
         })?;
         let svc = loaded.service;
         if svc.ipckey != self.svc.ipckey {
-            let msg = format!(
-                "reload refused: IPCKEY changed from {} to {}; restart pcheck to change it\n",
-                psctl::model::format_ipckey(self.svc.ipckey),
-                psctl::model::format_ipckey(svc.ipckey)
-            );
-            self.log.log(syslog::ERR, msg.trim_end());
-            return Err(msg);
+            let e = ReloadError::KeyChanged {
+                from: self.svc.ipckey,
+                to: svc.ipckey,
+            };
+            self.log.log(syslog::ERR, e.to_string().trim_end());
+            return Err(e);
         }
-        let mut old: HashMap<String, (Entry, Option<OwnedFd>, Option<Instant>)> = self
-            .entries
+        let mut old: HashMap<String, Slot> = self
+            .slots
             .drain(..)
-            .zip(self.pidfds.drain(..))
-            .zip(self.due.drain(..))
-            .map(|((e, f), d)| (e.cfg.name.clone(), (e, f, d)))
+            .map(|s| (s.entry.cfg.name.clone(), s))
             .collect();
         let mut pending = Vec::new();
         for (i, p) in svc.processes.iter().cloned().enumerate() {
-            let (entry, fd, due, fx) = match old.remove(&p.name) {
-                Some((mut e, fd, due)) => {
-                    let fx = e.reconfigure(p, svc.monitor_try_count);
-                    (e, fd, due, fx)
+            let (slot, fx) = match old.remove(&p.name) {
+                Some(mut s) => {
+                    let fx = s.entry.reconfigure(p, svc.monitor_try_count);
+                    (s, fx)
                 }
                 None => {
                     let (mut e, fx) = Entry::new(p, svc.monitor_try_count);
+                    // The same pname removed by an earlier reload may still have its script
+                    // running: this entry waits for that one rather than start a second.
+                    let orphan = self.orphans.iter().position(|(n, _)| *n == e.cfg.name);
+                    let script = orphan.map(|k| Box::new(self.orphans.swap_remove(k).1));
+                    if script.is_some() {
+                        e.adopt_script();
+                    }
                     let fx = if self.running { fx } else { e.stop() };
-                    (e, None, None, fx)
+                    let mut s = Slot::new(e);
+                    s.script = script;
+                    (s, fx)
                 }
             };
-            self.entries.push(entry);
-            self.pidfds.push(fd);
-            self.due.push(due);
+            self.slots.push(slot);
             pending.push((i, fx));
         }
+        // Removed entries: their scripts run on as orphans (reaped, adopted if they return).
+        for (name, s) in old {
+            if let Some(r) = s.script {
+                self.orphans.push((name, *r));
+            }
+        }
+        let dump_path = svc.dump_file_or_default();
+        if dump_path != self.svc.dump_file_or_default() {
+            self.dump = DumpDir::new(&dump_path);
+        }
         self.svc = svc;
-        self.reindex();
+        let (budget, warning) = limits::raise(self.slots.len());
+        self.budget = budget;
+        if let Some(w) = warning {
+            self.log.log(syslog::WARNING, &w);
+        }
+        self.recount();
         for (i, fx) in pending {
             self.apply(i, fx);
         }
         self.dirty = true;
         self.log.log(
             syslog::INFO,
-            &format!("Reload pfile={} entries={}", self.pfile, self.entries.len()),
+            &format!("Reload pfile={} entries={}", self.pfile, self.slots.len()),
         );
         Ok(loaded.warnings)
     }
@@ -119,21 +162,22 @@ impl Daemon {
             dump_file: self.svc.dump_file_or_default(),
             pfile: self.pfile.clone(),
             running: self.running,
-            monitor_stop_count: self.entries.iter().filter(|e| !e.monitor_on).count(),
+            monitor_stop_count: self.slots.iter().filter(|s| !s.entry.monitor_on).count(),
             fail_proc_count: self
-                .entries
+                .slots
                 .iter()
-                .filter(|e| e.proc_sts == ProcSts::RetryOver)
+                .filter(|s| s.entry.proc_sts == ProcSts::RetryOver)
                 .count(),
-            all_proc_count: self.entries.len(),
+            all_proc_count: self.slots.len(),
         }
     }
 
     fn pent_views(&self) -> Vec<PentView> {
-        self.entries
+        self.slots
             .iter()
             .enumerate()
-            .map(|(i, e)| PentView {
+            .map(|(i, s)| (i, &s.entry, s.script.as_ref().map(|r| r.record())))
+            .map(|(i, e, script)| PentView {
                 pname: e.cfg.name.clone(),
                 pid: e.pid,
                 retry_count: e.retry_count,
@@ -143,6 +187,7 @@ impl Daemon {
                 rerun_time: e.rerun_time,
                 pent_id: i + 1,
                 monitor_on: e.monitor_on,
+                script,
             })
             .collect()
     }
@@ -159,16 +204,6 @@ impl Daemon {
             param: self.param_view(),
             pents: self.pent_views(),
         };
-        let path = self.svc.dump_file_or_default();
-        match dump::write_atomic(std::path::Path::new(&path), &d.to_text()) {
-            Ok(()) => self.dump_error = None,
-            Err(e) => {
-                let msg = format!("cannot write dump file {path}: {e}");
-                if self.dump_error.as_ref() != Some(&msg) {
-                    self.log.log(syslog::ERR, &msg);
-                    self.dump_error = Some(msg);
-                }
-            }
-        }
+        self.dump.write(&d.to_text(), &mut self.log);
     }
 }

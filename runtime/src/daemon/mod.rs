@@ -1,120 +1,151 @@
 //! pcheck's single-threaded event loop: one poll(2) over the signalfd, the control socket and
 //! its connections, a pidfd per watched process and a pidfd per running restart script. The
-//! timeout is the next due rediscovery scan, script deadline or connection deadline, so an
-//! idle pcheck sleeps and a death wakes it at once.
+//! timeout is the next due scan, poll of a process without pidfd, script deadline or
+//! connection deadline, all on the boot clock, so an idle pcheck sleeps and a death wakes it
+//! at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use psctl::model::Service;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::process::{pidfd_open, Pid, PidfdFlags};
 
 mod commands;
+mod slot;
 
 use crate::control::Server;
-use crate::discovery;
-use crate::restart::{self, Script};
-use crate::signals;
-use crate::state::{Effect, Entry, Event, Ident, Phase};
+use crate::dump::DumpDir;
+use crate::limits::Budget;
+use crate::restart::{self, SpawnError};
+use crate::state::{Effect, Entry, Event, Phase};
+use crate::syslog::{self, Logger};
+use crate::{clock, discovery, signals};
+use slot::{open_pidfd, Opened, Running, Slot, Watch};
 
 /// Delay of the first look for a process after its restart script exited.
 const RESTART_SETTLE: Duration = Duration::from_millis(100);
-use crate::clock;
-use crate::syslog::{self, Logger};
+/// Delay before trying again to start a script that could not be started for lack of
+/// resources.
+const SPAWN_RETRY: Duration = Duration::from_secs(1);
+
+/// How pcheck ends (its exit status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `shutdown` (padmin, SIGTERM, SIGINT, or the `shutdown` retry over action).
+    Shutdown = 0,
+    /// The `exit` retry over action (or the event loop failed): fail the service over.
+    Failover = 1,
+}
 
 pub struct Daemon {
     pfile: String,
     svc: Service,
-    entries: Vec<Entry>,
-    pidfds: Vec<Option<OwnedFd>>,
-    due: Vec<Option<Instant>>,
-    index: HashMap<String, usize>,
-    scripts: Vec<Script>,
+    slots: Vec<Slot>,
+    /// Scripts of entries a reload removed: reaped when they end, adopted again if their
+    /// pname comes back (never a second script for one pname).
+    orphans: Vec<(String, Running)>,
     server: Server,
     sigfd: OwnedFd,
     log: Logger,
     running: bool,
     restart_timeout: Duration,
-    exit: Option<i32>,
+    exit: Option<Exit>,
     dirty: bool,
-    dump_error: Option<String>,
+    dump: DumpDir,
+    budget: Budget,
+    /// pidfds open now (recounted at each wake-up, raised as they are opened).
+    fds_used: usize,
 }
 
 #[derive(Clone, Copy)]
 enum Src {
     Signal,
     Listener,
+    /// The runtime directory changed (see `Server::check_files`).
+    Files,
     Conn(usize),
     Watch(usize),
     Script(usize),
+    Orphan,
+}
+
+/// What the daemon needs besides the pfile.
+pub struct Setup {
+    pub pfile: String,
+    pub svc: Service,
+    pub server: Server,
+    pub sigfd: OwnedFd,
+    pub log: Logger,
+    pub restart_timeout: Duration,
+    pub budget: Budget,
 }
 
 impl Daemon {
-    pub fn new(
-        pfile: String,
-        svc: Service,
-        server: Server,
-        sigfd: OwnedFd,
-        log: Logger,
-        restart_timeout: Duration,
-    ) -> Daemon {
+    pub fn new(s: Setup) -> Daemon {
+        let dump_path = s.svc.dump_file_or_default();
         let mut d = Daemon {
-            pfile,
-            svc,
-            entries: Vec::new(),
-            pidfds: Vec::new(),
-            due: Vec::new(),
-            index: HashMap::new(),
-            scripts: Vec::new(),
-            server,
-            sigfd,
-            log,
+            pfile: s.pfile,
+            svc: s.svc,
+            slots: Vec::new(),
+            orphans: Vec::new(),
+            server: s.server,
+            sigfd: s.sigfd,
+            log: s.log,
             running: true,
-            restart_timeout,
+            restart_timeout: s.restart_timeout,
             exit: None,
             dirty: true,
-            dump_error: None,
+            dump: DumpDir::new(&dump_path),
+            budget: s.budget,
+            fds_used: 0,
         };
+        // Scripts the previous pcheck (killed, so it could not wait for them) left running.
+        let inherited = d.dump.previous_scripts(&mut d.log);
+        let now = clock::boot();
         let try_count = d.svc.monitor_try_count;
         let mut pending = Vec::new();
         for (i, p) in d.svc.processes.clone().into_iter().enumerate() {
-            let (e, fx) = Entry::new(p, try_count);
-            d.entries.push(e);
+            let (mut e, fx) = Entry::new(p, try_count);
+            let script = inherited
+                .get(&e.cfg.name)
+                .and_then(|&(pgid, start)| Running::inherited(pgid, start, d.restart_timeout, now));
+            if let Some(r) = &script {
+                d.log.log(
+                    syslog::NOTICE,
+                    &format!(
+                        "Restart script of ({}) started by the previous pcheck still runs (process group {}); waiting for it",
+                        psctl::escape::for_display(&e.cfg.name),
+                        r.pgid()
+                    ),
+                );
+                e.adopt_script();
+            }
+            let mut slot = Slot::new(e);
+            slot.script = script.map(Box::new);
+            d.slots.push(slot);
             pending.push((i, fx));
         }
-        d.reindex();
+        d.recount();
         for (i, fx) in pending {
             d.apply(i, fx);
         }
         d
     }
 
-    fn reindex(&mut self) {
-        let n = self.entries.len();
-        self.pidfds.resize_with(n, || None);
-        self.due.resize(n, None);
-        self.index = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.cfg.name.clone(), i))
-            .collect();
-    }
-
-    /// Runs until shut down; returns the exit status.
-    pub fn run(mut self) -> i32 {
+    /// Runs until shut down; returns how it ended.
+    pub fn run(mut self) -> Exit {
         self.log.log(
             syslog::INFO,
             &format!(
                 "Start pcheck pfile={} ipckey={} entries={}",
                 self.pfile,
                 psctl::model::format_ipckey(self.svc.ipckey),
-                self.entries.len()
+                self.slots.len()
             ),
         );
         loop {
+            self.recount();
             self.timers();
             self.flush_dump();
             if let Some(code) = self.exit {
@@ -124,78 +155,118 @@ impl Daemon {
                 Ok(r) => r,
                 Err(e) => {
                     self.log.log(syslog::ERR, &format!("poll failed: {e}"));
-                    return self.finish(1);
+                    return self.finish(Exit::Failover);
                 }
             };
-            // Deaths and scripts first: a reload (control or SIGHUP) renumbers the entries.
+            // Deaths and scripts first: a reload (control or SIGHUP) moves the slots.
             for src in &ready {
-                if let Src::Watch(i) = *src {
-                    self.pidfds[i] = None;
-                    self.dirty = true;
-                    let fx = self.entries[i].handle(Event::Died, clock::now());
-                    self.apply(i, fx);
+                match *src {
+                    Src::Watch(i) => {
+                        self.slots[i].watch = Watch::Off;
+                        self.event(i, Event::Died);
+                    }
+                    Src::Script(i) => {
+                        let end = self.slots[i]
+                            .script
+                            .as_deref_mut()
+                            .and_then(Running::try_end);
+                        if let Some(end) = end {
+                            self.slots[i].script = None;
+                            self.event(i, Event::ScriptEnded(end));
+                        }
+                    }
+                    _ => {} // orphans: reaped just below
                 }
             }
-            let mut ended: Vec<_> = ready
-                .iter()
-                .filter_map(|s| match *s {
-                    Src::Script(k) => self.scripts[k].try_end().map(|end| (k, end)),
-                    _ => None,
-                })
-                .collect();
-            ended.sort_by_key(|(k, _)| std::cmp::Reverse(*k));
-            for (k, end) in ended {
-                let s = self.scripts.remove(k);
-                if let Some(&i) = self.index.get(&s.pname) {
-                    self.dirty = true;
-                    let fx = self.entries[i].handle(Event::ScriptEnded(end), clock::now());
-                    self.apply(i, fx);
+            self.reap_orphans();
+            // Connections before accepting: accept may evict one, which moves the others.
+            for src in &ready {
+                if let Src::Conn(i) = *src {
+                    self.on_conn(i);
                 }
             }
             for src in ready {
                 match src {
                     Src::Signal => self.on_signals(),
-                    Src::Listener => self.server.accept(self.answer_window()),
-                    Src::Conn(i) => self.on_conn(i),
-                    Src::Watch(_) | Src::Script(_) => {}
+                    Src::Listener => self.server.accept(clock::boot(), self.budget.conns),
+                    Src::Files => self.server.check_files(&mut self.log),
+                    Src::Conn(_) | Src::Watch(_) | Src::Script(_) | Src::Orphan => {}
                 }
             }
-            self.server.reap(Instant::now());
+            self.server.reap(clock::boot());
         }
     }
 
-    /// How long a connection may take to send its request.
-    fn answer_window(&self) -> Duration {
-        Duration::from_secs(u64::from(self.svc.msg_check_interval).max(5))
+    fn event(&mut self, i: usize, ev: Event) {
+        self.dirty = true;
+        let fx = self.slots[i].entry.handle(ev, clock::both());
+        self.apply(i, fx);
+    }
+
+    fn recount(&mut self) {
+        self.fds_used = self
+            .slots
+            .iter()
+            .map(Slot::fds)
+            .chain(
+                self.orphans
+                    .iter()
+                    .map(|(_, r)| usize::from(r.pidfd().is_some())),
+            )
+            .sum();
+    }
+
+    fn has_fd_budget(&self) -> bool {
+        self.fds_used < self.budget.pidfds
+    }
+
+    /// Drops orphan scripts that have ended (children reaped by `try_end`).
+    fn reap_orphans(&mut self) {
+        let now = clock::boot();
+        self.orphans
+            .retain_mut(|(_, r)| r.tick(now).is_none() && r.try_end().is_none());
     }
 
     fn wait(&mut self) -> rustix::io::Result<Vec<Src>> {
-        let now = Instant::now();
-        let next = self
-            .due
-            .iter()
+        let now = clock::boot();
+        let slot_due = self.slots.iter().flat_map(|s| {
+            let poll_due = match s.watch {
+                Watch::Poll { due, .. } => Some(due),
+                _ => None,
+            };
+            [
+                s.scan_due,
+                s.retry_due,
+                poll_due,
+                s.script.as_deref().and_then(Running::next_due),
+            ]
+            .into_iter()
             .flatten()
-            .copied()
-            .chain(
-                self.scripts
-                    .iter()
-                    .filter(|s| !s.killed)
-                    .map(|s| s.deadline),
-            )
-            .chain(self.server.conns.iter().map(|c| c.deadline()))
+        });
+        let next = slot_due
+            .chain(self.orphans.iter().filter_map(|(_, r)| r.next_due()))
+            .chain(self.server.next_due(self.budget.conns))
             .min();
         let timeout = next.map(|t| {
-            let d = t.saturating_duration_since(now) + Duration::from_millis(1);
+            let d = t.saturating_sub(now) + Duration::from_millis(1);
             Timespec {
-                tv_sec: d.as_secs() as _,
-                tv_nsec: d.subsec_nanos() as _,
+                tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(d.subsec_nanos()),
             }
         });
-        let mut srcs = vec![Src::Signal, Src::Listener];
-        let mut fds = vec![
-            PollFd::from_borrowed_fd(self.sigfd.as_fd(), PollFlags::IN),
-            PollFd::from_borrowed_fd(self.server.listener_fd(), PollFlags::IN),
-        ];
+        let mut srcs = vec![Src::Signal];
+        let mut fds = vec![PollFd::from_borrowed_fd(self.sigfd.as_fd(), PollFlags::IN)];
+        if self.server.accepting(now, self.budget.conns) {
+            fds.push(PollFd::from_borrowed_fd(
+                self.server.listener_fd(),
+                PollFlags::IN,
+            ));
+            srcs.push(Src::Listener);
+        }
+        if let Some(fd) = self.server.notify_fd() {
+            fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+            srcs.push(Src::Files);
+        }
         for (i, c) in self.server.conns.iter().enumerate() {
             let ev = if c.wants_write() {
                 PollFlags::OUT
@@ -205,15 +276,21 @@ impl Daemon {
             fds.push(PollFd::from_borrowed_fd(c.fd(), ev));
             srcs.push(Src::Conn(i));
         }
-        for (i, fd) in self.pidfds.iter().enumerate() {
-            if let Some(fd) = fd {
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Watch::Pidfd(fd) = &s.watch {
                 fds.push(PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::IN));
                 srcs.push(Src::Watch(i));
             }
+            if let Some(fd) = s.script.as_deref().and_then(Running::pidfd) {
+                fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+                srcs.push(Src::Script(i));
+            }
         }
-        for (k, s) in self.scripts.iter().enumerate() {
-            fds.push(PollFd::from_borrowed_fd(s.pidfd.as_fd(), PollFlags::IN));
-            srcs.push(Src::Script(k));
+        for (_, r) in &self.orphans {
+            if let Some(fd) = r.pidfd() {
+                fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+                srcs.push(Src::Orphan);
+            }
         }
         match poll(&mut fds, timeout.as_ref()) {
             Ok(_) => {}
@@ -228,30 +305,67 @@ impl Daemon {
             .collect())
     }
 
-    /// Script deadlines and due scans.
+    /// Script deadlines, polled processes, deferred script starts and due scans.
     fn timers(&mut self) {
-        let now = Instant::now();
-        for s in self.scripts.iter_mut() {
-            if !s.killed && now >= s.deadline {
-                s.kill();
+        let now = clock::boot();
+        let interval = Duration::from_secs(u64::from(self.svc.monitor_interval));
+        for i in 0..self.slots.len() {
+            let ended = self.slots[i].script.as_mut().and_then(|r| r.tick(now));
+            if let Some(end) = ended {
+                self.slots[i].script = None;
+                self.event(i, Event::ScriptEnded(end));
+            }
+            if let Watch::Poll { id, due } = self.slots[i].watch {
+                if now >= due {
+                    match open_pidfd(id, self.has_fd_budget()) {
+                        Opened::Pidfd(fd) => {
+                            self.fds_used += 1;
+                            self.slots[i].watch = Watch::Pidfd(fd);
+                        }
+                        Opened::NoDescriptor => {
+                            self.slots[i].watch = Watch::Poll {
+                                id,
+                                due: now + interval,
+                            }
+                        }
+                        Opened::Gone => {
+                            self.slots[i].watch = Watch::Off;
+                            self.event(i, Event::Died);
+                        }
+                    }
+                }
+            }
+            if self.slots[i].retry_due.is_some_and(|t| t <= now) {
+                self.slots[i].retry_due = None;
+                self.event(i, Event::RetryScript);
             }
         }
-        let due: Vec<usize> = (0..self.entries.len())
-            .filter(|&i| self.due[i].is_some_and(|t| t <= now) && self.entries[i].wants_scan())
+        self.reap_orphans();
+        let due: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                let s = &self.slots[i];
+                s.scan_due.is_some_and(|t| t <= now) && s.entry.wants_scan()
+            })
             .collect();
         if due.is_empty() {
             return;
         }
         let wanted: HashMap<&str, usize> = due
             .iter()
-            .map(|&i| (self.entries[i].cfg.name.as_str(), i))
+            .map(|&i| (self.slots[i].entry.cfg.name.as_str(), i))
             .collect();
-        let excluded: HashSet<i32> = self.scripts.iter().map(Script::pgid).collect();
+        let excluded: HashSet<i32> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.script.as_deref().map(Running::pgid))
+            .chain(self.orphans.iter().map(|(_, r)| r.pgid()))
+            .collect();
         let found = discovery::scan(&wanted, &excluded);
-        let interval = Duration::from_secs(u64::from(self.svc.monitor_interval));
         for i in due {
-            self.due[i] = Some(now + interval);
-            let fx = self.entries[i].handle(Event::Scan(found.get(&i).copied()), clock::now());
+            self.slots[i].scan_due = Some(now + interval);
+            let fx = self.slots[i]
+                .entry
+                .handle(Event::Scan(found.get(&i).copied()), clock::both());
             if !fx.is_empty() {
                 self.dirty = true;
             }
@@ -262,7 +376,8 @@ impl Daemon {
     /// Performs effects, feeding back what they cause (a process gone before its pidfd was
     /// opened, a script that could not start).
     fn apply(&mut self, i: usize, fx: Vec<Effect>) {
-        let mut queue: std::collections::VecDeque<Effect> = fx.into();
+        let mut queue: VecDeque<Effect> = fx.into();
+        let interval = Duration::from_secs(u64::from(self.svc.monitor_interval));
         while let Some(f) = queue.pop_front() {
             self.dirty = true;
             let back = match f {
@@ -270,58 +385,88 @@ impl Daemon {
                     self.log.log(m.severity(), &m.text());
                     None
                 }
-                Effect::Watch(id) => match watch(id) {
-                    Some(fd) => {
-                        self.pidfds[i] = Some(fd);
+                Effect::Watch(id) => match open_pidfd(id, self.has_fd_budget()) {
+                    Opened::Pidfd(fd) => {
+                        self.fds_used += 1;
+                        self.slots[i].watch = Watch::Pidfd(fd);
                         None
                     }
-                    None => Some(Event::Died),
+                    Opened::NoDescriptor => {
+                        self.slots[i].watch = Watch::Poll {
+                            id,
+                            due: clock::boot() + interval,
+                        };
+                        None
+                    }
+                    Opened::Gone => Some(Event::Died),
                 },
                 Effect::Unwatch => {
-                    self.pidfds[i] = None;
+                    self.slots[i].watch = Watch::Off;
                     None
                 }
                 Effect::ScanNow => {
                     // After a restart script, give what it forked a moment to exec.
-                    let settle = match self.entries[i].phase {
+                    let settle = match self.slots[i].entry.phase {
                         Phase::Searching {
                             after_restart: true,
                             ..
                         } => RESTART_SETTLE,
                         _ => Duration::ZERO,
                     };
-                    self.due[i] = Some(Instant::now() + settle);
+                    self.slots[i].scan_due = Some(clock::boot() + settle);
                     None
                 }
                 Effect::RunScript => self.run_script(i),
+                Effect::RetryScriptLater => {
+                    self.slots[i].retry_due = Some(clock::boot() + SPAWN_RETRY);
+                    None
+                }
                 Effect::Exit(code) => {
-                    self.exit.get_or_insert(code);
+                    self.exit.get_or_insert(if code == 0 {
+                        Exit::Shutdown
+                    } else {
+                        Exit::Failover
+                    });
                     None
                 }
             };
             if let Some(ev) = back {
-                queue.extend(self.entries[i].handle(ev, clock::now()));
+                queue.extend(self.slots[i].entry.handle(ev, clock::both()));
             }
         }
-        if !self.entries[i].wants_scan() {
-            self.due[i] = None;
-        } else if self.due[i].is_none() {
-            self.due[i] = Some(Instant::now());
+        let s = &mut self.slots[i];
+        if !s.entry.wants_scan() {
+            s.scan_due = None;
+        } else if s.scan_due.is_none() {
+            s.scan_due = Some(clock::boot());
+        }
+        if s.entry.phase != Phase::Deferred {
+            s.retry_due = None;
         }
     }
 
     fn run_script(&mut self, i: usize) -> Option<Event> {
-        let e = &self.entries[i];
+        let e = &self.slots[i].entry;
         let cmd = restart::command_line(&e.cfg.restart)?;
+        if !self.has_fd_budget() {
+            return Some(Event::SpawnLater(
+                "no descriptor left for its pidfd".to_owned(),
+            ));
+        }
         match restart::spawn(&e.cfg.name, &cmd, self.restart_timeout) {
             Ok(s) => {
-                self.scripts.push(s);
+                self.fds_used += 1;
+                self.slots[i].script = Some(Box::new(Running::child(
+                    s,
+                    clock::boot(),
+                    self.restart_timeout,
+                )));
                 None
             }
-            // Until the daemon retries resource failures (issue 8), both count as failed.
-            Err(why) => Some(Event::ScriptEnded(crate::state::ScriptEnd::SpawnFailed(
-                why.to_string(),
-            ))),
+            Err(SpawnError::Resources(why)) => Some(Event::SpawnLater(why)),
+            Err(SpawnError::Refused(why)) => Some(Event::ScriptEnded(
+                crate::state::ScriptEnd::SpawnFailed(why),
+            )),
         }
     }
 
@@ -329,11 +474,11 @@ impl Daemon {
         for sig in signals::read(&self.sigfd) {
             match sig {
                 signals::TERM | signals::INT => {
-                    self.exit.get_or_insert(0);
+                    self.exit.get_or_insert(Exit::Shutdown);
                 }
                 signals::HUP => {
-                    if let Err(diags) = self.reload() {
-                        eprint!("{diags}");
+                    if let Err(e) = self.reload() {
+                        self.log.stderr(&e.to_string());
                     }
                 }
                 _ => {}
@@ -355,7 +500,7 @@ impl Daemon {
         }
     }
 
-    fn finish(mut self, code: i32) -> i32 {
+    fn finish(mut self, code: Exit) -> Exit {
         self.log.log(syslog::NOTICE, "Shutdown pcheck");
         self.dirty = true;
         self.flush_dump();
@@ -364,32 +509,35 @@ impl Daemon {
     }
 }
 
-/// A pidfd on `id`, checked (after opening, so that it cannot be raced) to still be that very
-/// process: same start time, not exited. `None` means it is already gone.
-fn watch(id: Ident) -> Option<OwnedFd> {
-    let fd = pidfd_open(Pid::from_raw(id.pid)?, PidfdFlags::empty()).ok()?;
-    discovery::is_same_live(id).then_some(fd)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Ident;
 
     #[test]
     fn a_recycled_pid_is_not_watched() {
-        let me = std::process::id() as i32;
+        let me = i32::try_from(std::process::id()).unwrap();
         let start = discovery::read_stat(me).unwrap().start;
-        assert!(watch(Ident { pid: me, start }).is_some());
+        assert!(matches!(
+            open_pidfd(Ident { pid: me, start }, true),
+            Opened::Pidfd(_)
+        ));
         // Same pid, another start time: what a recycled pid looks like.
-        assert!(watch(Ident {
+        let recycled = Ident {
             pid: me,
-            start: start + 1
-        })
-        .is_none());
-        assert!(watch(Ident {
+            start: start + 1,
+        };
+        assert!(matches!(open_pidfd(recycled, true), Opened::Gone));
+        assert!(matches!(open_pidfd(recycled, false), Opened::Gone));
+        let gone = Ident {
             pid: i32::MAX,
-            start
-        })
-        .is_none());
+            start,
+        };
+        assert!(matches!(open_pidfd(gone, true), Opened::Gone));
+        // Without a descriptor to spare, a live process is polled, never called dead.
+        assert!(matches!(
+            open_pidfd(Ident { pid: me, start }, false),
+            Opened::NoDescriptor
+        ));
     }
 }
