@@ -93,7 +93,7 @@ fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Found {
 
 fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> u8 {
     let pfile = config::absolute(pfile_arg);
-    let loaded = config::load(pfile_arg);
+    let loaded = config::load_for_admin(pfile_arg);
     let key = loaded.as_ref().ok().map(|l| l.service.ipckey);
     let sock = match find(dir, key, &pfile) {
         Found::Served(s) => s,

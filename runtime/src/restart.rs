@@ -351,9 +351,18 @@ unsafe fn child_main(a: &ChildArgs) -> ! {
     // (Rust ignores SIGPIPE, and an ignored signal stays ignored across exec).
     let mut set: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut set);
+    // The raw system call: glibc's wrappers refuse signals 32 and 33, which it reserves.
+    // An all-zero kernel sigaction is SIG_DFL with no flags and an empty mask.
+    let dfl = [0u64; 4];
     for sig in 1..65 {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::signal(sig, libc::SIG_DFL);
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                dfl.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            );
         }
     }
     if libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) != 0 {

@@ -104,6 +104,20 @@ impl Env {
         self.write(file, &t)
     }
 
+    /// A command for `bin` with this test's runtime directory and syslog socket.
+    pub fn command(&self, bin: &str) -> Command {
+        self.cmd(bin)
+    }
+
+    /// Starts a prepared pcheck command in the background (killed when the test ends).
+    pub fn pcheck_spawn(&self, mut cmd: Command) -> usize {
+        let err = std::fs::File::create(self.path("pcheck.err")).unwrap();
+        let child = cmd.stdout(Stdio::null()).stderr(err).spawn().unwrap();
+        let mut v = self.pchecks.borrow_mut();
+        v.push(child);
+        v.len() - 1
+    }
+
     fn cmd(&self, bin: &str) -> Command {
         let mut c = Command::new(bin);
         c.env("PCHECK_RUNTIME_DIR", &self.runtime)
@@ -330,4 +344,39 @@ pub fn setup(env: &Env, n: u32, pent: &str, extra: &[&str]) -> (String, String, 
     env.wait_log(&format!("({name} ,pid={pid}) Up"));
     let pcpid = env.pcheck_pid(pc);
     (name, pfile, pc, pid, pcpid)
+}
+
+/// True when the test runs as root; otherwise says LOUDLY that the test is not run.
+pub fn is_root(test: &str) -> bool {
+    if rustix_free_euid() == 0 {
+        return true;
+    }
+    eprintln!("NOT RUN: {test} needs root (an unprivileged user plays the attacker)");
+    false
+}
+
+fn rustix_free_euid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
+}
+
+/// The attacker: uid and gid 65534 (`nobody`).
+pub const NOBODY: u32 = 65534;
+
+/// `args` run as `nobody`.
+pub fn as_nobody(args: &[&str]) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(args)
+        .stdin(Stdio::null());
+    c
+}
+
+/// A directory `dir` owned by `nobody` (mode 0755), as an attacker's own directory would be.
+pub fn nobody_dir(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
