@@ -17,7 +17,8 @@ use psctl::trust::{self, Kind};
 /// pfiles are small text files; a bigger one is refused unread (the compiler's limit).
 const MAX_PFILE_BYTES: u64 = 16 << 20;
 
-/// A pfile that parsed, with its warnings rendered (possibly empty).
+/// A pfile that parsed, with its warnings rendered (possibly empty). From [`load`], the
+/// entries' trusted user names are resolved to uids (through /etc/passwd, no NSS).
 pub struct Loaded {
     pub service: Service,
     pub warnings: String,
@@ -43,7 +44,12 @@ pub fn load(path: &str) -> Result<Loaded, String> {
         .reopen(rustix::fs::OFlags::RDONLY)
         .map_err(|u| format!("error: cannot read {shown}: {u}\n"))?;
     let bytes = read_bounded(std::fs::File::from(fd), &shown)?;
-    parse(path, &bytes, opened.stat.st_uid)
+    let mut loaded = parse(path, &bytes, opened.stat.st_uid)?;
+    crate::discovery::resolve_users(&mut loaded.service, || {
+        std::fs::read_to_string("/etc/passwd")
+    })
+    .map_err(|e| format!("error: {shown}: {e}\n"))?;
+    Ok(loaded)
 }
 
 /// Reads a pfile for padmin, which needs only its IPCKEY and dump path and holds no privilege
@@ -80,7 +86,9 @@ fn parse(path: &str, bytes: &[u8], owner: u32) -> Result<Loaded, String> {
         .any(|d| d.severity == Severity::Error);
     let caller = rustix::process::getuid().as_raw();
     let quote = !errors && (owner == 0 || owner == caller);
-    let text = render_all(&parsed.diagnostics, quote);
+    let mut diags = parsed.diagnostics.clone();
+    psctl::diagnostics::sort(&mut diags);
+    let text = render_all(&diags, quote);
     match parsed.service {
         Some(service) if !errors => Ok(Loaded {
             service,
@@ -105,7 +113,13 @@ pub fn render_all(diags: &[Diagnostic], quote: bool) -> String {
             (Some(f), None) => psctl::escape::for_display(f).into_owned(),
             _ => String::new(),
         };
-        out.push_str(&format!("{}[{}] at {at}\n", d.severity.as_str(), d.code.id));
+        // The code's summary is fixed text from the registry: it quotes nothing of the file.
+        out.push_str(&format!(
+            "{}[{}] at {at}: {}\n",
+            d.severity.as_str(),
+            d.code.id,
+            d.code.summary
+        ));
     }
     if !diags.is_empty() {
         out.push_str(
@@ -129,10 +143,8 @@ mod tests {
         let shadow = b"root:$y$j9T$secret:19000:0:99999:7:::\nbob:!:19000::::::\n";
         let err = parse("/etc/shadow", shadow, 0).err().unwrap();
         assert!(!err.contains("secret") && !err.contains("root") && !err.contains("bob"));
-        assert!(
-            err.contains("error[psctl::pfile::field_count] at /etc/shadow:1:1"),
-            "{err}"
-        );
+        assert!(err.contains("] at /etc/shadow:1:"), "{err}");
+        assert!(err.contains("] at /etc/shadow:2:"), "{err}");
         // a pfile's warnings are quoted (owner root)
         let ok = parse("/p", b"IPCKEY 1\ncrond:-:1:1:Exit\n", 0)
             .ok()

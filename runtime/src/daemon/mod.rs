@@ -242,9 +242,12 @@ impl Daemon {
         if due.is_empty() {
             return;
         }
-        let wanted: HashMap<&str, usize> = due
+        let wanted: discovery::Wanted = due
             .iter()
-            .map(|&i| (self.entries[i].cfg.name.as_str(), i))
+            .map(|&i| {
+                let cfg = &self.entries[i].cfg;
+                (cfg.name.as_str(), (i, cfg.user.as_slice()))
+            })
             .collect();
         let excluded: HashSet<i32> = self.scripts.iter().map(Script::pgid).collect();
         let found = discovery::scan(&wanted, &excluded);
