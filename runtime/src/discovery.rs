@@ -198,7 +198,7 @@ pub fn uid_min(login_defs: &str) -> u32 {
             let mut w = l.split_whitespace();
             (w.next() == Some("UID_MIN")).then(|| w.next()?.parse().ok())?
         })
-        .last()
+        .next_back()
         .unwrap_or(1000)
 }
 
