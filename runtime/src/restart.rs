@@ -283,6 +283,7 @@ fn fork_exec(exec: &Exec) -> Result<i32, SpawnError> {
     let (status_r, status_w) =
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     let child = ChildArgs {
+        ignored: ignored_signals(),
         prog: exec.prog.fd.as_raw_fd(),
         script: exec.script,
         null: null.as_raw_fd(),
@@ -330,7 +331,33 @@ fn last_errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
+/// The signals pcheck ignores (Rust ignores SIGPIPE; pcheck's parent may have ignored more),
+/// read once: dispositions do not change while pcheck runs.
+fn ignored_signals() -> &'static [i32] {
+    static IGNORED: OnceLock<Vec<i32>> = OnceLock::new();
+    IGNORED.get_or_init(|| {
+        (1..65)
+            .filter(|&sig| {
+                let mut old = [0u64; 4];
+                // SAFETY: reads the disposition into `old` (the kernel's struct sigaction,
+                // handler first, at most 32 bytes on Linux), changes nothing.
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigaction,
+                        sig,
+                        std::ptr::null::<u64>(),
+                        old.as_mut_ptr(),
+                        8usize,
+                    )
+                };
+                r == 0 && old[0] == libc::SIG_IGN as u64
+            })
+            .collect()
+    })
+}
+
 struct ChildArgs {
+    ignored: &'static [i32],
     prog: i32,
     script: bool,
     null: i32,
@@ -351,19 +378,18 @@ unsafe fn child_main(a: &ChildArgs) -> ! {
     // (Rust ignores SIGPIPE, and an ignored signal stays ignored across exec).
     let mut set: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut set);
-    // The raw system call: glibc's wrappers refuse signals 32 and 33, which it reserves.
-    // An all-zero kernel sigaction is SIG_DFL with no flags and an empty mask.
+    // Handlers are reset by the exec itself; ignored signals are not. The raw system call:
+    // glibc's wrappers refuse signals 32 and 33, which it reserves. An all-zero kernel
+    // sigaction is SIG_DFL with no flags and an empty mask.
     let dfl = [0u64; 4];
-    for sig in 1..65 {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                dfl.as_ptr(),
-                std::ptr::null_mut::<u64>(),
-                8usize,
-            );
-        }
+    for &sig in a.ignored {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            dfl.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
     }
     if libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) != 0 {
         fail(a.status);
