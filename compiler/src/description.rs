@@ -27,7 +27,14 @@ pub const SERVICE_KEYS: &[&str] = &[
     "processes",
 ];
 /// Keys of one process.
-pub const PROCESS_KEYS: &[&str] = &["name", "restart", "grace", "retries", "on_retry_over"];
+pub const PROCESS_KEYS: &[&str] = &[
+    "name",
+    "restart",
+    "grace",
+    "retries",
+    "on_retry_over",
+    "user",
+];
 /// Keys of the two restart mappings.
 pub const RESTART_KEYS: &[&str] = &["script", "stop", "start", "wait"];
 
@@ -106,6 +113,39 @@ pub struct ProcessDesc {
     #[schemars(title = "Action on retry over")]
     #[serde(default = "default_action")]
     pub on_retry_over: ActionDesc,
+    /// The users whose processes may match this entry: user names or numeric uids, at least
+    /// one. When absent: root, pcheck's own user and system accounts (uid below UID_MIN of
+    /// /etc/login.defs, never nobody). pcheck resolves names through /etc/passwd when it loads
+    /// the pfile.
+    #[schemars(title = "Trusted users")]
+    #[schemars(extend("default" = []))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
+    pub user: Vec<UserRef>,
+}
+
+/// A user: a name or a numeric uid.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum UserRef {
+    Uid(#[schemars(range(max = 4_294_967_294u32))] u32),
+    Name(
+        #[schemars(
+            regex(pattern = r"^[A-Za-z0-9._][A-Za-z0-9._-]*\$?$"),
+            length(max = 32)
+        )]
+        String,
+    ),
+}
+
+impl UserRef {
+    /// As the model and a pfile write it.
+    pub fn text(&self) -> String {
+        match self {
+            UserRef::Uid(n) => n.to_string(),
+            UserRef::Name(s) => s.clone(),
+        }
+    }
 }
 
 /// An IPCKEY: integer or `"0x..."` string.
@@ -339,6 +379,7 @@ pub fn to_service(
                 ActionDesc::Exit => Action::Exit,
                 ActionDesc::Shutdown => Action::Shutdown,
             },
+            user: p.user.iter().map(UserRef::text).collect(),
         });
     }
     let svc =

@@ -27,6 +27,9 @@ pub mod limits {
     pub const GRACE: RangeInclusive<u64> = 0..=31_536_000;
     pub const RETRY: RangeInclusive<u64> = 0..=1000;
     pub const WAIT: RangeInclusive<u64> = 0..=3600;
+    /// Longest pname, in bytes: pcheck reads no more of a command line than a pname could
+    /// match (spec 3.1), so a process with a huge argv costs a scan no more than any other.
+    pub const PNAME_BYTES: usize = 4096;
 }
 
 /// One pcheck: what a pfile's PARAM section says plus its PENT entries.
@@ -57,6 +60,9 @@ pub struct Process {
     pub grace: u64,
     pub retries: u32,
     pub on_retry_over: Action,
+    /// The users whose processes may match (spec 6), as written: names or decimal uids. Empty:
+    /// the default rule (root, pcheck's own user, system accounts).
+    pub user: Vec<String>,
 }
 
 /// How a dead process is brought back.
@@ -156,6 +162,8 @@ pub enum Loc {
     Grace(usize),
     Retries(usize),
     OnRetryOver(usize),
+    /// Entry `i`'s list of trusted users.
+    User(usize),
 }
 
 /// Lets a rule ask a front-end for the span of a model location.

@@ -91,6 +91,9 @@ fn messy(m: &Service, seed: &[u8]) -> String {
             ]
             .join(sep),
         );
+        if !p.user.is_empty() {
+            out.push_str(&format!("{sep}user={}", p.user.join(",")));
+        }
         out.push_str(nl);
     }
     out

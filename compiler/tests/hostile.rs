@@ -121,7 +121,14 @@ fn one_megabyte_lines() {
         format!("{{\"name\": \"{x}\", \"ipckey\": 1, \"processes\": [{{\"name\": \"a\"}}]}}");
     expect_first(d, "long.json", json.as_bytes(), "psctl::schema::invalid", 1);
     let pfile = format!("IPCKEY 1\n{x}:-:1:1:continue\n{x}\n");
-    expect_first(d, "pfile_long", pfile.as_bytes(), "psctl::pfile::syntax", 3);
+    // a pname is at most 4096 bytes (pcheck reads no more of a command line)
+    expect_first(
+        d,
+        "pfile_long",
+        pfile.as_bytes(),
+        "psctl::value::invalid_pname",
+        2,
+    );
 }
 
 #[test]

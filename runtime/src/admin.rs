@@ -131,7 +131,7 @@ fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Found {
 fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> Exit {
     let pfile = config::absolute(pfile_arg);
     let shown = psctl::escape::for_display(&pfile).into_owned();
-    let loaded = config::load(pfile_arg);
+    let loaded = config::load_for_admin(pfile_arg);
     let key = loaded.as_ref().ok().map(|l| l.service.ipckey);
     let sock = match find(dir, key, &pfile) {
         Found::Served(s) => s,

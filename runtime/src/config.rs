@@ -1,34 +1,132 @@
 //! Reading a pfile with the compiler's own parser (no second grammar), rendering its
 //! diagnostics the way `psctl check` does in plain form.
+//!
+//! pcheck runs as root, so it reads its pfile through the trust walk (spec 6): a pfile that
+//! anyone but root or pcheck's own user could have written, or one in such a directory, is
+//! refused before a byte of it is read. And neither pcheck nor padmin quotes a file's text
+//! (source lines, or messages that embed its words) unless it parses as a pfile and belongs to
+//! root or the caller: `pcheck -f /etc/shadow` must not print the file (finding 6 of issue 8).
 
-use psctl::diagnostics::{render, Severity};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+
+use psctl::diagnostics::{render, Diagnostic, Severity};
 use psctl::model::Service;
+use psctl::trust::{self, Kind};
 
-/// A pfile that parsed, with its warnings rendered (possibly empty).
+/// pfiles are small text files; a bigger one is refused unread (the compiler's limit).
+const MAX_PFILE_BYTES: u64 = 16 << 20;
+
+/// A pfile that parsed, with its warnings rendered (possibly empty). From [`load`], the
+/// entries' trusted user names are resolved to uids (through /etc/passwd, no NSS).
 pub struct Loaded {
     pub service: Service,
     pub warnings: String,
 }
 
-/// `Err` holds the rendered diagnostics (or the I/O error) to print.
+/// Reads the pfile pcheck runs, through the trust walk. `Err` holds the rendered diagnostics
+/// or the reason it was refused, to print.
 pub fn load(path: &str) -> Result<Loaded, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {path}: {e}\n"))?;
-    let parsed = psctl::pfile::parse_bytes(path, &bytes, &psctl::pfile::name_from_path(path));
-    let text: String = parsed.diagnostics.iter().map(render::plain).collect();
-    match parsed.service {
-        Some(service)
-            if !parsed
-                .diagnostics
-                .iter()
-                .any(|d| d.severity == Severity::Error) =>
-        {
-            Ok(Loaded {
-                service,
-                warnings: text,
-            })
+    let me = rustix::process::geteuid().as_raw();
+    let shown = psctl::escape::for_display(path).into_owned();
+    let abs =
+        std::path::absolute(path).map_err(|e| format!("error: cannot read {shown}: {e}\n"))?;
+    let opened = trust::open(&abs, me, Kind::File).map_err(|u| {
+        if u.is_missing() {
+            format!("error: cannot read {shown}: {u}\n")
+        } else {
+            format!(
+                "error: refusing the pfile {shown}: {u}\n  = help: pcheck reads only a pfile that root or its own user owns and nobody else can write, in directories likewise\n"
+            )
         }
+    })?;
+    let fd = opened
+        .reopen(rustix::fs::OFlags::RDONLY)
+        .map_err(|u| format!("error: cannot read {shown}: {u}\n"))?;
+    let bytes = read_bounded(std::fs::File::from(fd), &shown)?;
+    let mut loaded = parse(path, &bytes, opened.stat.st_uid)?;
+    crate::discovery::resolve_users(&mut loaded.service, || {
+        std::fs::read_to_string("/etc/passwd")
+    })
+    .map_err(|e| format!("error: {shown}: {e}\n"))?;
+    Ok(loaded)
+}
+
+/// Reads a pfile for padmin, which needs only its IPCKEY and dump path and holds no privilege
+/// of its own: no trust walk, but the same rule on what may be quoted.
+pub fn load_for_admin(path: &str) -> Result<Loaded, String> {
+    let shown = psctl::escape::for_display(path).into_owned();
+    let f = std::fs::File::open(path).map_err(|e| format!("error: cannot read {shown}: {e}\n"))?;
+    let owner = f
+        .metadata()
+        .map_err(|e| format!("error: cannot read {shown}: {e}\n"))?
+        .uid();
+    let bytes = read_bounded(f, &shown)?;
+    parse(path, &bytes, owner)
+}
+
+fn read_bounded(f: std::fs::File, shown: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    f.take(MAX_PFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("error: cannot read {shown}: {e}\n"))?;
+    if bytes.len() as u64 > MAX_PFILE_BYTES {
+        return Err(format!(
+            "error: {shown} is larger than 16 MiB; it is not a pfile\n"
+        ));
+    }
+    Ok(bytes)
+}
+
+fn parse(path: &str, bytes: &[u8], owner: u32) -> Result<Loaded, String> {
+    let parsed = psctl::pfile::parse_bytes(path, bytes, &psctl::pfile::name_from_path(path));
+    let errors = parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error);
+    let caller = rustix::process::getuid().as_raw();
+    let quote = !errors && (owner == 0 || owner == caller);
+    let mut diags = parsed.diagnostics.clone();
+    psctl::diagnostics::sort(&mut diags);
+    let text = render_all(&diags, quote);
+    match parsed.service {
+        Some(service) if !errors => Ok(Loaded {
+            service,
+            warnings: text,
+        }),
         _ => Err(text),
     }
+}
+
+/// Renders diagnostics in full when `quote`, else as code and position only: the messages of
+/// a file that is not a pfile would quote its words.
+pub fn render_all(diags: &[Diagnostic], quote: bool) -> String {
+    if quote {
+        return diags.iter().map(render::plain).collect();
+    }
+    let mut out = String::new();
+    for d in diags {
+        let at = match (d.file_name(), d.location()) {
+            (Some(f), Some((s, _))) => {
+                format!("{}:{}:{}", psctl::escape::for_display(f), s.line, s.column)
+            }
+            (Some(f), None) => psctl::escape::for_display(f).into_owned(),
+            _ => String::new(),
+        };
+        // The code's summary is fixed text from the registry: it quotes nothing of the file.
+        out.push_str(&format!(
+            "{}[{}] at {at}: {}\n",
+            d.severity.as_str(),
+            d.code.id,
+            d.code.summary
+        ));
+    }
+    if !diags.is_empty() {
+        out.push_str(
+            "  = note: the file is not a valid pfile (or not one of yours), so its text is not shown; `psctl check FILE` shows the details to whoever may read it\n",
+        );
+    }
+    out
 }
 
 /// The pfile path as pcheck registers it and padmin looks it up: canonical (absolute, no `.`,
@@ -52,7 +150,7 @@ pub fn absolute(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::absolute;
+    use super::*;
 
     #[test]
     fn every_spelling_of_a_file_is_one_path() {
@@ -72,5 +170,24 @@ mod tests {
             absolute(missing.to_str().unwrap()),
             base.join("sub/pfile_none").display().to_string()
         );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_pfile_is_not_quoted() {
+        let shadow = b"root:$y$j9T$secret:19000:0:99999:7:::\nbob:!:19000::::::\n";
+        let err = parse("/etc/shadow", shadow, 0).err().unwrap();
+        assert!(!err.contains("secret") && !err.contains("root") && !err.contains("bob"));
+        assert!(err.contains("] at /etc/shadow:1:"), "{err}");
+        assert!(err.contains("] at /etc/shadow:2:"), "{err}");
+        // a pfile's warnings are quoted (owner root)
+        let ok = parse("/p", b"IPCKEY 1\ncrond:-:1:1:Exit\n", 0)
+            .ok()
+            .unwrap();
+        assert!(ok.warnings.contains("crond:-:1:1:Exit"), "{}", ok.warnings);
+        // but not those of someone else's file
+        let other = parse("/p", b"IPCKEY 1\ncrond:-:1:1:Exit\n", 54321)
+            .ok()
+            .unwrap();
+        assert!(!other.warnings.contains("crond"), "{}", other.warnings);
     }
 }

@@ -188,4 +188,19 @@ user running psctl) lets that user run commands as root. Fix with `chown root PA
     HOST_WRITABLE = "psctl::host::writable", "a restart script is group- or world-writable",
         "pcheck runs restart scripts as root; a script others can write lets them run commands as \
 root. Fix with `chmod go-w PATH`.";
+    PFILE_EXTENSION = "psctl::pfile::extension", "a PENT extension field is unknown or repeated",
+        "After its five fields a PENT line may carry psctl extensions, each `:key=value`. The one \
+known today is `user=NAME[,NAME...]`: the users whose processes may match the entry (names \
+from /etc/passwd or numeric uids). Legacy pfiles have no extension fields and need none.";
+    INVALID_USER = "psctl::value::invalid_user", "a trusted user is not a valid user name or uid",
+        "`user` lists the users whose processes may match an entry: user names (letters, digits, \
+`.`, `_`, `-`, not starting with `-`, at most 32 characters, optionally ending in `$`) or \
+numeric uids (0 to 4294967294). The list may not be empty: leave `user` out for the default \
+(root, pcheck's own user and system accounts below UID_MIN, never `nobody`).";
+    RESTART_SHELL = "psctl::restart::shell_syntax", "a restart command uses shell syntax",
+        "pcheck executes a plain restart command (an absolute path and words) directly, after \
+checking that nobody but root can change it. A command with shell syntax (quotes, `$`, `;`, \
+`|`, `&`, redirections, globs, `~`, a `#` starting a word) must run through /bin/sh, which \
+opens every further program by its path; pcheck checks only the first word. Put the commands \
+in a script and name the script instead.";
 }

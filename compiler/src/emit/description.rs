@@ -196,12 +196,27 @@ pub fn print(svc: &Service, comments: &Comments, opts: &Options<'_>) -> String {
                 dur((*wait).into())
             ),
         };
-        let fields = [
+        let mut fields = vec![
             kv("restart", restart),
             kv("grace", dur(proc_.grace)),
             kv("retries", proc_.retries.to_string()),
             kv("on_retry_over", s(proc_.on_retry_over.as_str())),
         ];
+        if !proc_.user.is_empty() {
+            // uids as integers, names as strings: what the description reads back the same
+            let users: Vec<String> = proc_
+                .user
+                .iter()
+                .map(|u| {
+                    if u.bytes().all(|b| b.is_ascii_digit()) {
+                        u.clone()
+                    } else {
+                        s(u)
+                    }
+                })
+                .collect();
+            fields.push(kv("user", format!("[{}]", users.join(", "))));
+        }
         if yaml {
             if let Some(a) = a {
                 out.comments("  ", &a.before);

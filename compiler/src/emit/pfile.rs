@@ -141,6 +141,15 @@ pub fn unrepresentable(svc: &Service) -> Vec<(Loc, String)> {
         if let Some(why) = field_problem(&p.name) {
             out.push((Loc::ProcessName(i), format!("the process name {why}")));
         }
+        if p.user
+            .iter()
+            .any(|u| u.is_empty() || u.contains([',', ':', ' ', '\t', '#']))
+        {
+            out.push((
+                Loc::User(i),
+                "a trusted user name contains `,`, `:`, `#` or a blank".to_owned(),
+            ));
+        }
         match &p.restart {
             Restart::Script(cmd) => {
                 if let Some(why) = field_problem(cmd) {
@@ -215,6 +224,9 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
             p.retries,
             p.on_retry_over.as_str()
         );
+        if !p.user.is_empty() {
+            let _ = write!(line, ":user={}", p.user.join(","));
+        }
         push_line(&mut out, &line, a.trailing.as_deref());
     }
     for c in &comments.trailer {
@@ -259,6 +271,34 @@ mod tests {
         let want = "# header of the file\n\n##### PARAM #####\nIPCKEY                0x00000001\nMSG_CHECK_INTERVAL    5\n# the key\nMONITOR_INTERVAL      10 # ten\nMONITOR_TRY_COUNT     2\nSHM_DUMP_FILE         /var/opt/HA/PS/log/pcheck_dump_0x00000001\n\n##### PENT #####\n# watch cron\ncrond:-:0:0:exit # really\n# the end\n";
         assert_eq!(out, want);
         assert_eq!(fmt(&out), out);
+    }
+
+    #[test]
+    fn the_user_extension_round_trips() {
+        let text = "IPCKEY 1\npostgres:-:0:0:exit:user=postgres,0 # the db\ncrond:-:0:0:exit\n";
+        let out = fmt(text);
+        assert!(
+            out.ends_with("postgres:-:0:0:exit:user=postgres,0 # the db\ncrond:-:0:0:exit\n"),
+            "{out}"
+        );
+        assert_eq!(fmt(&out), out);
+        let p = parse_bytes("t", out.as_bytes(), "t");
+        assert_eq!(p.service.unwrap().processes[0].user, ["postgres", "0"]);
+        for (bad, code) in [
+            ("a:-:0:0:exit:users=x\n", "psctl::pfile::extension"),
+            ("a:-:0:0:exit:user=x:user=y\n", "psctl::pfile::extension"),
+            ("a:-:0:0:exit:user=\n", "psctl::value::invalid_user"),
+            ("a:-:0:0:exit:user=a,,b\n", "psctl::value::invalid_user"),
+            ("a:-:0:0:exit:user=-x\n", "psctl::value::invalid_user"),
+            (
+                "a:-:0:0:exit:user=4294967295\n",
+                "psctl::value::invalid_user",
+            ),
+        ] {
+            let p = parse_bytes("t", format!("IPCKEY 1\n{bad}").as_bytes(), "t");
+            assert!(p.service.is_none(), "{bad}");
+            assert_eq!(p.diagnostics[0].code.id, code, "{bad}");
+        }
     }
 
     #[test]

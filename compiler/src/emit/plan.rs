@@ -198,6 +198,7 @@ mod tests {
                 grace: 86400,
                 retries: 3,
                 on_retry_over: Action::Continue,
+                user: Vec::new(),
             }],
         }
     }

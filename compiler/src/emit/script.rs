@@ -174,6 +174,7 @@ mod tests {
                     grace: 1,
                     retries: 1,
                     on_retry_over: Action::Continue,
+                    user: Vec::new(),
                 })
                 .collect(),
         }

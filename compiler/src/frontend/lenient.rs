@@ -36,6 +36,7 @@ pub fn description(doc: &Value) -> Description {
                     grace: field(p, "grace").unwrap_or_else(|| base_proc.grace.clone()),
                     retries: field(p, "retries").unwrap_or(base_proc.retries),
                     on_retry_over: field(p, "on_retry_over").unwrap_or(base_proc.on_retry_over),
+                    user: field(p, "user").unwrap_or_default(),
                 })
                 .collect()
         })

@@ -81,6 +81,7 @@ pub fn pointer(loc: Loc) -> String {
         Loc::Grace(i) => p(i, "/grace"),
         Loc::Retries(i) => p(i, "/retries"),
         Loc::OnRetryOver(i) => p(i, "/on_retry_over"),
+        Loc::User(i) => p(i, "/user"),
     }
 }
 

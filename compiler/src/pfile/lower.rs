@@ -25,7 +25,13 @@ pub struct PfileSpans {
     pub params: HashMap<&'static str, (Span, Span)>,
     /// Per PENT entry in model order: the line and its five field spans.
     pub entries: Vec<(Span, [Span; 5])>,
+    /// Entry index -> the span of its `user=` extension field, when it has one.
+    pub users: HashMap<usize, Span>,
 }
+
+/// The extension fields a PENT line may carry after its five (docs/emit.md): `key=value`.
+/// Legacy pfiles never have a sixth field (it was an error), so they read as before.
+pub const PENT_EXTENSIONS: [&str; 1] = ["user"];
 
 impl SpanLookup for PfileSpans {
     fn span(&self, loc: Loc) -> Span {
@@ -45,6 +51,11 @@ impl SpanLookup for PfileSpans {
             Loc::Grace(i) => field(i, 2),
             Loc::Retries(i) => field(i, 3),
             Loc::OnRetryOver(i) => field(i, 4),
+            Loc::User(i) => self
+                .users
+                .get(&i)
+                .copied()
+                .or_else(|| self.entries.get(i).map(|e| e.0)),
             Loc::Document | Loc::Name | Loc::ConfDir | Loc::Processes => None,
         };
         found.unwrap_or_default()
@@ -122,6 +133,48 @@ impl Lowerer<'_> {
             }
             None => Some(n),
         }
+    }
+}
+
+impl Lowerer<'_> {
+    /// Reads the extension fields of entry `i` (after its five): `user=NAME[,NAME...]` for now.
+    fn extensions(&mut self, fields: &[Span], i: usize, spans: &mut PfileSpans) -> Vec<String> {
+        let mut user = Vec::new();
+        for &f in fields {
+            let text = self.text(f).to_owned();
+            let (key, value) = text.split_once('=').unwrap_or((&text, ""));
+            if !PENT_EXTENSIONS.contains(&key) {
+                let mut d = Diagnostic::error(
+                    codes::PFILE_EXTENSION,
+                    format!(
+                        "`{}` is not a PENT extension field",
+                        crate::escape::for_display(&text)
+                    ),
+                )
+                .with_label(f, "unknown extension")
+                .with_help("a PENT line is pname:restart:grace:retry:action, optionally followed by `:user=NAME,...`")
+                .in_file(self.src);
+                if let Some(best) = closest(key, &PENT_EXTENSIONS) {
+                    d = d.with_help(format!("did you mean `{best}=`?"));
+                }
+                self.diags.push(d);
+                continue;
+            }
+            if let Some(first) = spans.users.get(&i) {
+                let first = *first;
+                self.diags.push(
+                    Diagnostic::error(codes::PFILE_EXTENSION, "`user=` is given twice")
+                        .with_label(f, "given again here")
+                        .with_label(first, "first given here")
+                        .in_file(self.src),
+                );
+                continue;
+            }
+            spans.users.insert(i, f);
+            // An empty list stays visible to the shared rule, which says what is wrong.
+            user = value.split(',').map(str::to_owned).collect();
+        }
+        user
     }
 }
 
@@ -226,7 +279,7 @@ pub fn lower(
                 }
             }
             LineKind::Pent { fields } => {
-                if fields.len() != 5 {
+                if fields.len() < 5 {
                     let looks_like_param = fields.len() == 1;
                     let (code, msg, help) = if looks_like_param {
                         (
@@ -238,7 +291,7 @@ pub fn lower(
                         (
                             codes::PFILE_FIELD_COUNT,
                             format!(
-                                "a PENT line has 5 `:`-separated fields, this one has {}",
+                                "a PENT line has 5 `:`-separated fields (then optional extensions), this one has {}",
                                 fields.len()
                             ),
                             "the form is pname:restart:grace:retry:action",
@@ -268,6 +321,7 @@ pub fn lower(
                 };
                 let grace = l.bounded(f[2], "grace", limits::GRACE, false);
                 let retry = l.bounded(f[3], "retry", limits::RETRY, false);
+                let user = l.extensions(&fields[5..], spans.entries.len(), &mut spans);
                 let action_text = l.text(f[4]).to_owned();
                 let action = match Action::parse_any_case(&action_text) {
                     Some(a) => {
@@ -312,6 +366,7 @@ pub fn lower(
                         grace,
                         retries: retry as u32,
                         on_retry_over: action,
+                        user,
                     });
                 } else {
                     // Keep indices aligned for the shared rules even for broken entries.
@@ -322,6 +377,7 @@ pub fn lower(
                         grace: 0,
                         retries: 0,
                         on_retry_over: Action::Continue,
+                        user,
                     });
                 }
             }

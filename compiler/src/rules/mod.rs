@@ -43,6 +43,10 @@ pub fn pname_problem(name: &str) -> Option<&'static str> {
         Some("the process name contains `:`, the pfile's field separator")
     } else if name.chars().any(char::is_control) {
         Some("the process name contains a control character")
+    } else if name.chars().any(crate::escape::is_invisible_reordering) {
+        Some("the process name contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
+    } else if name.len() > crate::model::limits::PNAME_BYTES {
+        Some("the process name is longer than 4096 bytes")
     } else if name != name.trim_matches([' ', '\t']) {
         Some("the process name has leading or trailing blanks")
     } else {
@@ -54,6 +58,8 @@ pub fn pname_problem(name: &str) -> Option<&'static str> {
 pub fn restart_command_problem(cmd: &str) -> Option<&'static str> {
     if cmd.chars().any(char::is_control) {
         Some("the restart command contains a control character")
+    } else if cmd.chars().any(crate::escape::is_invisible_reordering) {
+        Some("the restart command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
     } else if cmd.contains(':') {
         Some("the restart command contains `:`, the pfile's field separator")
     } else if !cmd.starts_with('/') {
@@ -61,6 +67,27 @@ pub fn restart_command_problem(cmd: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Why an entry of `user` is neither a user name nor a uid, if it is not.
+pub fn user_problem(user: &str) -> Option<&'static str> {
+    if user.is_empty() {
+        return Some("an empty user name");
+    }
+    if user.bytes().all(|b| b.is_ascii_digit()) {
+        return match user.parse::<u32>() {
+            Ok(n) if n != u32::MAX => None,
+            _ => Some("a uid must be between 0 and 4294967294"),
+        };
+    }
+    let body = user.strip_suffix('$').unwrap_or(user);
+    let ok = user.len() <= 32
+        && !body.is_empty()
+        && !body.starts_with('-')
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    (!ok).then_some("not a valid user name")
 }
 
 /// The rules every service obeys, whatever its source format.
@@ -108,6 +135,19 @@ pub fn check_service(
         } else {
             seen.insert(&p.name, i);
         }
+        for u in &p.user {
+            if let Some(why) = user_problem(u) {
+                out.push(
+                    Diagnostic::error(
+                        codes::INVALID_USER,
+                        format!("trusted user `{}`: {why}", crate::escape::for_display(u)),
+                    )
+                    .with_label(spans.span(Loc::User(i)), "invalid user")
+                    .with_help("list user names or numeric uids, separated by `,` in a pfile")
+                    .in_file(src),
+                );
+            }
+        }
         match &p.restart {
             Restart::None => {}
             Restart::Script(cmd) => {
@@ -117,18 +157,37 @@ pub fn check_service(
                             .with_label(spans.span(Loc::Restart(i)), "invalid restart")
                             .in_file(src),
                     );
+                } else if let Some(c) = script::shell_syntax(cmd) {
+                    out.push(
+                        Diagnostic::warning(
+                            codes::RESTART_SHELL,
+                            format!(
+                                "the restart command uses shell syntax (`{}`): pcheck runs it through /bin/sh and checks only its first word",
+                                crate::escape::for_display(&c.to_string())
+                            ),
+                        )
+                        .with_label(spans.span(Loc::Restart(i)), "run by /bin/sh -c")
+                        .with_help("put the commands in a script and name the script here")
+                        .in_file(src),
+                    );
                 }
             }
             Restart::Commands { stop, start, .. } => {
                 for (cmd, loc) in [(stop, Loc::RestartStop(i)), (start, Loc::RestartStart(i))] {
-                    if cmd.trim().is_empty() || cmd.chars().any(|c| c.is_control() && c != '\t') {
+                    let why = if cmd.trim().is_empty()
+                        || cmd.chars().any(|c| c.is_control() && c != '\t')
+                    {
+                        Some("a stop or start command must be non-empty and on one line")
+                    } else if cmd.chars().any(crate::escape::is_invisible_reordering) {
+                        Some("the command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
                         out.push(
-                            Diagnostic::error(
-                                codes::INVALID_RESTART,
-                                "a stop or start command must be non-empty and on one line",
-                            )
-                            .with_label(spans.span(loc), "invalid command")
-                            .in_file(src),
+                            Diagnostic::error(codes::INVALID_RESTART, why)
+                                .with_label(spans.span(loc), "invalid command")
+                                .in_file(src),
                         );
                     }
                 }

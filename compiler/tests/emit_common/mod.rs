@@ -50,15 +50,27 @@ pub fn action() -> impl Strategy<Value = Action> {
 }
 
 pub fn process() -> impl Strategy<Value = Process> {
-    (pname(), restart(), 0u64..=31_536_000, 0u32..=1000, action()).prop_map(
-        |(name, restart, grace, retries, on_retry_over)| Process {
-            name,
-            restart,
-            grace,
-            retries,
-            on_retry_over,
-        },
+    (
+        pname(),
+        restart(),
+        0u64..=31_536_000,
+        0u32..=1000,
+        action(),
+        prop::collection::vec(
+            prop_oneof!["[a-z_][a-z0-9_-]{0,8}", "0|[1-9][0-9]{0,4}"],
+            0..3,
+        ),
     )
+        .prop_map(
+            |(name, restart, grace, retries, on_retry_over, user)| Process {
+                name,
+                restart,
+                grace,
+                retries,
+                on_retry_over,
+                user,
+            },
+        )
 }
 
 prop_compose! {

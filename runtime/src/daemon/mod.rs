@@ -4,7 +4,7 @@
 //! connection deadline, all on the boot clock, so an idle pcheck sleeps and a death wakes it
 //! at once.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
@@ -350,9 +350,12 @@ impl Daemon {
         if due.is_empty() {
             return;
         }
-        let wanted: HashMap<&str, usize> = due
+        let wanted: discovery::Wanted = due
             .iter()
-            .map(|&i| (self.slots[i].entry.cfg.name.as_str(), i))
+            .map(|&i| {
+                let cfg = &self.slots[i].entry.cfg;
+                (cfg.name.as_str(), (i, cfg.user.as_slice()))
+            })
             .collect();
         let excluded: HashSet<i32> = self
             .slots

@@ -104,6 +104,15 @@ impl Env {
         self.write(file, &t)
     }
 
+    /// Starts a prepared pcheck command in the background (killed when the test ends).
+    pub fn pcheck_spawn(&self, mut cmd: Command) -> usize {
+        let err = std::fs::File::create(self.path("pcheck.err")).unwrap();
+        let child = cmd.stdout(Stdio::null()).stderr(err).spawn().unwrap();
+        let mut v = self.pchecks.borrow_mut();
+        v.push(child);
+        v.len() - 1
+    }
+
     /// `bin` with this test's runtime directory and syslog socket.
     pub fn cmd(&self, bin: &str) -> Command {
         let mut c = Command::new(bin);
@@ -355,12 +364,23 @@ pub fn needs_root(test: &str) -> bool {
     is_root()
 }
 
+/// The attacker: uid and gid 65534 (`nobody`).
+pub const NOBODY: u32 = 65534;
+
 /// `argv` run as user nobody (uid 65534), the attacker of the trust tests.
 pub fn as_nobody(argv: &[&str]) -> Command {
     let mut c = Command::new("setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .args(argv);
+        .args(argv)
+        .stdin(Stdio::null());
     c
+}
+
+/// A directory `dir` owned by `nobody` (mode 0755), as an attacker's own directory would be.
+pub fn nobody_dir(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// The write end of a pipe whose reader is already gone: every write fails with EPIPE, as
