@@ -402,25 +402,29 @@ unsafe fn child_main(a: &ChildArgs) -> ! {
         fail(a.status);
     }
     libc::umask(0o022);
-    if libc::dup2(a.null, 0) < 0 {
+    // Were pcheck started with 0-2 closed, its own descriptors could sit there: lift them out
+    // of the way of stdin and of descriptor 3 first.
+    let lift = |fd: i32| -> i32 {
+        if fd > SCRIPT_FD {
+            fd
+        } else {
+            libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, SCRIPT_FD + 1)
+        }
+    };
+    let status = lift(a.status);
+    if status < 0 {
         fail(a.status);
     }
-    let mut status = a.status;
-    let mut exec_fd = a.prog;
+    let prog = lift(a.prog);
+    let null = lift(a.null);
+    if prog < 0 || null < 0 || libc::dup2(null, 0) < 0 {
+        fail(status);
+    }
+    let mut exec_fd = prog;
     let mut first_closed = 3;
     if a.script {
-        if status == SCRIPT_FD {
-            status = libc::fcntl(status, libc::F_DUPFD_CLOEXEC, SCRIPT_FD + 1);
-            if status < 0 {
-                fail(a.status);
-            }
-        }
-        // dup2 clears close-on-exec on the new descriptor; on the same one, clear it by hand.
-        if a.prog == SCRIPT_FD {
-            if libc::fcntl(SCRIPT_FD, libc::F_SETFD, 0) < 0 {
-                fail(status);
-            }
-        } else if libc::dup2(a.prog, SCRIPT_FD) < 0 {
+        // dup2 clears close-on-exec on the new descriptor 3 (the lifted ones are all above).
+        if libc::dup2(prog, SCRIPT_FD) < 0 {
             fail(status);
         }
         exec_fd = SCRIPT_FD;
