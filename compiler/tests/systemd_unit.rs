@@ -31,7 +31,7 @@ fn verify(text: &str) -> Output {
     assert!(o.status.success(), "{o:?}");
     let units = dir.path().join("units");
     fs::create_dir_all(&units).unwrap();
-    let text = text.replace("/usr/local/bin/", &format!("{}/", bin.display()));
+    let text = text.replace("/opt/HA/PS/bin/", &format!("{}/", bin.display()));
     fs::write(units.join("pcheck@.service"), text).unwrap();
     let instance: PathBuf = units.join("pcheck@cron.service");
     Command::new("systemd-analyze")
@@ -68,9 +68,9 @@ fn the_verifier_catches_a_broken_unit() {
 fn exit_is_a_failure_that_is_not_restarted_and_children_survive_a_stop() {
     let text = unit_text();
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    assert!(lines.contains(&"ExecStart=/usr/local/bin/pcheck -f /var/opt/HA/PS/conf/bin/pfile_%i"));
+    assert!(lines.contains(&"ExecStart=/opt/HA/PS/bin/pcheck -f /var/opt/HA/PS/conf/bin/pfile_%i"));
     assert!(lines.contains(
-        &"ExecReload=/usr/local/bin/padmin -f /var/opt/HA/PS/conf/bin/pfile_%i -c reload"
+        &"ExecReload=/opt/HA/PS/bin/padmin -f /var/opt/HA/PS/conf/bin/pfile_%i -c reload"
     ));
     // on-abnormal restarts after signals only: exit status 1 (retry over, `exit`) leaves the
     // unit failed, which is what OnFailure= and cluster managers act on.
