@@ -112,7 +112,7 @@ check "the .deb's conffiles are the two samples" bash -c "
     dpkg-deb -I '$deb' conffiles | sort | diff - <(printf '%s\n' \
         /var/opt/HA/PS/conf/src/SG_sample/pfile /var/opt/HA/PS/conf/src/SG_sample/restart_crond.sh)"
 check "the .rpm's %config(noreplace) files are the two samples" bash -c "
-    rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' '$rpmfile' 2>/dev/null | awk '\$1 ~ /c/ && \$1 ~ /n/ {print \$2}' |
+    rpm -qp --qf '[%{FILEFLAGS:fflags}|%{FILENAMES}\n]' '$rpmfile' 2>/dev/null | awk -F'|' '\$1 ~ /c/ && \$1 ~ /n/ {print \$2}' |
         sort | diff - <(printf '%s\n' \
         /var/opt/HA/PS/conf/src/SG_sample/pfile /var/opt/HA/PS/conf/src/SG_sample/restart_crond.sh)"
 
@@ -143,6 +143,8 @@ check "dpkg -i installs the .deb" dpkg -i "$deb"
 check "dpkg -s psctl: installed, version ${version}-1" bash -c \
     "dpkg -s psctl | grep -x 'Status: install ok installed' && dpkg -s psctl | grep -x 'Version: ${version}-1'"
 
+check "dpkg -V psctl: every installed file matches its md5sum" bash -c '[ -z "$(dpkg -V psctl 2>&1)" ]'
+
 want_version=$(/usr/bin/psctl --version 2>/dev/null | sed 's/^psctl //')
 check "psctl, pcheck and padmin print the same version ($want_version)" bash -c "
     [ -n '$want_version' ] &&
@@ -160,7 +162,7 @@ check "/usr/sbin/pcheck and padmin link to /opt/HA/PS/bin" bash -c "
 check "conf/bin and log: root-owned directories, mode 755" bash -c "
     [ \"\$(stat -c '%U:%G %a' /var/opt/HA/PS/conf/bin)\" = 'root:root 755' ] &&
     [ \"\$(stat -c '%U:%G %a' /var/opt/HA/PS/log)\" = 'root:root 755' ] &&
-    [ -z \"\$(ls -A /var/opt/HA/PS/conf/bin /var/opt/HA/PS/log)\" ]"
+    [ -z \"\$(find /var/opt/HA/PS/conf/bin /var/opt/HA/PS/log -mindepth 1)\" ]"
 check "schema, examples, man pages, completions, docs in place" bash -c "
     for f in /usr/share/psctl/psctl.schema.json /usr/share/psctl/examples/cron.yaml \
              /usr/share/man/man1/psctl.1.gz /usr/share/man/man1/pcheck.1.gz /usr/share/man/man1/padmin.1.gz \
@@ -189,7 +191,7 @@ sample=/var/opt/HA/PS/conf/src/SG_sample
 pfile=/var/opt/HA/PS/conf/bin/pfile_cron
 script=/var/opt/HA/PS/conf/bin/restart_crond.sh
 check "cp the sample pfile to conf/bin/pfile_cron" cp "$sample/pfile" "$pfile"
-check "psctl check accepts the sample as copied" bash -c "/usr/bin/psctl check '$pfile' | grep -x '0 errors, 0 warnings in 1 file'"
+check "psctl check accepts the sample as copied" bash -c "/usr/bin/psctl check '$pfile' 2>&1 | grep -x '0 errors, 0 warnings in 1 file'"
 # The operator's edit (guide step 3): here the process is a stand-in daemon, and the
 # restart script (from the sample beside the pfile) stops and starts that stand-in.
 sed -i "s|^crond:|$daemon:|" "$pfile"
@@ -199,7 +201,7 @@ sed -i -e "s|^/etc/init.d/crond stop\$|pkill -f '^$daemon' \|\| :|" \
     -e 's|^/bin/sleep 5$|/bin/sleep 1|' "$script"
 chmod +x "$script" # the guide's step (the sample's mode already has it)
 check "psctl check --host accepts the edited pfile and its script" \
-    bash -c "/usr/bin/psctl check --host '$pfile' | grep -x '0 errors, 0 warnings in 1 file'"
+    bash -c "/usr/bin/psctl check --host '$pfile' 2>&1 | grep -x '0 errors, 0 warnings in 1 file'"
 
 # --- guide 3.3: start pcheck on a stand-in daemon; padmin -l --------------------------------
 
@@ -278,23 +280,38 @@ check "after purge the system is as found" diff "$tmp/before" "$tmp/after"
 # --- the .rpm in a scratch root ------------------------------------------------------------
 
 root=$tmp/rpmroot
-mkdir -p "$root"
-# --nodeps: the scratch root's rpm database is empty (no glibc to satisfy libc.so.6);
-# --noscripts: it has no /bin/sh to run %post in (which only reloads systemd there).
-check "rpm -i --root installs the .rpm in a scratch root" \
-    rpm -i --root "$root" --nodeps --noscripts "$rpmfile"
+# A scratch root with just what the scriptlets run (sh, install, rmdir and their libraries),
+# so that %post and %postun run for real, chrooted by rpm.
+mkdir -p "$root/usr/bin"
+for l in bin sbin lib lib64; do
+    if [ -L "/$l" ]; then
+        mkdir -p "$root/$(readlink "/$l")"
+        ln -s "$(readlink "/$l")" "$root/$l"
+    fi
+done
+for b in /bin/sh /usr/bin/install /usr/bin/rmdir; do
+    for f in "$b" $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*'); do
+        cp -L --parents "$f" "$root"
+    done
+done
+files_in_root() { (cd "$root" && find . ! -type d | sed 's|^\.||' | grep -v "^$(rpm --eval '%{_dbpath}')/" | sort); }
+files_in_root >"$tmp/rpmroot.base"
+# --nodeps: the scratch root's rpm database is empty (no glibc package to satisfy libc.so.6).
+check "rpm -i --root installs the .rpm in a scratch root" rpm -i --root "$root" --nodeps "$rpmfile"
 check "rpm -qa | grep psctl (guide 3.1 step 2)" bash -c \
     "rpm --root '$root' -qa | grep -x 'psctl-${version}-1.$(uname -m)'"
-check "rpm -V: every file as packaged" rpm --root "$root" -V psctl
-(cd "$root" && find . ! -type d | sed 's|^\.||' | sort) >"$tmp/rpmroot.files"
-check "the scratch root holds exactly the package's files" diff "$tmp/rpm.files" "$tmp/rpmroot.files"
-check "conf/bin and log: mode 755 in the scratch root" bash -c "
+check "rpm -V: every file as packaged" rpm --root "$root" -V --nodeps psctl
+files_in_root | comm -23 - "$tmp/rpmroot.base" >"$tmp/rpmroot.files"
+check "the scratch root gained exactly the package's files" diff "$tmp/rpm.files" "$tmp/rpmroot.files"
+check "%post made conf/bin and log, mode 755" bash -c "
     [ \"\$(stat -c '%a' '$root/var/opt/HA/PS/conf/bin')\" = 755 ] && [ \"\$(stat -c '%a' '$root/var/opt/HA/PS/log')\" = 755 ]"
 check "the rpm-installed pcheck runs" bash -c \
     "'$root/opt/HA/PS/bin/pcheck' --version | grep -x 'pcheck $want_version'"
 echo "# edited" >>"$root/var/opt/HA/PS/conf/src/SG_sample/pfile"
-check "rpm -e removes the package, saving the edited sample as .rpmsave" bash -c "
-    rpm -e --root '$root' --nodeps --noscripts psctl &&
-    [ -f '$root/var/opt/HA/PS/conf/src/SG_sample/pfile.rpmsave' ] && [ ! -e '$root/usr/bin/psctl' ]"
+check "rpm -e: files gone, the edited sample kept as .rpmsave, empty conf/bin and log removed" bash -c "
+    rpm -e --root '$root' --nodeps psctl &&
+    [ -f '$root/var/opt/HA/PS/conf/src/SG_sample/pfile.rpmsave' ] && [ ! -e '$root/usr/bin/psctl' ] &&
+    [ ! -e '$root/opt/HA' ] && [ ! -e '$root/usr/share/psctl' ] && [ ! -e '$root/usr/share/doc/psctl' ] &&
+    [ ! -e '$root/var/opt/HA/PS/conf/bin' ] && [ ! -e '$root/var/opt/HA/PS/log' ]"
 
 finish

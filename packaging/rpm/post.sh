@@ -5,7 +5,7 @@
 # holds. Then let systemd see a new or changed pcheck@.service (not enabled).
 for d in /var/opt/HA/PS/conf/bin /var/opt/HA/PS/log; do
     if [ ! -d "$d" ]; then
-        install -d -m 0755 -o root -g root "$d"
+        install -d -m 0755 -o 0 -g 0 "$d"
     fi
 done
 if [ -d /run/systemd/system ]; then
