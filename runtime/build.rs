@@ -23,9 +23,13 @@ fn main() {
     // Only this project's checkout counts: a tarball unpacked inside another repository
     // must not claim that repository's commit.
     let ours = git(&workspace, &["rev-parse", "--show-toplevel"])
-        .and_then(|top| Some(Path::new(&top).canonicalize().ok()? == workspace.canonicalize().ok()?))
+        .and_then(|top| {
+            Some(Path::new(&top).canonicalize().ok()? == workspace.canonicalize().ok()?)
+        })
         .unwrap_or(false);
-    let commit = ours.then(|| git(&workspace, &["rev-parse", "--short", "HEAD"])).flatten();
+    let commit = ours
+        .then(|| git(&workspace, &["rev-parse", "--short", "HEAD"]))
+        .flatten();
     match commit {
         Some(c) => {
             println!("cargo:rustc-env=PSCTL_VERSION={version} ({c})");

@@ -254,8 +254,14 @@ mod parse_tests {
 
     #[test]
     fn f_and_c_in_either_order() {
-        assert_eq!(p(&["-f", "pf", "-c", "show", "pent"]), cmd("pf", "show pent"));
-        assert_eq!(p(&["-c", "show", "pent", "-f", "pf"]), cmd("pf", "show pent"));
+        assert_eq!(
+            p(&["-f", "pf", "-c", "show", "pent"]),
+            cmd("pf", "show pent")
+        );
+        assert_eq!(
+            p(&["-c", "show", "pent", "-f", "pf"]),
+            cmd("pf", "show pent")
+        );
         assert_eq!(p(&["-c", "show pent", "-f", "pf"]), cmd("pf", "show pent"));
         assert_eq!(p(&["-c", "reload", "-f", "pf"]), cmd("pf", "reload"));
         assert_eq!(p(&["-f", "pf", "-c", "shutdown"]), cmd("pf", "shutdown"));
@@ -265,11 +271,26 @@ mod parse_tests {
     fn bad_command_lines_say_why() {
         assert_eq!(p(&["-f", "pf"]), Err("-f needs -c COMMAND".into()));
         assert_eq!(p(&["-c", "stop"]), Err("-c needs -f PFILE".into()));
-        assert_eq!(p(&["-f", "pf", "-c", "show"]), Err("`show` needs `param` or `pent`".into()));
-        assert_eq!(p(&["-f", "pf", "-c", "restart"]), Err("unknown command `restart`".into()));
-        assert_eq!(p(&["-f", "pf", "-c", "stop", "now"]), Err("unexpected argument `now`".into()));
-        assert_eq!(p(&["-f", "a", "-f", "b", "-c", "stop"]), Err("-f given twice".into()));
-        assert_eq!(p(&["-l", "-f", "pf"]), Err("unexpected argument `-l`".into()));
+        assert_eq!(
+            p(&["-f", "pf", "-c", "show"]),
+            Err("`show` needs `param` or `pent`".into())
+        );
+        assert_eq!(
+            p(&["-f", "pf", "-c", "restart"]),
+            Err("unknown command `restart`".into())
+        );
+        assert_eq!(
+            p(&["-f", "pf", "-c", "stop", "now"]),
+            Err("unexpected argument `now`".into())
+        );
+        assert_eq!(
+            p(&["-f", "a", "-f", "b", "-c", "stop"]),
+            Err("-f given twice".into())
+        );
+        assert_eq!(
+            p(&["-l", "-f", "pf"]),
+            Err("unexpected argument `-l`".into())
+        );
         assert_eq!(p(&[]), Err(String::new()));
     }
 }

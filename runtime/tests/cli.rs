@@ -28,10 +28,12 @@ pub fn expected_version() -> String {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_owned())
     };
-    let ours = git(&["rev-parse", "--show-toplevel"]).is_some_and(|top| {
-        std::fs::canonicalize(top).ok() == std::fs::canonicalize(&root).ok()
-    });
-    match ours.then(|| git(&["rev-parse", "--short", "HEAD"])).flatten() {
+    let ours = git(&["rev-parse", "--show-toplevel"])
+        .is_some_and(|top| std::fs::canonicalize(top).ok() == std::fs::canonicalize(&root).ok());
+    match ours
+        .then(|| git(&["rev-parse", "--short", "HEAD"]))
+        .flatten()
+    {
         Some(c) => format!("{} ({c})", env!("CARGO_PKG_VERSION")),
         None => env!("CARGO_PKG_VERSION").to_owned(),
     }
@@ -124,8 +126,14 @@ fn padmin_usage_errors_say_why() {
     for (args, why) in [
         (&["-f", "x"][..], "padmin: -f needs -c COMMAND\n"),
         (&["-c", "stop"], "padmin: -c needs -f PFILE\n"),
-        (&["-c", "show", "-f", "x"], "padmin: unknown command `show -f`\n"),
-        (&["-f", "x", "-c", "stop", "-c", "start"], "padmin: -c given twice\n"),
+        (
+            &["-c", "show", "-f", "x"],
+            "padmin: unknown command `show -f`\n",
+        ),
+        (
+            &["-f", "x", "-c", "stop", "-c", "start"],
+            "padmin: -c given twice\n",
+        ),
         (&[], ""),
     ] {
         let o = run(PADMIN, args);
