@@ -1,6 +1,6 @@
 //! padmin: finds the pcheck serving a pfile (by the pfile's IPCKEY, else by asking every live
 //! pcheck which pfile it serves), sends it one command, prints the answer. Exit status: 0 done,
-//! 1 refused, 2 no pcheck serves the pfile (or usage error).
+//! 1 refused, 2 no pcheck serves the pfile (or usage error). `-f` and `-c` come in either order.
 
 use std::path::{Path, PathBuf};
 
@@ -41,8 +41,36 @@ fn err(text: &str) {
     let _ = try_stderr(text);
 }
 
-const USAGE: &str =
-    "usage: padmin -l\n       padmin -f PFILE -c show param|show pent|reload|stop|start|shutdown\n";
+const USAGE: &str = "usage: padmin -l\n       padmin -f PFILE -c COMMAND\n";
+
+const HELP: &str = "\
+padmin: show the state of running pchecks and send them commands
+
+usage: padmin -l
+       padmin -f PFILE -c COMMAND     (or -c COMMAND -f PFILE)
+       padmin --help | --version
+
+Options:
+  -l              list the running pchecks, one block per pcheck
+  -f PFILE        the pfile of the pcheck to talk to
+  -c COMMAND      show param, show pent, reload, stop, start or shutdown
+                  (`-c show pent` and `-c 'show pent'` are the same)
+  -h, --help      print this help and exit
+  -V, --version   print the version and exit
+
+Environment:
+  PCHECK_RUNTIME_DIR     directory of the control sockets, one per IPCKEY
+                         (default /run/pcheck)
+  PCHECK_SYSLOG_SOCKET   Unix datagram socket to log commands to instead of /dev/log
+
+Exit status:
+  0   done
+  1   the pcheck refused the command
+  2   no pcheck serves the pfile, or a usage error
+
+See padmin(1) and pcheck(1).
+";
+
 const COMMANDS: [&str; 6] = [
     "show param",
     "show pent",
@@ -52,33 +80,81 @@ const COMMANDS: [&str; 6] = [
     "shutdown",
 ];
 
-pub fn main(args: &[String]) -> u8 {
-    let dir = control::runtime_dir();
-    match args.first().map(String::as_str) {
-        Some("-l") if args.len() == 1 => {
-            list(&dir);
-            Exit::Done.into()
-        }
-        Some("-f") if args.len() >= 4 && args[2] == "-c" => {
-            let cmd = args[3..].join(" ");
-            if !COMMANDS.contains(&cmd.as_str()) {
-                err(&format!(
-                    "padmin: unknown command `{}`\n{USAGE}",
-                    psctl::escape::for_display(&cmd)
-                ));
-                return Exit::Usage.into();
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Request {
+    List,
+    Command { pfile: String, cmd: String },
+    Help,
+    Version,
+}
+
+/// `-l`, or `-f PFILE` and `-c COMMAND` in either order; COMMAND is one word, or `show`
+/// and the next word, or both words in one argument. The error is the message to print
+/// before the usage.
+fn parse(args: &[String]) -> Result<Request, String> {
+    match args {
+        [a] if a == "-h" || a == "--help" => return Ok(Request::Help),
+        [a] if a == "-V" || a == "--version" => return Ok(Request::Version),
+        [a] if a == "-l" => return Ok(Request::List),
+        _ => {}
+    }
+    let (mut pfile, mut cmd) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-f" if pfile.is_none() => match it.next() {
+                Some(p) => pfile = Some(p.clone()),
+                None => return Err("-f needs a pfile".to_owned()),
+            },
+            "-c" if cmd.is_none() => {
+                let Some(first) = it.next() else {
+                    return Err("-c needs a command".to_owned());
+                };
+                let mut c = first.clone();
+                if c == "show" {
+                    match it.next() {
+                        Some(w) => c = format!("show {w}"),
+                        None => return Err("`show` needs `param` or `pent`".to_owned()),
+                    }
+                }
+                if !COMMANDS.contains(&c.as_str()) {
+                    return Err(format!("unknown command `{c}`"));
+                }
+                cmd = Some(c);
             }
-            command(&dir, &args[1], &cmd).into()
-        }
-        Some("-h" | "--help") => {
-            out(USAGE);
-            Exit::Done.into()
-        }
-        _ => {
-            err(USAGE);
-            Exit::Usage.into()
+            "-f" | "-c" => return Err(format!("{a} given twice")),
+            _ => return Err(format!("unexpected argument `{a}`")),
         }
     }
+    match (pfile, cmd) {
+        (Some(pfile), Some(cmd)) => Ok(Request::Command { pfile, cmd }),
+        (Some(_), None) => Err("-f needs -c COMMAND".to_owned()),
+        (None, Some(_)) => Err("-c needs -f PFILE".to_owned()),
+        (None, None) => Err(String::new()),
+    }
+}
+
+pub fn main(args: &[String]) -> u8 {
+    let req = match parse(args) {
+        Ok(r) => r,
+        Err(msg) => {
+            if !msg.is_empty() {
+                err(&format!("padmin: {}\n", psctl::escape::for_display(&msg)));
+            }
+            err(USAGE);
+            return Exit::Usage.into();
+        }
+    };
+    match req {
+        Request::Help => out(HELP),
+        Request::Version => out(&format!("padmin {}\n", env!("PSCTL_VERSION"))),
+        Request::List => list(&control::runtime_dir()),
+        Request::Command { pfile, cmd } => {
+            return command(&control::runtime_dir(), &pfile, &cmd).into()
+        }
+    }
+    Exit::Done.into()
 }
 
 fn list(dir: &Path) {
@@ -212,4 +288,62 @@ fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str) ->
         )),
     }
     Exit::NotServed
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::{parse, Request};
+
+    fn p(args: &[&str]) -> Result<Request, String> {
+        parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    fn cmd(pfile: &str, cmd: &str) -> Result<Request, String> {
+        Ok(Request::Command {
+            pfile: pfile.into(),
+            cmd: cmd.into(),
+        })
+    }
+
+    #[test]
+    fn f_and_c_in_either_order() {
+        assert_eq!(
+            p(&["-f", "pf", "-c", "show", "pent"]),
+            cmd("pf", "show pent")
+        );
+        assert_eq!(
+            p(&["-c", "show", "pent", "-f", "pf"]),
+            cmd("pf", "show pent")
+        );
+        assert_eq!(p(&["-c", "show pent", "-f", "pf"]), cmd("pf", "show pent"));
+        assert_eq!(p(&["-c", "reload", "-f", "pf"]), cmd("pf", "reload"));
+        assert_eq!(p(&["-f", "pf", "-c", "shutdown"]), cmd("pf", "shutdown"));
+    }
+
+    #[test]
+    fn bad_command_lines_say_why() {
+        assert_eq!(p(&["-f", "pf"]), Err("-f needs -c COMMAND".into()));
+        assert_eq!(p(&["-c", "stop"]), Err("-c needs -f PFILE".into()));
+        assert_eq!(
+            p(&["-f", "pf", "-c", "show"]),
+            Err("`show` needs `param` or `pent`".into())
+        );
+        assert_eq!(
+            p(&["-f", "pf", "-c", "restart"]),
+            Err("unknown command `restart`".into())
+        );
+        assert_eq!(
+            p(&["-f", "pf", "-c", "stop", "now"]),
+            Err("unexpected argument `now`".into())
+        );
+        assert_eq!(
+            p(&["-f", "a", "-f", "b", "-c", "stop"]),
+            Err("-f given twice".into())
+        );
+        assert_eq!(
+            p(&["-l", "-f", "pf"]),
+            Err("unexpected argument `-l`".into())
+        );
+        assert_eq!(p(&[]), Err(String::new()));
+    }
 }

@@ -19,7 +19,8 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(
     name = "psctl",
-    version,
+    // The crate version and, when built from git, the commit (see build.rs).
+    version = env!("PSCTL_VERSION"),
     about = "Lint, compile and format process-monitoring configurations"
 )]
 pub struct Cli {

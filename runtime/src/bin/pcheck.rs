@@ -1,4 +1,5 @@
 //! `pcheck -f PFILE [--restart-timeout SECONDS]`: watch the processes a pfile names.
+//! Also `--help` and `--version` (the version carries the git commit, see build.rs).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,6 +10,37 @@ use psctl_runtime::syslog::{escape_lines, try_stderr, try_stdout, Logger};
 use psctl_runtime::{config, limits, signals};
 
 const USAGE: &str = "usage: pcheck -f PFILE [--restart-timeout SECONDS]\n";
+
+const HELP: &str = "\
+pcheck: keep the processes a pfile names alive
+
+usage: pcheck -f PFILE [--restart-timeout SECONDS]
+       pcheck --help | --version
+
+Runs in the foreground until shut down (padmin -f PFILE -c shutdown). Logs to syslog,
+facility daemon, ident pcheck.
+
+Options:
+  -f PFILE                    the pfile to run
+  --restart-timeout SECONDS   kill a restart script, with its process group, after
+                              SECONDS seconds (default 300)
+  -h, --help                  print this help and exit
+  -V, --version               print the version and exit
+
+Environment:
+  PCHECK_RUNTIME_DIR     directory of the control sockets, one per IPCKEY
+                         (default /run/pcheck)
+  PCHECK_SYSLOG_SOCKET   Unix datagram socket to log to instead of /dev/log; when no
+                         socket is reachable, messages go to standard error
+
+Exit status:
+  0   shut down by padmin, or a retry over whose action is shutdown
+  1   a retry over whose action is exit
+  2   not started: usage error, invalid or untrusted pfile, untrusted runtime
+      directory, or IPCKEY held by a live pcheck
+
+See pcheck(1) and padmin(1).
+";
 
 /// pcheck's exit statuses: those of a run (`daemon::Exit`), and 2 when it refuses to start.
 const REFUSED: u8 = 2;
@@ -42,7 +74,11 @@ fn main() -> ExitCode {
                 _ => return fail("--restart-timeout needs a positive number of seconds\n"),
             },
             "-h" | "--help" => {
-                let _ = try_stdout(USAGE);
+                let _ = try_stdout(HELP);
+                return ExitCode::SUCCESS;
+            }
+            "-V" | "--version" => {
+                let _ = try_stdout(&format!("pcheck {}\n", env!("PSCTL_VERSION")));
                 return ExitCode::SUCCESS;
             }
             _ => return fail(&format!("unexpected argument `{a}`\n{USAGE}")),
