@@ -76,7 +76,8 @@ Environment:
 Exit status:
   0   shut down by padmin, or a retry over whose action is shutdown
   1   a retry over whose action is exit
-  2   not started: usage error, invalid pfile, or IPCKEY held by a live pcheck
+  2   not started: usage error, invalid or untrusted pfile, untrusted runtime
+      directory, or IPCKEY held by a live pcheck
 
 See pcheck(1) and padmin(1).
 ";
