@@ -229,7 +229,12 @@ pub fn duration_seconds(d: &DurationValue) -> Result<u64, String> {
 fn ipckey_value(k: &IpcKey) -> Option<u64> {
     match k {
         IpcKey::Number(n) => Some(*n),
-        IpcKey::Hex(s) => u64::from_str_radix(&s[2.min(s.len())..], 16).ok(),
+        // Not `&s[2..]`: the string may not be ASCII (the schema rejects it, but the lenient
+        // pass after a schema error still reads it).
+        IpcKey::Hex(s) => s
+            .strip_prefix("0x")
+            .or_else(|| s.strip_prefix("0X"))
+            .and_then(|h| u64::from_str_radix(h, 16).ok()),
     }
 }
 

@@ -225,9 +225,9 @@ pub fn lower(
                     _ => svc.dump_file = Some(l.text(value).to_owned()),
                 }
             }
-            LineKind::Pent { fields } => {
-                if fields.len() != 5 {
-                    let looks_like_param = fields.len() == 1;
+            LineKind::Pent { fields, count } => {
+                if *count != 5 {
+                    let looks_like_param = *count == 1;
                     let (code, msg, help) = if looks_like_param {
                         (
                             codes::PFILE_SYNTAX,
@@ -237,10 +237,7 @@ pub fn lower(
                     } else {
                         (
                             codes::PFILE_FIELD_COUNT,
-                            format!(
-                                "a PENT line has 5 `:`-separated fields, this one has {}",
-                                fields.len()
-                            ),
+                            format!("a PENT line has 5 `:`-separated fields, this one has {count}"),
                             "the form is pname:restart:grace:retry:action",
                         )
                     };
@@ -351,12 +348,7 @@ pub fn lower(
 }
 
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
-        .filter(|(score, _)| *score >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    crate::diagnostics::closest(word, candidates, 0.6)
 }
 
 fn did_you_mean(key: &str) -> Option<&'static str> {

@@ -54,12 +54,7 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
-        .filter(|(score, _)| *score >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    crate::diagnostics::closest(word, candidates, 0.5)
 }
 
 /// Known keys of the object at `ptr`.
