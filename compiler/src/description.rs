@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{codes, Diagnostic};
+use crate::duration;
 use crate::model::{self, limits, Action, Loc, Process, Restart, Service, SpanLookup};
 use crate::rules;
 use crate::span::SourceFile;
@@ -205,24 +206,18 @@ fn default_wait() -> DurationValue {
     DurationValue::Seconds(model::DEFAULT_WAIT.into())
 }
 
-/// Reads a duration as whole seconds, or says why it cannot be read.
+/// Reads a duration as whole seconds (the grammar of [`crate::duration`]), or says why it
+/// cannot be read.
 pub fn duration_seconds(d: &DurationValue) -> Result<u64, String> {
     match d {
         DurationValue::Seconds(n) => Ok(*n),
-        DurationValue::Text(t) => {
-            let t = t.trim();
-            // A bare number in a string ("90") means seconds, like the integer form.
-            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-                return t.parse().map_err(|_| format!("`{t}` is too large"));
+        DurationValue::Text(t) => duration::parse(t).map_err(|e| {
+            let shown = crate::schema::brief_str(t);
+            match e {
+                duration::Error::Form => format!("{shown} is not a duration"),
+                duration::Error::TooLarge => format!("{shown} is too large"),
             }
-            let parsed = humantime::parse_duration(t).map_err(|e| format!("`{t}`: {e}"))?;
-            if parsed.subsec_nanos() != 0 {
-                return Err(format!(
-                    "`{t}` is not a whole number of seconds (pcheck counts whole seconds)"
-                ));
-            }
-            Ok(parsed.as_secs())
-        }
+        }),
     }
 }
 
@@ -255,8 +250,22 @@ pub fn to_service(
         let span = spans.span(loc);
         match duration_seconds(d) {
             Ok(n) => {
-                if let Some(diag) = rules::check_range(n, range, what, span, src) {
-                    diags.push(diag);
+                if !range.contains(&n) {
+                    let given = match d {
+                        DurationValue::Seconds(n) => format!("{n} (seconds)"),
+                        DurationValue::Text(t) => format!("`{t}`"),
+                    };
+                    diags.push(
+                        Diagnostic::error(
+                            codes::OUT_OF_RANGE,
+                            format!(
+                                "{what} must be {}, not {given}",
+                                duration::human_range(&range)
+                            ),
+                        )
+                        .with_label(span, "out of range")
+                        .in_file(src),
+                    );
                 }
                 n
             }
@@ -267,7 +276,11 @@ pub fn to_service(
                         format!("{what} is not a valid duration: {why}"),
                     )
                     .with_label(span, "invalid duration")
-                    .with_help("write whole seconds (`90`) or a unit: `90s`, `10m`, `12h`, `1d`")
+                    .with_help(format!(
+                        "write {}; {what} may be {}",
+                        duration::FORMS,
+                        duration::human_range(&range)
+                    ))
                     .in_file(src),
                 );
                 0
@@ -375,9 +388,9 @@ mod tests {
         assert_eq!(t("10m"), Ok(600));
         assert_eq!(t("12h"), Ok(43_200));
         assert_eq!(t("1d"), Ok(86_400));
-        assert_eq!(t("1h 30m"), Ok(5400));
+        assert!(t("1h 30m").is_err());
         assert_eq!(t("45"), Ok(45));
-        assert!(t("500ms").unwrap_err().contains("whole number"));
+        assert!(t("500ms").unwrap_err().contains("not a duration"));
         assert!(t("1.5s").is_err());
         assert!(t("soon").is_err());
         assert_eq!(duration_seconds(&DurationValue::Seconds(7)), Ok(7));

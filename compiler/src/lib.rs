@@ -13,6 +13,7 @@ pub mod cli;
 #[cfg(feature = "descriptions")]
 pub mod description;
 pub mod diagnostics;
+pub mod duration;
 #[cfg(feature = "cli")]
 pub mod emit;
 #[cfg(feature = "descriptions")]

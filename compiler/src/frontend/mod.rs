@@ -460,4 +460,40 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn durations_follow_the_spec_grammar_and_say_their_limits() {
+        for bad in ["1h 30m", "10 sec", "1month", "1 hour", "1w", "500ms", "10x"] {
+            let text = format!("name: web\nipckey: 1\nprocesses:\n  - name: a\n    grace: {bad}\n");
+            let (svc, diags, _) = load("x.yaml", &text);
+            assert!(svc.is_none(), "{bad}");
+            assert_eq!(diags.len(), 1, "{bad}: {diags:?}");
+            assert_eq!(diags[0].code, codes::INVALID_DURATION, "{bad}");
+            let help = diags[0].help.as_deref().unwrap();
+            assert!(help.contains("`90s`, `10m`, `12h`, `1d`"), "{help}");
+            assert!(help.contains("0 s to 365 d"), "{help}");
+            assert!(!help.contains("ns") && !help.contains("years"), "{help}");
+        }
+        let text = "name: web\nipckey: 1\nmonitor_interval: 2d\nprocesses:\n  - name: a\n";
+        let (_, diags, _) = load("x.yaml", text);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].message,
+            "monitor_interval must be 1 s to 1 d, not `2d`"
+        );
+    }
+
+    #[test]
+    fn remove_the_quotes_only_around_a_number() {
+        let help = |v: &str| {
+            let text = format!("name: web\nipckey: 1\nprocesses:\n  - name: a\n    retries: {v}\n");
+            let (_, diags, _) = load("x.yaml", &text);
+            assert_eq!(diags.len(), 1, "{v}: {diags:?}");
+            diags[0].help.clone().unwrap()
+        };
+        assert_eq!(help("\"3\""), "remove the quotes");
+        assert_eq!(help("'3'"), "remove the quotes");
+        assert_ne!(help("three"), "remove the quotes");
+        assert_ne!(help("\"three\""), "remove the quotes");
+    }
 }

@@ -41,6 +41,12 @@ fn brief(v: &Value) -> String {
     }
 }
 
+/// A string for a message, quoted and escaped like JSON and cut short like [`brief`].
+pub fn brief_str(s: &str) -> String {
+    let short: String = s.chars().take(41).collect();
+    brief(&Value::String(short))
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -152,8 +158,19 @@ pub(super) fn map_error(
                 format!("{field} must be {expected}, not {}", type_name(inst)),
                 &format!("expected {expected}"),
             );
-            if expected == "an integer" && inst.is_string() {
-                d = d.with_help("remove the quotes");
+            if expected == "an integer" {
+                // "Remove the quotes" only helps when there are quotes around a number.
+                let quoted = c
+                    .src
+                    .text()
+                    .get(c.spans.value_span(ptr).start..)
+                    .is_some_and(|t| t.starts_with(['"', '\'']));
+                let numeric = inst.as_str().is_some_and(|s| s.parse::<u64>().is_ok());
+                d = d.with_help(if quoted && numeric {
+                    "remove the quotes"
+                } else {
+                    "write a whole number such as `3`"
+                });
             }
             d
         }

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 mod mapping;
 
-pub use mapping::field_name;
+pub use mapping::{brief_str, field_name};
 
 use jsonschema::Validator;
 use serde_json::Value;
