@@ -43,15 +43,15 @@ pub struct Description {
     #[schemars(title = "Service name")]
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"), length(max = 200))]
     pub name: String,
-    /// Names this pcheck's control channel; unique on a host. An integer (1 to 0x7fffffff) or a
-    /// string "0x...".
+    /// Names this pcheck's control channel; unique on a host. An integer from 1 to 0x7fffffff
+    /// (2147483647), or the same as a string "0x..." of 1 to 8 hex digits.
     #[schemars(title = "IPC key")]
     pub ipckey: IpcKey,
-    /// Upper bound on how long pcheck may take to act on a padmin command: 1 to 3600 seconds.
+    /// Upper bound on how long pcheck may take to act on a padmin command.
     #[schemars(title = "Command check interval")]
     #[serde(default = "default_msg_check_interval")]
     pub msg_check_interval: DurationValue,
-    /// Period of the liveness check and rediscovery scan: 1 to 86400 seconds.
+    /// Period of the liveness check and rediscovery scan.
     #[schemars(title = "Monitor interval")]
     #[serde(default = "default_monitor_interval")]
     pub monitor_interval: DurationValue,
@@ -66,7 +66,8 @@ pub struct Description {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "/var/opt/HA/PS/log/pcheck_dump_<name>"))]
     pub dump_file: Option<String>,
-    /// Absolute directory where the pfile and generated restart scripts are installed.
+    /// Absolute directory where the pfile and generated restart scripts are installed. With
+    /// generated scripts, only letters, digits and `/._+,=@%-`.
     #[schemars(title = "Configuration directory")]
     #[serde(default = "default_conf_dir")]
     pub conf_dir: String,
@@ -82,7 +83,7 @@ pub struct Description {
 #[schemars(title = "Process")]
 pub struct ProcessDesc {
     /// The pname: what pcheck looks for among running processes (a command name or a full
-    /// command line). No `:` and no control characters.
+    /// command line). Not empty; no `:`, no control characters, no leading or trailing blank.
     #[schemars(title = "Process name")]
     #[schemars(length(min = 1))]
     pub name: String,
@@ -91,8 +92,7 @@ pub struct ProcessDesc {
     #[schemars(title = "Restart")]
     #[serde(default = "default_restart")]
     pub restart: RestartDesc,
-    /// The window in which `retries` restarts are allowed: 0 to 31536000 seconds; 0 means the
-    /// window never ends.
+    /// The window in which `retries` restarts are allowed; 0 means the window never ends.
     #[schemars(title = "Grace window")]
     #[serde(default = "default_grace")]
     pub grace: DurationValue,
@@ -148,7 +148,7 @@ pub enum RestartNone {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptRestart {
-    /// Absolute path of an executable, optionally followed by arguments.
+    /// Absolute path of an executable, optionally followed by arguments; no `:`.
     #[schemars(title = "Restart script")]
     pub script: String,
 }
@@ -157,13 +157,13 @@ pub struct ScriptRestart {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandsRestart {
-    /// Shell command that stops the process; its failure is ignored.
+    /// Shell command that stops the process, on one line; its failure is ignored.
     #[schemars(title = "Stop command")]
     pub stop: String,
-    /// Shell command that starts the process; its status is the restart's status.
+    /// Shell command that starts the process, on one line; its status is the restart's status.
     #[schemars(title = "Start command")]
     pub start: String,
-    /// Pause after stop and after start: 0 to 3600 seconds.
+    /// Pause after stop and after start.
     #[schemars(title = "Wait")]
     #[serde(default = "default_wait")]
     pub wait: DurationValue,
