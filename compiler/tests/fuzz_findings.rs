@@ -48,7 +48,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
-/// Measurements share the global counters: one at a time.
+/// Measurements share the global counters: every test holds this lock from its first line,
+/// so that no other test allocates during a measurement.
 fn serial() -> MutexGuard<'static, ()> {
     static M: Mutex<()> = Mutex::new(());
     M.lock().unwrap_or_else(|e| e.into_inner())
@@ -64,8 +65,8 @@ fn measure<T>(f: impl FnOnce() -> T) -> (usize, usize, T) {
 }
 
 /// Peak bytes used to load `bytes`.
+/// The caller holds [`serial`].
 fn peak(name: &str, bytes: &[u8], format: Format) -> usize {
-    let _g = serial();
     // The schema validator is built once per process: build it outside the measurement.
     drop(load_bytes("warm.yaml", b"name: a\n", Format::Yaml));
     measure(|| load_bytes(name, bytes, format)).0
@@ -120,6 +121,7 @@ fn non_ascii_ipckey_string_is_an_error_not_a_panic() {
 /// item's JSON pointer: 400 MB here, 3.1 GB for 160 KB of TOML).
 #[test]
 fn a_long_key_holding_a_long_list_takes_linear_memory() {
+    let _g = serial();
     let items = 20_000;
     let klen = 20_000;
     let docs = |key: &str| {
@@ -153,8 +155,8 @@ fn a_long_key_holding_a_long_list_takes_linear_memory() {
 
 #[test]
 fn a_pfile_line_of_colons_takes_linear_memory() {
-    let colons = ":".repeat(2 << 20);
     let _g = serial();
+    let colons = ":".repeat(2 << 20);
     let (peak, _, input) = measure(|| load_bytes("pfile_colons", colons.as_bytes(), Format::Pfile));
     assert_eq!(input.diagnostics[0].code.id, "psctl::pfile::field_count");
     assert!(peak <= 20 * colons.len(), "{peak} bytes at peak");
@@ -162,6 +164,7 @@ fn a_pfile_line_of_colons_takes_linear_memory() {
 
 #[test]
 fn thousands_of_names_with_one_slug_take_linear_work() {
+    let _g = serial();
     // 8,000 distinct pnames that all reduce to the slug `x`.
     let punct: Vec<char> = "!$%&()*+,-./;<=>?@[]^`{|}~".chars().collect();
     let mut names = Vec::new();
@@ -180,7 +183,6 @@ fn thousands_of_names_with_one_slug_take_linear_work() {
         .map(|n| serde_json::json!({"name": n, "restart": {"stop": "a", "start": "b"}}))
         .collect();
     let doc = serde_json::json!({"name": "many", "ipckey": 1, "processes": processes});
-    let _g = serial();
     let text = doc.to_string();
     let input = load_bytes("many.json", text.as_bytes(), Format::Json);
     let svc = input.service.expect("valid");
