@@ -148,6 +148,10 @@ pub fn lower(
         processes: Vec::new(),
     };
     let mut have_ipckey = false;
+    // One diagnostic per mistake: a misspelled IPCKEY line or a PENT line with the wrong
+    // number of fields is reported once, not again as "no IPCKEY" / "no PENT line".
+    let mut ipckey_misspelled = false;
+    let mut pent_attempted = false;
 
     for line in &syntax.lines {
         match &line.kind {
@@ -163,69 +167,41 @@ pub fn lower(
                     .in_file(src);
                     if let Some(best) = did_you_mean(&key_text) {
                         d = d.with_help(format!("did you mean `{best}`?"));
+                        ipckey_misspelled |= best == "IPCKEY";
                     }
                     l.diags.push(d);
                     continue;
                 };
-                if let Some((first, _)) = spans.params.get(known) {
-                    let first = *first;
-                    l.diags.push(
-                        Diagnostic::error(
-                            codes::PFILE_DUPLICATE_KEY,
-                            format!("`{known}` is given twice"),
-                        )
-                        .with_label(*key, "given again here")
-                        .with_label(first, "first given here")
-                        .with_help("remove one of the two lines")
-                        .in_file(src),
-                    );
-                    continue;
-                }
-                let Some(value) = *value else {
-                    l.error(
-                        codes::PFILE_MISSING_VALUE,
-                        format!("`{known}` has no value"),
-                        *key,
-                        "value expected after this key",
-                    );
-                    continue;
-                };
-                spans.params.insert(known, (*key, value));
-                match known {
-                    "IPCKEY" => {
-                        if let Some(n) = l.bounded(value, "IPCKEY", limits::IPCKEY, true) {
-                            svc.ipckey = n as u32;
-                        }
-                        have_ipckey = true;
-                    }
-                    "MSG_CHECK_INTERVAL" => {
-                        if let Some(n) = l.bounded(
-                            value,
-                            "MSG_CHECK_INTERVAL",
-                            limits::MSG_CHECK_INTERVAL,
-                            false,
-                        ) {
-                            svc.msg_check_interval = n as u32;
-                        }
-                    }
-                    "MONITOR_INTERVAL" => {
-                        if let Some(n) =
-                            l.bounded(value, "MONITOR_INTERVAL", limits::MONITOR_INTERVAL, false)
-                        {
-                            svc.monitor_interval = n as u32;
-                        }
-                    }
-                    "MONITOR_TRY_COUNT" => {
-                        if let Some(n) =
-                            l.bounded(value, "MONITOR_TRY_COUNT", limits::MONITOR_TRY_COUNT, false)
-                        {
-                            svc.monitor_try_count = n as u32;
-                        }
-                    }
-                    _ => svc.dump_file = Some(l.text(value).to_owned()),
-                }
+                param(
+                    &mut l,
+                    &mut spans,
+                    &mut svc,
+                    &mut have_ipckey,
+                    known,
+                    *key,
+                    *value,
+                );
             }
             LineKind::Pent { fields, count } => {
+                if *count == 1 {
+                    if let Some(best) = misspelled_param(&mut l, fields[0]) {
+                        match best {
+                            Misspelled::Exact(known, key, value) => param(
+                                &mut l,
+                                &mut spans,
+                                &mut svc,
+                                &mut have_ipckey,
+                                known,
+                                key,
+                                value,
+                            ),
+                            Misspelled::Near(best) => ipckey_misspelled |= best == "IPCKEY",
+                        }
+                        continue;
+                    }
+                }
+                // Its own error says what is wrong; "no PENT line" would only repeat it.
+                pent_attempted = true;
                 if *count != 5 {
                     let looks_like_param = *count == 1;
                     let (code, msg, help) = if looks_like_param {
@@ -326,7 +302,7 @@ pub fn lower(
     }
 
     let start = Span::new(0, src.line_span(1).end);
-    if !have_ipckey {
+    if !have_ipckey && !ipckey_misspelled {
         l.diags.push(
             Diagnostic::error(codes::PFILE_MISSING_IPCKEY, "the pfile has no IPCKEY")
                 .with_label(start, "in this file")
@@ -334,7 +310,7 @@ pub fn lower(
                 .in_file(src),
         );
     }
-    if svc.processes.is_empty() {
+    if svc.processes.is_empty() && !pent_attempted {
         l.diags.push(
             Diagnostic::error(codes::PFILE_NO_ENTRIES, "the pfile has no PENT line")
                 .with_label(start, "in this file")
@@ -347,8 +323,148 @@ pub fn lower(
     (ok.then_some(svc), spans, l.diags)
 }
 
+/// Records PARAM `known` (its key and value spans) into the service, or says what is wrong.
+fn param(
+    l: &mut Lowerer<'_>,
+    spans: &mut PfileSpans,
+    svc: &mut Service,
+    have_ipckey: &mut bool,
+    known: &'static str,
+    key: Span,
+    value: Option<Span>,
+) {
+    let src = l.src;
+    if let Some((first, _)) = spans.params.get(known) {
+        let first = *first;
+        l.diags.push(
+            Diagnostic::error(
+                codes::PFILE_DUPLICATE_KEY,
+                format!("`{known}` is given twice"),
+            )
+            .with_label(key, "given again here")
+            .with_label(first, "first given here")
+            .with_help("remove one of the two lines")
+            .in_file(src),
+        );
+        return;
+    }
+    let Some(value) = value else {
+        l.error(
+            codes::PFILE_MISSING_VALUE,
+            format!("`{known}` has no value"),
+            key,
+            "value expected after this key",
+        );
+        return;
+    };
+    spans.params.insert(known, (key, value));
+    match known {
+        "IPCKEY" => {
+            if let Some(n) = l.bounded(value, "IPCKEY", limits::IPCKEY, true) {
+                svc.ipckey = n as u32;
+            }
+            *have_ipckey = true;
+        }
+        "MSG_CHECK_INTERVAL" => {
+            if let Some(n) = l.bounded(
+                value,
+                "MSG_CHECK_INTERVAL",
+                limits::MSG_CHECK_INTERVAL,
+                false,
+            ) {
+                svc.msg_check_interval = n as u32;
+            }
+        }
+        "MONITOR_INTERVAL" => {
+            if let Some(n) = l.bounded(value, "MONITOR_INTERVAL", limits::MONITOR_INTERVAL, false) {
+                svc.monitor_interval = n as u32;
+            }
+        }
+        "MONITOR_TRY_COUNT" => {
+            if let Some(n) = l.bounded(value, "MONITOR_TRY_COUNT", limits::MONITOR_TRY_COUNT, false)
+            {
+                svc.monitor_try_count = n as u32;
+            }
+        }
+        _ => svc.dump_file = Some(l.text(value).to_owned()),
+    }
+}
+
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     crate::diagnostics::closest(word, candidates, 0.6)
+}
+
+enum Misspelled {
+    /// A known key in the wrong case or followed by `=`: its key and value spans.
+    Exact(&'static str, Span, Option<Span>),
+    /// A word close to this key.
+    Near(&'static str),
+}
+
+/// A line of one word-and-value that is a PARAM line gone wrong (`ipckey 0x1f000501`,
+/// `IPCKEY=0x1f000501`, `ipckeyy 1`): reports it with a "did you mean" and returns what was
+/// meant. `None` when it does not look like a PARAM line at all.
+fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
+    let text = l.text(field);
+    let word_end = text.find([' ', '\t', '=']).unwrap_or(text.len());
+    let word = &text[..word_end];
+    let after = &text[word_end..];
+    let rest = after.trim_start_matches([' ', '\t', '=']);
+    let eq = after[..after.len() - rest.len()].contains('=');
+    let value_start = field.start + text.len() - rest.len();
+    let value = (!rest.is_empty()).then(|| Span::new(value_start, field.end));
+    let key = Span::new(field.start, field.start + word_end);
+    let upper = word.to_ascii_uppercase();
+    if word.is_empty() || !word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    let sep = |v: Option<Span>| match v.map(|v| l.text(v)) {
+        Some(t) if t.chars().count() <= 40 => format!(" {t}"),
+        Some(_) => " ...".to_owned(),
+        None => String::new(),
+    };
+    if let Some(&known) = PARAM_KEYS.iter().find(|k| **k == upper) {
+        let (code, msg, label) = if eq && word != known {
+            (
+                codes::PFILE_SYNTAX,
+                format!(
+                    "`{word}=`: PARAM keys are upper case and separated from the value by blanks"
+                ),
+                "write the key in upper case, then a blank",
+            )
+        } else if eq {
+            (
+                codes::PFILE_SYNTAX,
+                format!("`{word}=`: a PARAM line separates key and value with blanks, not `=`"),
+                "`=` here",
+            )
+        } else {
+            (
+                codes::PFILE_UNKNOWN_KEY,
+                format!("unknown PARAM key `{word}`: PARAM keys are upper case"),
+                "not a PARAM key",
+            )
+        };
+        let help = format!("did you mean `{known}{}`?", sep(value));
+        let d = Diagnostic::error(code, msg)
+            .with_label(key, label)
+            .with_help(help)
+            .in_file(l.src);
+        l.diags.push(d);
+        return Some(Misspelled::Exact(known, key, value));
+    }
+    // Only a word with a value looks like a PARAM line; a lone word may be anything.
+    value?;
+    let best = did_you_mean(word)?;
+    let d = Diagnostic::error(
+        codes::PFILE_UNKNOWN_KEY,
+        format!("unknown PARAM key `{word}`"),
+    )
+    .with_label(key, "not a PARAM key")
+    .with_help(format!("did you mean `{best}`?"))
+    .in_file(l.src);
+    l.diags.push(d);
+    Some(Misspelled::Near(best))
 }
 
 fn did_you_mean(key: &str) -> Option<&'static str> {
