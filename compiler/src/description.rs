@@ -18,6 +18,7 @@ use crate::span::SourceFile;
 
 /// Keys of the top-level mapping (for "did you mean"; a test checks them against the schema).
 pub const SERVICE_KEYS: &[&str] = &[
+    "$schema",
     "name",
     "ipckey",
     "msg_check_interval",
@@ -38,6 +39,11 @@ pub const RESTART_KEYS: &[&str] = &["script", "stop", "start", "wait"];
 #[serde(deny_unknown_fields)]
 #[schemars(title = "psctl service description")]
 pub struct Description {
+    /// The JSON Schema this file follows, for editors (JSON has no comment to carry it);
+    /// psctl ignores it.
+    #[schemars(title = "Schema")]
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// Names the service; the generated pfile is `pfile_<name>`. Lower-case letters, digits,
     /// `_` and `-`, starting with a letter or digit.
     #[schemars(title = "Service name")]

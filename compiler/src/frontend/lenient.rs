@@ -41,6 +41,7 @@ pub fn description(doc: &Value) -> Description {
         })
         .unwrap_or_default();
     Description {
+        schema: None,
         name: field(doc, "name").unwrap_or_default(),
         ipckey: field(doc, "ipckey").unwrap_or(IpcKey::Number(1)),
         msg_check_interval: duration("msg_check_interval", &base.msg_check_interval),
