@@ -173,3 +173,64 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str], min: f64) -> Option<&'a s
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
+
+/// Whether `c` must not reach a terminal or a CI log as it is: control characters (ESC starts
+/// terminal sequences; CR and LF would start a line of their own, such as a forged GitHub
+/// `::error` command) and the characters that reorder or split what is shown (bidirectional
+/// controls, line and paragraph separators). A tab is harmless.
+pub fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `s` with every [`is_unsafe_char`] written as a Rust-style escape (`\u{1b}`). Every output
+/// format passes user-controlled text (messages quote values, file names, source lines)
+/// through this.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+impl Diagnostic {
+    /// A copy whose message, help and label texts are [`escape`]d (the source is not).
+    pub fn escaped(&self) -> Diagnostic {
+        let mut d = self.clone();
+        d.message = escape(&d.message).into_owned();
+        d.help = d.help.map(|h| escape(&h).into_owned());
+        for l in &mut d.labels {
+            l.text = l.text.take().map(|t| escape(&t).into_owned());
+        }
+        d
+    }
+
+    /// Whether a line this diagnostic shows from its file holds an [`is_unsafe_char`].
+    pub fn shows_unsafe_source(&self) -> bool {
+        let Some(src) = &self.source else {
+            return false;
+        };
+        src.name().chars().any(is_unsafe_char)
+            || self.labels.iter().any(|l| {
+                let line = src.line_span(src.line_col(l.span.start).line);
+                src.slice(line).chars().any(is_unsafe_char)
+            })
+    }
+}
