@@ -114,3 +114,20 @@ fn the_schema_alone_agrees_with_psctl_check() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(compared >= 40, "only {compared} files compared");
 }
+
+/// Editors find the schema only where they look: Taplo reads `#:schema` on line 1 only.
+#[test]
+fn shipped_examples_name_the_schema_on_line_1() {
+    for e in std::fs::read_dir(root().join("examples")).unwrap() {
+        let p = e.unwrap().path();
+        let first = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_owned));
+        let want = match Format::from_path(&p) {
+            Format::Toml => "#:schema ../schemas/psctl.schema.json",
+            Format::Yaml => "# yaml-language-server: $schema=../schemas/psctl.schema.json",
+            _ => continue,
+        };
+        assert_eq!(first.as_deref(), Some(want), "{}", p.display());
+    }
+}
