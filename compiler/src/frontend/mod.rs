@@ -202,9 +202,11 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
     let mut diags = schema::validate(doc, spans, src);
     // JSON Schema counts 1000.0 as an integer, serde does not: no field takes a fraction, so
     // every float is reported here, where its place is known.
+    let reported: std::collections::HashSet<Span> =
+        diags.iter().filter_map(Diagnostic::primary_span).collect();
     for ptr in find_floats(doc) {
         let span = spans.value_span(&ptr);
-        if diags.iter().any(|d| d.primary_span() == Some(span)) {
+        if reported.contains(&span) {
             continue; // the schema already said what is wrong with this value
         }
         diags.push(
@@ -225,10 +227,8 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
         // errors do not already cover.
         let desc = lenient::description(doc);
         let (_, more) = description::to_service(&desc, spans, src);
-        let more: Vec<Diagnostic> = more
-            .into_iter()
-            .filter(|d| !lenient::covered(d, &diags))
-            .collect();
+        let coverage = lenient::Coverage::new(&diags);
+        let more: Vec<Diagnostic> = more.into_iter().filter(|d| !coverage.covers(d)).collect();
         diags.extend(more);
         return Outcome {
             service: None,
