@@ -193,3 +193,33 @@ fn thousands_of_names_with_one_slug_take_linear_work() {
     // Trying `_2`, `_3`, ... afresh for each name made 32 million strings.
     assert!(allocs < 20 * names.len(), "{allocs} allocations");
 }
+
+/// A file of a million bad lines or list items stops at 1000 errors and says so, instead of
+/// building a million diagnostics (5.5 GB and 82 s for 7.5 M pfile lines, 4.3 GB and 104 s
+/// for 3.5 M YAML items, before: bench/bounds.sh).
+#[test]
+fn a_file_full_of_errors_stops_at_the_limit() {
+    let _g = serial();
+    let n = 200_000;
+    for (name, text, format) in [
+        ("pfile_bad", "x\n".repeat(n), Format::Pfile),
+        (
+            "items.yaml",
+            format!("processes:\n{}", "- 1\n".repeat(n)),
+            Format::Yaml,
+        ),
+    ] {
+        let (peak, _, input) = measure(|| load_bytes(name, text.as_bytes(), format));
+        let d = &input.diagnostics;
+        assert_eq!(
+            d.len(),
+            psctl::diagnostics::MAX_ERRORS_PER_FILE + 1,
+            "{name}"
+        );
+        assert_eq!(d.last().unwrap().code.id, "psctl::input::too_many_errors");
+        // Memory is not yet within 20x here (docs/check.md, bench/bounds.sh): a pfile's
+        // parsed lines cost about 100 bytes each, and the schema validator collects an error
+        // per invalid list item before psctl stops reading them.
+        eprintln!("{name}: {} bytes, {peak} bytes at peak", text.len());
+    }
+}

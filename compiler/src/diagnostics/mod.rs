@@ -159,6 +159,22 @@ pub fn sort(diags: &mut [Diagnostic]) {
     });
 }
 
+/// Errors reported per file at most: past this, a reader stops and adds one
+/// [`too_many`] diagnostic (a file of millions of bad lines would otherwise cost minutes and
+/// gigabytes, all spent on messages nobody reads).
+pub const MAX_ERRORS_PER_FILE: usize = 1000;
+
+/// The diagnostic that ends a file's report at [`MAX_ERRORS_PER_FILE`], at `span`.
+pub fn too_many(span: Span, src: &Arc<SourceFile>) -> Diagnostic {
+    Diagnostic::error(
+        codes::TOO_MANY_ERRORS,
+        format!("more than {MAX_ERRORS_PER_FILE} errors; the rest of this file is not checked"),
+    )
+    .with_label(span, "stopped here")
+    .with_help("fix the errors above, or check that this is the file you meant")
+    .in_file(src)
+}
+
 /// The candidate closest to `word` with a similarity of at least `min` (0 to 1), for "did
 /// you mean". A word more than twice as long as a candidate cannot reach 0.5 with it, so it is
 /// not compared: the comparison allocates a table of both lengths, and a 1 MB key would

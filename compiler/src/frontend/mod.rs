@@ -222,6 +222,12 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
             .in_file(src),
         );
     }
+    if diags.iter().any(|d| d.code == codes::TOO_MANY_ERRORS) {
+        return Outcome {
+            service: None,
+            diagnostics: diags,
+        };
+    }
     if !diags.is_empty() {
         // Still run the semantic rules on what can be read, reporting only what the schema
         // errors do not already cover.

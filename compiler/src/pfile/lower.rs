@@ -154,6 +154,11 @@ pub fn lower(
     let mut pent_attempted = false;
 
     for line in &syntax.lines {
+        if l.diags.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
+            l.diags.push(crate::diagnostics::too_many(line.span, src));
+            // The rest is unread: no "no IPCKEY" or "no PENT line" about it.
+            return (None, spans, l.diags);
+        }
         match &line.kind {
             LineKind::Blank | LineKind::Comment => {}
             LineKind::Param { key, value } => {

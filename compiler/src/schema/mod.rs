@@ -242,6 +242,11 @@ pub fn validate(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Vec<Di
     };
     let mut out = Vec::new();
     for err in v.iter_errors(doc) {
+        if out.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
+            let at = spans.value_span(err.instance_path().as_str());
+            out.push(crate::diagnostics::too_many(at, src));
+            break;
+        }
         out.extend(mapping::map_error(&err, spans, src));
     }
     out
