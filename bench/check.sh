@@ -84,7 +84,7 @@ if command -v perf >/dev/null; then
     python3 -c "print(f'CPU per file (300 files): {($u + $s) * 1000 / 300:.3f} ms (user $u s, sys $s s)')"
     perf record -q -F 20000 -g -o "$WORK/perf.data" "$PSCTL" check "$WORK/many" >/dev/null 2>&1 || true
     perf report -i "$WORK/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
-        grep -E '^ +[0-9.]+%' | head -15
+        grep -E '^ +[0-9.]+%' | cut -c1-110 | head -15
 fi
 
 # Hostile inputs: each must end in a diagnostic well within a second.
