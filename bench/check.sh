@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks `psctl check` (prints medians, not a test). Usage: bench/check.sh
-# Installs hyperfine (Debian package) and check-jsonschema (PyPI) when missing.
+# Installs hyperfine (Debian package), check-jsonschema (PyPI) and ajv-cli (npm) when missing.
+# With perf installed, also profiles where psctl's CPU goes on the 300-file run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ if ! command -v hyperfine >/dev/null; then
 fi
 if ! command -v check-jsonschema >/dev/null; then
     pip install --quiet check-jsonschema
+fi
+if ! command -v ajv >/dev/null; then
+    npm install -g --silent ajv-cli >/dev/null
 fi
 
 cargo build --release -q -p psctl
@@ -49,9 +53,13 @@ hyperfine --style none --warmup 3 --min-runs 20 -N --export-json "$WORK/psctl.js
     -n small "$PSCTL check examples/cron.yaml" \
     -n many "$PSCTL check $WORK/many" \
     -n pfile10k "$PSCTL check $WORK/pfile_big" >/dev/null
+# The same schema, the same files, in the same run. ajv-cli compiles the schema to JavaScript
+# (draft-07; psctl's `uint32`-style formats are annotations it is told to ignore).
 hyperfine --style none --warmup 1 --min-runs 5 --export-json "$WORK/cj.json" \
     -n check-jsonschema \
-    "check-jsonschema --schemafile schemas/psctl.schema.json $WORK/many/*.yaml" >/dev/null
+    "check-jsonschema --schemafile schemas/psctl.schema.json $WORK/many/*.yaml" \
+    -n ajv \
+    "ajv validate -s schemas/psctl.schema.json -d '$WORK/many/*.yaml' --spec=draft7 --strict=false" >/dev/null
 
 python3 - "$WORK" <<'PY'
 import json, sys
@@ -64,8 +72,20 @@ print(f"{'psctl check, one small file (cron.yaml)':52} {ms('small'):8.1f}ms {'<=
 print(f"{'psctl check, 300 files x 20 processes':52} {ms('many'):8.1f}ms {'<= 150':>8}")
 print(f"{'psctl check, pfile with 10,000 PENT lines':52} {ms('pfile10k'):8.1f}ms {'<= 50':>8}")
 print(f"{'check-jsonschema, same 300 files, same schema':52} {ms('check-jsonschema'):8.1f}ms")
-print(f"ratio check-jsonschema / psctl (300 files): {ms('check-jsonschema') / ms('many'):.1f}x")
+print(f"{'ajv-cli, same 300 files, same schema':52} {ms('ajv'):8.1f}ms")
+print(f"ratio check-jsonschema / psctl (300 files): {ms('check-jsonschema') / ms('many'):.1f}x (target >= 100x)")
+print(f"ratio ajv-cli / psctl (300 files): {ms('ajv') / ms('many'):.1f}x (target >= 20x)")
 PY
+
+# Where the CPU goes on the 300-file run (user time per file, then the top symbols).
+if command -v perf >/dev/null; then
+    /usr/bin/time -f '%U %S' -o "$WORK/cpu" "$PSCTL" check "$WORK/many" 2>/dev/null
+    read -r u s < "$WORK/cpu"
+    python3 -c "print(f'CPU per file (300 files): {($u + $s) * 1000 / 300:.3f} ms (user $u s, sys $s s)')"
+    perf record -q -F 20000 -g -o "$WORK/perf.data" "$PSCTL" check "$WORK/many" >/dev/null 2>&1 || true
+    perf report -i "$WORK/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | cut -c1-110 | head -15
+fi
 
 # Hostile inputs: each must end in a diagnostic well within a second.
 python3 - "$WORK" <<'PY'

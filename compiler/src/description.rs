@@ -11,12 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{codes, Diagnostic};
+use crate::duration;
 use crate::model::{self, limits, Action, Loc, Process, Restart, Service, SpanLookup};
 use crate::rules;
 use crate::span::SourceFile;
 
 /// Keys of the top-level mapping (for "did you mean"; a test checks them against the schema).
 pub const SERVICE_KEYS: &[&str] = &[
+    "$schema",
     "name",
     "ipckey",
     "msg_check_interval",
@@ -44,20 +46,25 @@ pub const RESTART_KEYS: &[&str] = &["script", "stop", "start", "wait"];
 #[serde(deny_unknown_fields)]
 #[schemars(title = "psctl service description")]
 pub struct Description {
+    /// The JSON Schema this file follows, for editors (JSON has no comment to carry it);
+    /// psctl ignores it.
+    #[schemars(title = "Schema")]
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// Names the service; the generated pfile is `pfile_<name>`. Lower-case letters, digits,
     /// `_` and `-`, starting with a letter or digit.
     #[schemars(title = "Service name")]
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"), length(max = 200))]
     pub name: String,
-    /// Names this pcheck's control channel; unique on a host. An integer (1 to 0x7fffffff) or a
-    /// string "0x...".
+    /// Names this pcheck's control channel; unique on a host. An integer from 1 to 0x7fffffff
+    /// (2147483647), or the same as a string "0x..." of 1 to 8 hex digits.
     #[schemars(title = "IPC key")]
     pub ipckey: IpcKey,
-    /// Upper bound on how long pcheck may take to act on a padmin command: 1 to 3600 seconds.
+    /// Upper bound on how long pcheck may take to act on a padmin command.
     #[schemars(title = "Command check interval")]
     #[serde(default = "default_msg_check_interval")]
     pub msg_check_interval: DurationValue,
-    /// Period of the liveness check and rediscovery scan: 1 to 86400 seconds.
+    /// Period of the liveness check and rediscovery scan.
     #[schemars(title = "Monitor interval")]
     #[serde(default = "default_monitor_interval")]
     pub monitor_interval: DurationValue,
@@ -72,7 +79,8 @@ pub struct Description {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "/var/opt/HA/PS/log/pcheck_dump_<name>"))]
     pub dump_file: Option<String>,
-    /// Absolute directory where the pfile and generated restart scripts are installed.
+    /// Absolute directory where the pfile and generated restart scripts are installed. With
+    /// generated scripts, only letters, digits and `/._+,=@%-`.
     #[schemars(title = "Configuration directory")]
     #[serde(default = "default_conf_dir")]
     pub conf_dir: String,
@@ -88,7 +96,7 @@ pub struct Description {
 #[schemars(title = "Process")]
 pub struct ProcessDesc {
     /// The pname: what pcheck looks for among running processes (a command name or a full
-    /// command line). No `:` and no control characters.
+    /// command line). Not empty; no `:`, no control characters, no leading or trailing blank.
     #[schemars(title = "Process name")]
     #[schemars(length(min = 1))]
     pub name: String,
@@ -97,8 +105,7 @@ pub struct ProcessDesc {
     #[schemars(title = "Restart")]
     #[serde(default = "default_restart")]
     pub restart: RestartDesc,
-    /// The window in which `retries` restarts are allowed: 0 to 31536000 seconds; 0 means the
-    /// window never ends.
+    /// The window in which `retries` restarts are allowed; 0 means the window never ends.
     #[schemars(title = "Grace window")]
     #[serde(default = "default_grace")]
     pub grace: DurationValue,
@@ -187,7 +194,7 @@ pub enum RestartNone {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptRestart {
-    /// Absolute path of an executable, optionally followed by arguments.
+    /// Absolute path of an executable, optionally followed by arguments; no `:`.
     #[schemars(title = "Restart script")]
     pub script: String,
 }
@@ -196,13 +203,13 @@ pub struct ScriptRestart {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandsRestart {
-    /// Shell command that stops the process; its failure is ignored.
+    /// Shell command that stops the process, on one line; its failure is ignored.
     #[schemars(title = "Stop command")]
     pub stop: String,
-    /// Shell command that starts the process; its status is the restart's status.
+    /// Shell command that starts the process, on one line; its status is the restart's status.
     #[schemars(title = "Start command")]
     pub start: String,
-    /// Pause after stop and after start: 0 to 3600 seconds.
+    /// Pause after stop and after start.
     #[schemars(title = "Wait")]
     #[serde(default = "default_wait")]
     pub wait: DurationValue,
@@ -245,31 +252,30 @@ fn default_wait() -> DurationValue {
     DurationValue::Seconds(model::DEFAULT_WAIT.into())
 }
 
-/// Reads a duration as whole seconds, or says why it cannot be read.
+/// Reads a duration as whole seconds (the grammar of [`crate::duration`]), or says why it
+/// cannot be read.
 pub fn duration_seconds(d: &DurationValue) -> Result<u64, String> {
     match d {
         DurationValue::Seconds(n) => Ok(*n),
-        DurationValue::Text(t) => {
-            let t = t.trim();
-            // A bare number in a string ("90") means seconds, like the integer form.
-            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-                return t.parse().map_err(|_| format!("`{t}` is too large"));
+        DurationValue::Text(t) => duration::parse(t).map_err(|e| {
+            let shown = crate::schema::brief_str(t);
+            match e {
+                duration::Error::Form => format!("{shown} is not a duration"),
+                duration::Error::TooLarge => format!("{shown} is too large"),
             }
-            let parsed = humantime::parse_duration(t).map_err(|e| format!("`{t}`: {e}"))?;
-            if parsed.subsec_nanos() != 0 {
-                return Err(format!(
-                    "`{t}` is not a whole number of seconds (pcheck counts whole seconds)"
-                ));
-            }
-            Ok(parsed.as_secs())
-        }
+        }),
     }
 }
 
 fn ipckey_value(k: &IpcKey) -> Option<u64> {
     match k {
         IpcKey::Number(n) => Some(*n),
-        IpcKey::Hex(s) => u64::from_str_radix(&s[2.min(s.len())..], 16).ok(),
+        // Not `&s[2..]`: the string may not be ASCII (the schema rejects it, but the lenient
+        // pass after a schema error still reads it).
+        IpcKey::Hex(s) => s
+            .strip_prefix("0x")
+            .or_else(|| s.strip_prefix("0X"))
+            .and_then(|h| u64::from_str_radix(h, 16).ok()),
     }
 }
 
@@ -290,8 +296,22 @@ pub fn to_service(
         let span = spans.span(loc);
         match duration_seconds(d) {
             Ok(n) => {
-                if let Some(diag) = rules::check_range(n, range, what, span, src) {
-                    diags.push(diag);
+                if !range.contains(&n) {
+                    let given = match d {
+                        DurationValue::Seconds(n) => format!("{n} (seconds)"),
+                        DurationValue::Text(t) => format!("`{t}`"),
+                    };
+                    diags.push(
+                        Diagnostic::error(
+                            codes::OUT_OF_RANGE,
+                            format!(
+                                "{what} must be {}, not {given}",
+                                duration::human_range(&range)
+                            ),
+                        )
+                        .with_label(span, "out of range")
+                        .in_file(src),
+                    );
                 }
                 n
             }
@@ -302,7 +322,11 @@ pub fn to_service(
                         format!("{what} is not a valid duration: {why}"),
                     )
                     .with_label(span, "invalid duration")
-                    .with_help("write whole seconds (`90`) or a unit: `90s`, `10m`, `12h`, `1d`")
+                    .with_help(format!(
+                        "write {}; {what} may be {}",
+                        duration::FORMS,
+                        duration::human_range(&range)
+                    ))
                     .in_file(src),
                 );
                 0
@@ -411,9 +435,9 @@ mod tests {
         assert_eq!(t("10m"), Ok(600));
         assert_eq!(t("12h"), Ok(43_200));
         assert_eq!(t("1d"), Ok(86_400));
-        assert_eq!(t("1h 30m"), Ok(5400));
+        assert!(t("1h 30m").is_err());
         assert_eq!(t("45"), Ok(45));
-        assert!(t("500ms").unwrap_err().contains("whole number"));
+        assert!(t("500ms").unwrap_err().contains("not a duration"));
         assert!(t("1.5s").is_err());
         assert!(t("soon").is_err());
         assert_eq!(duration_seconds(&DurationValue::Seconds(7)), Ok(7));

@@ -85,29 +85,85 @@ fn wanted(path: &Path) -> bool {
     name.starts_with("pfile") || Format::from_path(path) != Format::Pfile
 }
 
+/// The inputs under `dir`, sorted. Hidden entries (`.git`, `.venv`...) and what `.gitignore`,
+/// `.ignore` and git's exclude files ignore are skipped (as git and ripgrep do: `target/` is
+/// not configuration), also outside a git repository; symlinks are not followed (no loops, no
+/// escaping the tree).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
-        .map(|e| e.map(|e| e.path()).map_err(|e| io_error(dir, e)))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for p in entries {
-        // Symlinked directories are not followed: no loops, no escaping the tree.
-        let meta = std::fs::symlink_metadata(&p).map_err(|e| io_error(&p, e))?;
-        if meta.is_dir() {
-            // Hidden directories (.git, .venv...) hold no configuration, only time to waste.
-            let hidden = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            if !hidden {
-                walk(&p, out)?;
-            }
-        } else if wanted(&p) && std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
-            out.push(p);
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .build();
+    for entry in walker {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let p = entry.path();
+        let is_file = entry.file_type().is_some_and(|t| t.is_file());
+        if is_file && wanted(p) {
+            out.push(p.to_path_buf());
         }
     }
     Ok(())
+}
+
+/// Whether a file found by `psctl check` without paths is a service description or pfile.
+/// A pfile: named `pfile*`, with a PARAM or PENT banner or an `IPCKEY` line (`pfile.rs` is
+/// not one). A description: a YAML/TOML/JSON file with a top-level `processes` or `ipckey`
+/// key, or a reference to psctl's schema, that is not itself a JSON Schema. Other files
+/// (`Cargo.toml`, CI workflows, `.pre-commit-hooks.yaml`) are not psctl's to judge.
+pub fn looks_like_input(path: &Path) -> bool {
+    if !wanted(path) {
+        return false;
+    }
+    let Ok(bytes) = std::fs::File::open(path).and_then(read_limited) else {
+        return true; // let the load report why it cannot be read
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let format = Format::from_path(path);
+    if format == Format::Pfile {
+        return text.lines().any(|l| {
+            let l = l.trim_start_matches([' ', '\t', '\u{feff}']);
+            l.starts_with("IPCKEY") || l.starts_with("##### PARAM") || l.starts_with("##### PENT")
+        });
+    }
+    if text.contains("json-schema.org/") {
+        return false;
+    }
+    if text.contains("psctl.schema.json") {
+        return true;
+    }
+    let json = format == Format::Json;
+    text.lines().any(|l| {
+        let l = if json {
+            l.trim_start_matches([' ', '\t', '{', ','])
+        } else {
+            l
+        };
+        let l = l.trim_start_matches(['"', '\'', '[']);
+        ["processes", "ipckey"].iter().any(|k| {
+            l.strip_prefix(k).is_some_and(|r| {
+                r.starts_with(']')
+                    || r.trim_start_matches(['"', '\'', ' ', '\t'])
+                        .starts_with([':', '='])
+            })
+        })
+    })
+}
+
+/// What `psctl check` takes with no path: the inputs under the current directory that
+/// [`looks_like_input`], named relative to it.
+pub fn collect_current_dir() -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut found = Vec::new();
+    walk(Path::new("."), &mut found)?;
+    Ok(found
+        .into_iter()
+        .filter(|p| looks_like_input(p))
+        .map(|p| p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p))
+        .collect())
 }
 
 /// Expands directories (recursively, sorted) into the inputs they hold; `-` stays as is. A

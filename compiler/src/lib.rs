@@ -13,6 +13,7 @@ pub mod cli;
 #[cfg(feature = "descriptions")]
 pub mod description;
 pub mod diagnostics;
+pub mod duration;
 #[cfg(feature = "apply")]
 pub mod emit;
 pub mod escape;

@@ -239,8 +239,11 @@ fn import_names_formats_and_errors() {
     let o = psctl(d.path(), &["import", "pfile_cron"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let yaml = String::from_utf8(o.stdout).unwrap();
-    assert!(yaml
-        .starts_with("# yaml-language-server: $schema=../schemas/psctl.schema.json\nname: cron\n"));
+    // On stdout the modeline names the published schema.
+    let published = psctl::schema::PUBLISHED_URL;
+    assert!(yaml.starts_with(&format!(
+        "# yaml-language-server: $schema={published}\nname: cron\n"
+    )));
     assert!(
         yaml.contains("  # cron\n  - name: crond # trailing\n"),
         "{yaml}"
@@ -255,7 +258,33 @@ fn import_names_formats_and_errors() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let toml = fs::read_to_string(d.path().join("cron.toml")).unwrap();
-    assert!(toml.starts_with("#:schema ../schemas/psctl.schema.json\nname = \"cron\"\n"));
+    // No schemas/ at or above the output: the published schema, on line 1 (Taplo's rule).
+    assert!(toml.starts_with(&format!("#:schema {published}\nname = \"cron\"\n")));
+    // With a repository's schemas/ above it: a path relative to the output file.
+    fs::create_dir_all(d.path().join("schemas")).unwrap();
+    fs::write(d.path().join("schemas/psctl.schema.json"), "{}").unwrap();
+    fs::create_dir_all(d.path().join("hosts/web")).unwrap();
+    let o = psctl(
+        d.path(),
+        &["import", "pfile_cron", "-o", "hosts/web/cron.toml"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let toml = fs::read_to_string(d.path().join("hosts/web/cron.toml")).unwrap();
+    assert!(
+        toml.starts_with("#:schema ../../schemas/psctl.schema.json\n"),
+        "{toml}"
+    );
+    let o = psctl(
+        d.path(),
+        &[
+            "import",
+            "pfile_cron",
+            "--schema-url",
+            "https://s.example/p.json",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .starts_with("# yaml-language-server: $schema=https://s.example/p.json\n"));
 
     let o = psctl(d.path(), &["import", "pfile_broken"]);
     assert_eq!(o.status.code(), Some(1));

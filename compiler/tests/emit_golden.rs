@@ -101,7 +101,18 @@ fn import_golden() {
     let mut failures = Vec::new();
     for rel in legacy_pfiles() {
         for to in ["yaml", "toml"] {
-            let out = run(&["import", &rel, "--to", to], b"", 0);
+            let out = run(
+                &[
+                    "import",
+                    &rel,
+                    "--to",
+                    to,
+                    "--schema-url",
+                    "../schemas/psctl.schema.json",
+                ],
+                b"",
+                0,
+            );
             golden(&format!("import/{}.{to}", base(&rel)), &out, &mut failures);
         }
     }

@@ -34,11 +34,7 @@ proptest! {
 type Read = ((u64, String), Vec<(String, String, u64, u64, String)>);
 
 fn seconds(s: &str) -> u64 {
-    if s == "0" {
-        0
-    } else {
-        humantime::parse_duration(s).unwrap().as_secs()
-    }
+    psctl::duration::parse(s).unwrap_or_else(|e| panic!("{s:?}: {e:?}"))
 }
 
 /// Reads the printed description back with the YAML and TOML parsers the front-ends use.

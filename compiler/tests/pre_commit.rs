@@ -96,16 +96,25 @@ fn the_entry_script_builds_once_then_runs_psctl_with_the_arguments() {
     assert!(builds.contains("build --release --locked") && builds.contains("-p psctl --bin psctl"));
 }
 
+/// The real hooks, installed with `pre-commit install` and run by `git commit`: the whole
+/// repository is checked on every commit, so a new file reusing a committed file's IPCKEY is
+/// refused although only the new file is staged; non-description YAML/TOML and ignored
+/// directories are left alone.
 #[test]
-fn the_hooks_pass_a_good_pfile_and_fail_a_bad_one() {
+fn commits_are_checked_against_the_whole_repository() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+    fs::create_dir_all(repo.join("target")).unwrap();
+    let cache = dir.path().join("cache");
     let git = |args: &[&str]| {
-        let o = run(Command::new("git").args(args).current_dir(&repo));
-        assert!(o.status.success(), "git {args:?}: {o:?}");
+        run(Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .current_dir(&repo)
+            .env("PRE_COMMIT_HOME", &cache))
     };
-    git(&["init", "-q"]);
+    assert!(git(&["init", "-q"]).status.success());
 
     // The real hook definitions, run as `language: system` against the built binary (instead
     // of building psctl again in pre-commit's cache), in a `repo: local` block.
@@ -122,38 +131,62 @@ fn the_hooks_pass_a_good_pfile_and_fail_a_bad_one() {
         format!("repos:\n  - repo: local\n    hooks:\n{hooks}"),
     )
     .unwrap();
+    let o = run(Command::new("pre-commit")
+        .arg("install")
+        .current_dir(&repo)
+        .env("PRE_COMMIT_HOME", &cache));
+    assert!(o.status.success(), "{o:?}");
 
     let good = fs::read_to_string(repo_root().join("examples/pfile_cron")).unwrap();
     fs::write(repo.join("pfile_good"), &good).unwrap();
-    fs::write(
-        repo.join("pfile_bad"),
-        "##### PARAM #####\nIPCKEY 0x1f000502\nMONITOR_INTRVAL 10\n",
-    )
-    .unwrap();
+    // Not service descriptions, or ignored: none of these may fail the commit.
     fs::write(
         repo.join(".github/workflows/ci.yml"),
         "on: push\njobs: {}\n",
     )
     .unwrap();
-    git(&["add", "."]);
+    fs::write(repo.join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+    fs::write(repo.join(".gitignore"), "target/\n").unwrap();
+    fs::write(repo.join("target/broken.yaml"), "processes: [\n").unwrap();
+    assert!(git(&["add", "."]).status.success());
+    let o = git(&["commit", "-q", "-m", "good"]);
+    assert!(o.status.success(), "first commit: {o:?}");
 
-    let pre_commit = |files: &[&str]| {
-        run(Command::new("pre-commit")
-            .args(["run", "--files"])
-            .args(files)
-            .current_dir(&repo)
-            .env("PRE_COMMIT_HOME", dir.path().join("cache")))
-    };
-    let o = pre_commit(&["pfile_good"]);
-    assert!(o.status.success(), "good file: {o:?}");
-    let o = pre_commit(&["pfile_bad"]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    // A bad file fails the commit.
+    fs::write(
+        repo.join("pfile_bad"),
+        "##### PARAM #####\nIPCKEY 0x1f000502\nMONITOR_INTRVAL 10\ncrond:-:0:3:continue\n",
+    )
+    .unwrap();
+    assert!(git(&["add", "pfile_bad"]).status.success());
+    let o = git(&["commit", "-q", "-m", "bad"]);
+    // Run from git's hook, pre-commit's report may land on either stream.
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success(), "{o:?}");
+    assert!(out.contains("MONITOR_INTRVAL"), "{out}");
+    assert!(git(&["rm", "-q", "--cached", "pfile_bad"]).status.success());
+    fs::remove_file(repo.join("pfile_bad")).unwrap();
+
+    // A new file, alone in the commit, reusing the committed file's IPCKEY.
+    let clash = good.replace("crond:", "atd:");
+    fs::write(repo.join("pfile_clash"), clash).unwrap();
+    assert!(git(&["add", "pfile_clash"]).status.success());
+    let o = git(&["commit", "-q", "-m", "clash"]);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(
-        out.contains("psctl check") && out.contains("Failed") && out.contains("MONITOR_INTRVAL"),
+        !o.status.success(),
+        "a clashing IPCKEY was committed: {o:?}"
+    );
+    assert!(
+        out.contains("duplicate_ipckey") && out.contains("pfile_good"),
         "{out}"
     );
-    // Workflow files are not service descriptions: excluded, so nothing to fail.
-    let o = pre_commit(&[".github/workflows/ci.yml"]);
-    assert!(o.status.success(), "{o:?}");
 }

@@ -153,9 +153,18 @@ proptest! {
         let line = format!("a{rest}");
         let syntax = psctl::pfile::syntax::parse(&line).unwrap();
         match &syntax.lines[0].kind {
-            psctl::pfile::syntax::LineKind::Pent { fields } => {
+            psctl::pfile::syntax::LineKind::Pent { fields, count } => {
+                // Five fields, then everything after the fifth `:` as one span.
                 let got: Vec<&str> = fields.iter().map(|s| &line[s.start..s.end]).collect();
-                prop_assert_eq!(got, reference_fields(&line));
+                let want = reference_fields(&line);
+                prop_assert_eq!(*count, want.len());
+                prop_assert_eq!(&got[..got.len().min(5)], &want[..want.len().min(5)]);
+                if want.len() > 5 {
+                    let last = got[5];
+                    prop_assert_eq!(last.split(':').count(), want.len() - 5);
+                    let rest: Vec<&str> = last.split(':').map(|f| f.trim_matches([' ', '\t'])).collect();
+                    prop_assert_eq!(&rest[..], &want[5..]);
+                }
             }
             k => prop_assert!(false, "not a PENT line: {:?}", k),
         }

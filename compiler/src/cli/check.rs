@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::output::{print_diagnostics, print_summary, MessageFormat};
 use crate::diagnostics::{self, codes};
-use crate::input::{check_all, CheckOptions, Format};
+use crate::input::{check_files, collect_current_dir, collect_paths, CheckOptions, Format};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StdinFormat {
@@ -18,8 +18,9 @@ pub enum StdinFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files, directories (searched recursively for pfile*, *.yaml, *.yml, *.toml, *.json) or
-    /// `-` for stdin; default: the current directory
+    /// Files, directories (searched recursively for pfile*, *.yaml, *.yml, *.toml, *.json,
+    /// skipping what .gitignore ignores) or `-` for stdin; default: the service descriptions
+    /// and pfiles under the current directory
     pub paths: Vec<PathBuf>,
     /// How diagnostics are printed
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
@@ -36,11 +37,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths
-    };
+    let default = args.paths.is_empty();
+    let paths = args.paths;
     if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         eprintln!("psctl check: `-` (stdin) may be given only once");
         return 2;
@@ -54,7 +52,12 @@ pub fn run(args: Args) -> u8 {
             StdinFormat::Json => Format::Json,
         },
     };
-    let inputs = match check_all(&paths, &opts) {
+    let found = if default {
+        collect_current_dir()
+    } else {
+        collect_paths(&paths)
+    };
+    let inputs = match found.map(|files| check_files(&files, &opts)) {
         Ok(i) => i,
         Err(d) => {
             print_diagnostics(&[d], args.message_format);

@@ -12,9 +12,36 @@ use crate::emit::description::{self, Format, Options};
 use crate::emit::pfile::comments_from_syntax;
 use crate::pfile::PARAM_KEYS;
 
-/// The schema named in the modeline unless `--schema` says otherwise: where it lives in a
-/// repository laid out like this one's examples (`schemas/` next to the descriptions' folder).
-pub const DEFAULT_SCHEMA: &str = "../schemas/psctl.schema.json";
+/// Where a repository keeps the schema, relative to its root.
+const SCHEMA_IN_REPO: &str = "schemas/psctl.schema.json";
+
+/// The schema named in the modeline when `--schema-url` is not given. With `-o FILE`: the
+/// nearest `schemas/psctl.schema.json` in FILE's directory or above, as a path relative to
+/// FILE (what editors resolve modelines against); else, and on stdout, the published URL.
+pub fn default_schema(output: Option<&std::path::Path>) -> String {
+    let published = crate::schema::PUBLISHED_URL.to_owned();
+    let Some(dir) = output
+        .and_then(|o| o.parent())
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                d
+            }
+        })
+        .and_then(|d| std::fs::canonicalize(d).ok())
+    else {
+        return published;
+    };
+    let mut up = String::new();
+    for ancestor in dir.ancestors() {
+        if ancestor.join(SCHEMA_IN_REPO).is_file() {
+            return format!("{up}{SCHEMA_IN_REPO}");
+        }
+        up.push_str("../");
+    }
+    published
+}
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum To {
@@ -35,9 +62,11 @@ pub struct Args {
     /// Write to FILE instead of stdout
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Path or URL of the JSON Schema named in the editor modeline
-    #[arg(long, default_value = DEFAULT_SCHEMA)]
-    pub schema: String,
+    /// Path or URL of the JSON Schema named in the editor modeline (default: with -o, the
+    /// nearest schemas/psctl.schema.json at or above the output, relative to it; else the
+    /// published URL)
+    #[arg(long = "schema-url", alias = "schema", value_name = "URL|PATH")]
+    pub schema_url: Option<String>,
     /// How to print diagnostics
     #[arg(long, value_enum, default_value_t)]
     pub message_format: MessageFormat,
@@ -104,12 +133,16 @@ pub fn run(args: Args) -> u8 {
     let mut comments = comments_from_syntax(syntax, &parsed.source);
     comments.strip_generated_header();
     let given = PARAM_KEYS.map(|k| parsed.spans.params.contains_key(k));
+    let schema = args
+        .schema_url
+        .clone()
+        .unwrap_or_else(|| default_schema(args.output.as_deref()));
     let text = description::print(
         svc,
         &comments,
         &Options {
             format,
-            schema: &args.schema,
+            schema: &schema,
             given,
         },
     );

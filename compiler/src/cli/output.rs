@@ -4,7 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::diagnostics::{render, Diagnostic, Severity};
+use crate::diagnostics::{escape, render, Diagnostic, Severity};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MessageFormat {
@@ -16,12 +16,17 @@ pub enum MessageFormat {
 }
 
 /// One diagnostic as a JSON object, keys in the order the spec lists them (serde_json's map
-/// would sort them, so the line is assembled from individually encoded values).
+/// would sort them, so the line is assembled from individually encoded values). Text is
+/// escaped as in every format (JSON itself would leave DEL, C1 and bidi controls raw).
 pub fn to_json(d: &Diagnostic) -> String {
     let loc = d.location();
+    let d = &d.escaped();
     let enc = |v: serde_json::Value| v.to_string();
     let fields = [
-        ("file", enc(d.file_name().into())),
+        (
+            "file",
+            enc(d.file_name().map(|f| escape(f).into_owned()).into()),
+        ),
         ("line", enc(loc.map(|l| l.0.line).into())),
         ("column", enc(loc.map(|l| l.0.column).into())),
         ("end_line", enc(loc.map(|l| l.1.line).into())),
@@ -55,7 +60,7 @@ pub fn to_github(d: &Diagnostic) -> String {
     };
     let mut props = Vec::new();
     if let Some(f) = d.file_name() {
-        props.push(format!("file={}", gh_escape(f, true)));
+        props.push(format!("file={}", gh_escape(&escape(f), true)));
     }
     if let Some((s, e)) = d.location() {
         props.push(format!("line={}", s.line));
@@ -64,18 +69,24 @@ pub fn to_github(d: &Diagnostic) -> String {
         props.push(format!("endColumn={}", e.column));
     }
     props.push(format!("title={}", gh_escape(d.code.id, true)));
-    let mut msg = d.message.clone();
+    // Escaped first: the one line break is the one added here, written as `%0A`.
+    let mut msg = escape(&d.message).into_owned();
     if let Some(h) = &d.help {
         msg.push_str("\nhelp: ");
-        msg.push_str(h);
+        msg.push_str(&escape(h));
     }
     format!("::{kind} {}::{}", props.join(","), gh_escape(&msg, false))
 }
 
+/// miette's report, with escaped text. It prints source lines as they are, so a diagnostic
+/// whose shown lines hold a control character gets the plain report, which escapes them.
 fn graphical(d: &Diagnostic) -> String {
+    if d.shows_unsafe_source() {
+        return render::plain(d);
+    }
     let mut out = String::new();
     let handler = miette::GraphicalReportHandler::new();
-    match handler.render_report(&mut out, d) {
+    match handler.render_report(&mut out, &d.escaped()) {
         Ok(()) => out,
         Err(_) => render::plain(d),
     }
@@ -115,4 +126,33 @@ pub fn print_summary(diags: &[Diagnostic], files: usize, format: MessageFormat) 
         plural(warnings, "warning"),
         plural(files, "file")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::codes;
+    use crate::span::{SourceFile, Span};
+
+    #[test]
+    fn the_graphical_report_escapes_too() {
+        // A control character in the message only: miette renders the escaped copy.
+        let src = SourceFile::new("x.yaml", "name: web\n");
+        let d = Diagnostic::error(codes::SCHEMA_UNKNOWN_KEY, "unknown key `\x1b[31mred`")
+            .with_label(Span::new(0, 4), "\x1b[2J")
+            .in_file(&src);
+        let out = graphical(&d);
+        assert!(
+            !out.contains("\x1b[31mred") && !out.contains("\x1b[2J"),
+            "{out:?}"
+        );
+        assert!(out.contains("\\u{1b}[31mred"), "{out:?}");
+        // In a shown source line: the plain report, which escapes it.
+        let src = SourceFile::new("x.yaml", "\x1b[31mred: 1\n");
+        let d = Diagnostic::error(codes::SCHEMA_UNKNOWN_KEY, "unknown key")
+            .with_label(Span::new(0, 9), "here")
+            .in_file(&src);
+        let out = graphical(&d);
+        assert!(!out.contains('\x1b'), "{out:?}");
+    }
 }

@@ -111,6 +111,11 @@ line endings and a final newline; comments are kept.";
     INPUT_TOO_LARGE = "psctl::input::too_large", "the input is larger than psctl accepts",
         "pfiles and service descriptions are small text files. psctl refuses inputs over 16 MiB \
 so that a file picked up by mistake (a log, a core dump) cannot exhaust memory.";
+    TOO_MANY_ERRORS = "psctl::input::too_many_errors", "a file has too many errors to report them all",
+        "After 1000 errors in one file psctl stops reading it and says so: a file that wrong is \
+most likely not a pfile or description at all, and reporting millions of problems would take \
+minutes and gigabytes. Fix the errors shown (or check that the right file was given) and run \
+psctl again.";
     EMPTY = "psctl::input::empty", "the description is empty",
         "A service description must be a mapping with at least `name`, `ipckey` and `processes`. \
 This file holds no document (or only comments).";

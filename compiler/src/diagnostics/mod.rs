@@ -158,3 +158,95 @@ pub fn sort(diags: &mut [Diagnostic]) {
         ka.cmp(&kb)
     });
 }
+
+/// Errors reported per file at most: past this, a reader stops and adds one
+/// [`too_many`] diagnostic (a file of millions of bad lines would otherwise cost minutes and
+/// gigabytes, all spent on messages nobody reads).
+pub const MAX_ERRORS_PER_FILE: usize = 1000;
+
+/// The diagnostic that ends a file's report at [`MAX_ERRORS_PER_FILE`], at `span`.
+pub fn too_many(span: Span, src: &Arc<SourceFile>) -> Diagnostic {
+    Diagnostic::error(
+        codes::TOO_MANY_ERRORS,
+        format!("more than {MAX_ERRORS_PER_FILE} errors; the rest of this file is not checked"),
+    )
+    .with_label(span, "stopped here")
+    .with_help("fix the errors above, or check that this is the file you meant")
+    .in_file(src)
+}
+
+/// The candidate closest to `word` with a similarity of at least `min` (0 to 1), for "did
+/// you mean". A word more than twice as long as a candidate cannot reach 0.5 with it, so it is
+/// not compared: the comparison allocates a table of both lengths, and a 1 MB key would
+/// otherwise cost a hundred megabytes.
+pub fn closest<'a>(word: &str, candidates: &[&'a str], min: f64) -> Option<&'a str> {
+    let len = word.chars().count();
+    candidates
+        .iter()
+        .filter(|c| min < 0.5 || len <= 2 * c.len())
+        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
+        .filter(|(score, _)| *score >= min)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Whether `c` must not reach a terminal or a CI log as it is: control characters (ESC starts
+/// terminal sequences; CR and LF would start a line of their own, such as a forged GitHub
+/// `::error` command) and the characters that reorder or split what is shown (bidirectional
+/// controls, line and paragraph separators). A tab is harmless.
+pub fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `s` with every [`is_unsafe_char`] written as a Rust-style escape (`\u{1b}`). Every output
+/// format passes user-controlled text (messages quote values, file names, source lines)
+/// through this.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+impl Diagnostic {
+    /// A copy whose message, help and label texts are [`escape`]d (the source is not).
+    pub fn escaped(&self) -> Diagnostic {
+        let mut d = self.clone();
+        d.message = escape(&d.message).into_owned();
+        d.help = d.help.map(|h| escape(&h).into_owned());
+        for l in &mut d.labels {
+            l.text = l.text.take().map(|t| escape(&t).into_owned());
+        }
+        d
+    }
+
+    /// Whether a line this diagnostic shows from its file holds an [`is_unsafe_char`].
+    pub fn shows_unsafe_source(&self) -> bool {
+        let Some(src) = &self.source else {
+            return false;
+        };
+        src.name().chars().any(is_unsafe_char)
+            || self.labels.iter().any(|l| {
+                let line = src.line_span(src.line_col(l.span.start).line);
+                src.slice(line).chars().any(is_unsafe_char)
+            })
+    }
+}

@@ -42,6 +42,7 @@ pub fn description(doc: &Value) -> Description {
         })
         .unwrap_or_default();
     Description {
+        schema: None,
         name: field(doc, "name").unwrap_or_default(),
         ipckey: field(doc, "ipckey").unwrap_or(IpcKey::Number(1)),
         msg_check_interval: duration("msg_check_interval", &base.msg_check_interval),
@@ -53,14 +54,71 @@ pub fn description(doc: &Value) -> Description {
     }
 }
 
-/// Whether `d`'s primary span starts at or lies within the primary span of a schema error.
-pub fn covered(d: &Diagnostic, schema_errors: &[Diagnostic]) -> bool {
-    let Some(s) = d.primary_span() else {
-        return true;
-    };
-    schema_errors.iter().any(|e| {
-        e.primary_span()
-            // Same start: the same node (a schema error may show only its first line).
-            .is_some_and(|o| o.start == s.start || (o.start <= s.start && s.end <= o.end))
-    })
+/// The primary spans of the schema errors, for [`Coverage::covers`]: sorted by start, with
+/// the largest end so far, so that each question takes a binary search (asking each semantic
+/// diagnostic against every schema error was quadratic: 40,000 list items took 26 s).
+pub struct Coverage {
+    /// (start, end, largest end among this and all earlier entries)
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Coverage {
+    pub fn new(schema_errors: &[Diagnostic]) -> Coverage {
+        let mut v: Vec<(usize, usize)> = schema_errors
+            .iter()
+            .filter_map(|e| e.primary_span().map(|s| (s.start, s.end)))
+            .collect();
+        v.sort_unstable();
+        let mut max_end = 0;
+        let spans = v
+            .into_iter()
+            .map(|(s, e)| {
+                max_end = max_end.max(e);
+                (s, e, max_end)
+            })
+            .collect();
+        Coverage { spans }
+    }
+
+    /// Whether `d`'s primary span starts where a schema error's does (the same node; a schema
+    /// error may show only its first line) or lies within one.
+    pub fn covers(&self, d: &Diagnostic) -> bool {
+        let Some(s) = d.primary_span() else {
+            return true;
+        };
+        // Entries starting at or before `s.start`.
+        let n = self.spans.partition_point(|e| e.0 <= s.start);
+        n > 0 && (self.spans[n - 1].0 == s.start || self.spans[n - 1].2 >= s.end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::codes;
+    use crate::span::Span;
+
+    fn at(start: usize, end: usize) -> Diagnostic {
+        Diagnostic::error(codes::SCHEMA_TYPE, "x").with_span(Span::new(start, end))
+    }
+
+    /// The index answers as comparing with every schema error would.
+    #[test]
+    fn coverage_matches_the_pairwise_rule() {
+        let schema = [at(10, 20), at(12, 14), at(30, 31), at(40, 60)];
+        let c = Coverage::new(&schema);
+        let naive = |d: &Diagnostic| {
+            let s = d.primary_span().unwrap();
+            schema.iter().any(|e| {
+                let o = e.primary_span().unwrap();
+                o.start == s.start || (o.start <= s.start && s.end <= o.end)
+            })
+        };
+        for start in 0..70 {
+            for end in start..72 {
+                let d = at(start, end);
+                assert_eq!(c.covers(&d), naive(&d), "{start}..{end}");
+            }
+        }
+    }
 }

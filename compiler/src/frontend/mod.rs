@@ -21,40 +21,123 @@ use crate::span::{SourceFile, Span};
 /// Documents nest at most this deep; deeper input is rejected before it can hurt.
 pub const MAX_DEPTH: usize = 64;
 
-/// Where every key and value of a document stands, by JSON pointer (`/processes/0/name`).
+/// Where every key and value of a document stands, as a tree of nodes found by JSON pointer
+/// (`/processes/0/name`). A node stores its key once, never its full pointer: a long key
+/// holding a long list would otherwise repeat the key in every item's pointer (quadratic
+/// memory, found by fuzzing). Offsets are `u32`: inputs are capped at 16 MiB.
 #[derive(Debug, Default, Clone)]
 pub struct SpanTable {
-    entries: HashMap<String, (Option<Span>, Span)>,
+    nodes: Vec<Node>,
+    keys: HashMap<(NodeId, Box<str>), NodeId>,
+    items: HashMap<(NodeId, u32), NodeId>,
+}
+
+/// A node of a [`SpanTable`].
+pub type NodeId = u32;
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// `key.0 == u32::MAX`: no key (the root, list items).
+    key: (u32, u32),
+    value: (u32, u32),
+}
+
+fn pack(s: Span) -> (u32, u32) {
+    let c = |x: usize| x.min(u32::MAX as usize - 1) as u32;
+    (c(s.start), c(s.end))
+}
+
+fn unpack(s: (u32, u32)) -> Span {
+    Span::new(s.0 as usize, s.1 as usize)
 }
 
 impl SpanTable {
-    pub fn insert(&mut self, pointer: String, key: Option<Span>, value: Span) {
-        self.entries.insert(pointer, (key, value));
+    fn push(&mut self, key: Option<Span>, value: Span) -> NodeId {
+        let key = key.map_or((u32::MAX, u32::MAX), pack);
+        self.nodes.push(Node {
+            key,
+            value: pack(value),
+        });
+        (self.nodes.len() - 1) as NodeId
     }
 
-    /// The (key, value) spans of `pointer`, or of its nearest recorded ancestor.
-    fn nearest(&self, pointer: &str) -> Option<(Option<Span>, Span)> {
-        let mut p = pointer;
-        loop {
-            if let Some(e) = self.entries.get(p) {
-                return Some(*e);
-            }
-            if p.is_empty() {
-                return None;
-            }
-            p = &p[..p.rfind('/').unwrap_or(0)];
+    /// Records the root (the whole document); it is node 0.
+    pub fn root(&mut self, value: Span) -> NodeId {
+        if self.nodes.is_empty() {
+            self.push(None, value)
+        } else {
+            self.nodes[0].value = pack(value);
+            0
         }
+    }
+
+    /// Records the value of mapping key `key` under `parent`. A key given twice gets a node
+    /// of its own that no pointer reaches (the first one stays what pointers name).
+    pub fn key(&mut self, parent: NodeId, key: &str, key_span: Span, value: Span) -> NodeId {
+        let id = self.push(Some(key_span), value);
+        self.keys.entry((parent, key.into())).or_insert(id);
+        id
+    }
+
+    /// Records item `index` of the list `parent`.
+    pub fn item(&mut self, parent: NodeId, index: usize, value: Span) -> NodeId {
+        let id = self.push(None, value);
+        let index = index.min(u32::MAX as usize) as u32;
+        self.items.entry((parent, index)).or_insert(id);
+        id
+    }
+
+    /// Sets the value span of a node recorded before its end was known.
+    pub fn set_value(&mut self, node: NodeId, value: Span) {
+        if let Some(n) = self.nodes.get_mut(node as usize) {
+            n.value = pack(value);
+        }
+    }
+
+    /// The node `pointer` names, or its nearest recorded ancestor; and whether it was exact.
+    fn nearest(&self, pointer: &str) -> Option<(Node, bool)> {
+        let mut at: NodeId = 0;
+        let first = *self.nodes.first()?;
+        let mut node = first;
+        for seg in pointer.split('/').skip(1) {
+            let seg = seg.replace("~1", "/").replace("~0", "~");
+            let found = self.keys.get(&(at, seg.as_str().into())).or_else(|| {
+                let i: u32 = seg.parse().ok()?;
+                self.items.get(&(at, i))
+            });
+            match found {
+                Some(&id) => {
+                    at = id;
+                    node = self.nodes[id as usize];
+                }
+                None => return Some((node, false)),
+            }
+        }
+        Some((node, true))
+    }
+
+    /// Whether `pointer` names a recorded node.
+    pub fn contains(&self, pointer: &str) -> bool {
+        self.nearest(pointer).is_some_and(|(_, exact)| exact)
     }
 
     /// The span of the value at `pointer` (or the nearest ancestor's).
     pub fn value_span(&self, pointer: &str) -> Span {
-        self.nearest(pointer).map(|e| e.1).unwrap_or_default()
+        self.nearest(pointer)
+            .map(|(n, _)| unpack(n.value))
+            .unwrap_or_default()
     }
 
     /// The span of the key naming `pointer`, else its value's (array items have no key).
     pub fn key_span(&self, pointer: &str) -> Span {
         self.nearest(pointer)
-            .map(|(k, v)| k.unwrap_or(v))
+            .map(|(n, _)| {
+                if n.key.0 == u32::MAX {
+                    unpack(n.value)
+                } else {
+                    unpack(n.key)
+                }
+            })
             .unwrap_or_default()
     }
 }
@@ -91,7 +174,7 @@ impl SpanLookup for SpanTable {
         // A script restart is written `restart: {script: ...}`: point at the script itself.
         if let Loc::Restart(i) = loc {
             let script = format!("/processes/{i}/restart/script");
-            if self.entries.contains_key(&script) {
+            if self.contains(&script) {
                 return self.value_span(&script);
             }
         }
@@ -120,11 +203,11 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
     let mut diags = schema::validate(doc, spans, src);
     // JSON Schema counts 1000.0 as an integer, serde does not: no field takes a fraction, so
     // every float is reported here, where its place is known.
-    let mut floats = Vec::new();
-    find_floats(doc, &mut String::new(), &mut floats);
-    for ptr in floats {
+    let reported: std::collections::HashSet<Span> =
+        diags.iter().filter_map(Diagnostic::primary_span).collect();
+    for ptr in find_floats(doc) {
         let span = spans.value_span(&ptr);
-        if diags.iter().any(|d| d.primary_span() == Some(span)) {
+        if reported.contains(&span) {
             continue; // the schema already said what is wrong with this value
         }
         diags.push(
@@ -140,15 +223,19 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
             .in_file(src),
         );
     }
+    if diags.iter().any(|d| d.code == codes::TOO_MANY_ERRORS) {
+        return Outcome {
+            service: None,
+            diagnostics: diags,
+        };
+    }
     if !diags.is_empty() {
         // Still run the semantic rules on what can be read, reporting only what the schema
         // errors do not already cover.
         let desc = lenient::description(doc);
         let (_, more) = description::to_service(&desc, spans, src);
-        let more: Vec<Diagnostic> = more
-            .into_iter()
-            .filter(|d| !lenient::covered(d, &diags))
-            .collect();
+        let coverage = lenient::Coverage::new(&diags);
+        let more: Vec<Diagnostic> = more.into_iter().filter(|d| !coverage.covers(d)).collect();
         diags.extend(more);
         return Outcome {
             service: None,
@@ -179,28 +266,38 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
     }
 }
 
-/// Pointers of the numbers in `v` that are not integers (the depth is bounded by the readers).
-fn find_floats(v: &Value, ptr: &mut String, out: &mut Vec<String>) {
-    let len = ptr.len();
-    match v {
-        Value::Number(n) if !n.is_i64() && !n.is_u64() => out.push(ptr.clone()),
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                ptr.push_str(&format!("/{i}"));
-                find_floats(x, ptr, out);
-                ptr.truncate(len);
+/// Pointers of the numbers in `v` that are not integers, at the fields a description has
+/// (anything else is an unknown key, which the schema reports). Pointers are built from known
+/// keys only, so they stay short however long the input's own keys are.
+fn find_floats(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    use description::{PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
+    let is_float = |x: &Value| matches!(x, Value::Number(n) if !n.is_i64() && !n.is_u64());
+    let fields = |obj: &Value, keys: &[&str], ptr: &str, out: &mut Vec<String>| {
+        for k in keys {
+            if obj.get(k).is_some_and(is_float) {
+                out.push(format!("{ptr}/{k}"));
             }
         }
-        Value::Object(m) => {
-            for (k, x) in m {
-                ptr.push('/');
-                ptr.push_str(&escape_segment(k));
-                find_floats(x, ptr, out);
-                ptr.truncate(len);
-            }
-        }
-        _ => {}
+    };
+    if is_float(v) {
+        out.push(String::new());
     }
+    fields(v, SERVICE_KEYS, "", &mut out);
+    let Some(procs) = v.get("processes").and_then(Value::as_array) else {
+        return out;
+    };
+    for (i, p) in procs.iter().enumerate() {
+        let at = format!("/processes/{i}");
+        if is_float(p) {
+            out.push(at.clone());
+        }
+        fields(p, PROCESS_KEYS, &at, &mut out);
+        if let Some(r) = p.get("restart") {
+            fields(r, RESTART_KEYS, &format!("{at}/restart"), &mut out);
+        }
+    }
+    out
 }
 
 pub struct Outcome {
@@ -369,5 +466,41 @@ mod tests {
                 ("psctl::schema::required", 9),
             ]
         );
+    }
+
+    #[test]
+    fn durations_follow_the_spec_grammar_and_say_their_limits() {
+        for bad in ["1h 30m", "10 sec", "1month", "1 hour", "1w", "500ms", "10x"] {
+            let text = format!("name: web\nipckey: 1\nprocesses:\n  - name: a\n    grace: {bad}\n");
+            let (svc, diags, _) = load("x.yaml", &text);
+            assert!(svc.is_none(), "{bad}");
+            assert_eq!(diags.len(), 1, "{bad}: {diags:?}");
+            assert_eq!(diags[0].code, codes::INVALID_DURATION, "{bad}");
+            let help = diags[0].help.as_deref().unwrap();
+            assert!(help.contains("`90s`, `10m`, `12h`, `1d`"), "{help}");
+            assert!(help.contains("0 s to 365 d"), "{help}");
+            assert!(!help.contains("ns") && !help.contains("years"), "{help}");
+        }
+        let text = "name: web\nipckey: 1\nmonitor_interval: 2d\nprocesses:\n  - name: a\n";
+        let (_, diags, _) = load("x.yaml", text);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].message,
+            "monitor_interval must be 1 s to 1 d, not `2d`"
+        );
+    }
+
+    #[test]
+    fn remove_the_quotes_only_around_a_number() {
+        let help = |v: &str| {
+            let text = format!("name: web\nipckey: 1\nprocesses:\n  - name: a\n    retries: {v}\n");
+            let (_, diags, _) = load("x.yaml", &text);
+            assert_eq!(diags.len(), 1, "{v}: {diags:?}");
+            diags[0].help.clone().unwrap()
+        };
+        assert_eq!(help("\"3\""), "remove the quotes");
+        assert_eq!(help("'3'"), "remove the quotes");
+        assert_ne!(help("three"), "remove the quotes");
+        assert_ne!(help("\"three\""), "remove the quotes");
     }
 }

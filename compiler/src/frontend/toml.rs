@@ -7,7 +7,7 @@ use serde_json::{Map, Number, Value};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::{escape_segment, Document, SpanTable, MAX_DEPTH};
+use super::{Document, NodeId, SpanTable, MAX_DEPTH};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -53,8 +53,8 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
         };
     }
     let mut diags = Vec::new();
-    spans.insert(String::new(), None, Span::new(0, src.text().len()));
-    let value = convert_table(table.get_ref(), "", 0, &mut spans, &mut diags, src);
+    let root = spans.root(Span::new(0, src.text().len()));
+    let value = convert_table(table.get_ref(), root, 0, &mut spans, &mut diags, src);
     Document {
         value: diags.is_empty().then_some(value),
         spans,
@@ -64,7 +64,7 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
 
 fn convert_table(
     t: &DeTable<'_>,
-    ptr: &str,
+    node: NodeId,
     depth: usize,
     spans: &mut SpanTable,
     diags: &mut Vec<Diagnostic>,
@@ -72,9 +72,8 @@ fn convert_table(
 ) -> Value {
     let mut map = Map::new();
     for (k, v) in t.iter() {
-        let child = format!("{ptr}/{}", escape_segment(k.get_ref()));
-        spans.insert(child.clone(), Some(span_of(k)), span_of(v));
-        let value = convert(v, &child, depth + 1, spans, diags, src);
+        let child = spans.key(node, k.get_ref(), span_of(k), span_of(v));
+        let value = convert(v, child, depth + 1, spans, diags, src);
         map.insert(k.get_ref().to_string(), value);
     }
     Value::Object(map)
@@ -82,7 +81,7 @@ fn convert_table(
 
 fn convert(
     v: &Spanned<DeValue<'_>>,
-    ptr: &str,
+    node: NodeId,
     depth: usize,
     spans: &mut SpanTable,
     diags: &mut Vec<Diagnostic>,
@@ -123,12 +122,11 @@ fn convert(
             a.iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let child = format!("{ptr}/{i}");
-                    spans.insert(child.clone(), None, span_of(item));
-                    convert(item, &child, depth + 1, spans, diags, src)
+                    let child = spans.item(node, i, span_of(item));
+                    convert(item, child, depth + 1, spans, diags, src)
                 })
                 .collect(),
         ),
-        DeValue::Table(t) => convert_table(t, ptr, depth, spans, diags, src),
+        DeValue::Table(t) => convert_table(t, node, depth, spans, diags, src),
     }
 }

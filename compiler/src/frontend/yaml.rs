@@ -9,7 +9,7 @@ use saphyr::Scalar;
 use saphyr_parser::{Event, Parser, Span as YSpan};
 use serde_json::{Map, Number, Value};
 
-use super::{escape_segment, CharIndex, Document, SpanTable, MAX_DEPTH};
+use super::{CharIndex, Document, NodeId, SpanTable, MAX_DEPTH};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -18,16 +18,14 @@ pub const MAX_ALIAS_NODES: usize = 10_000;
 
 enum Frame {
     Seq {
-        ptr: String,
+        node: NodeId,
         start: usize,
-        key: Option<Span>,
         anchor: usize,
         items: Vec<Value>,
     },
     Map {
-        ptr: String,
+        node: NodeId,
         start: usize,
-        key: Option<Span>,
         anchor: usize,
         map: Map<String, Value>,
         first_keys: HashMap<String, Span>,
@@ -205,21 +203,19 @@ impl Builder<'_> {
                     if self.map_wants_key() {
                         return self.key_not_string(span);
                     }
-                    let (ptr, key) = self.child_pointer();
+                    let node = self.open_child(span);
                     let start = span.start;
                     self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
                         Frame::Seq {
-                            ptr,
+                            node,
                             start,
-                            key,
                             anchor,
                             items: Vec::new(),
                         }
                     } else {
                         Frame::Map {
-                            ptr,
+                            node,
                             start,
-                            key,
                             anchor,
                             map: Map::new(),
                             first_keys: HashMap::new(),
@@ -231,24 +227,26 @@ impl Builder<'_> {
                     let Some(frame) = self.stack.pop() else {
                         continue;
                     };
-                    let (value, start, key, anchor) = match frame {
+                    let (value, node, start, anchor) = match frame {
                         Frame::Seq {
                             items,
+                            node,
                             start,
-                            key,
                             anchor,
                             ..
-                        } => (Value::Array(items), start, key, anchor),
+                        } => (Value::Array(items), node, start, anchor),
                         Frame::Map {
                             map,
+                            node,
                             start,
-                            key,
                             anchor,
                             ..
-                        } => (Value::Object(map), start, key, anchor),
+                        } => (Value::Object(map), node, start, anchor),
                     };
                     let end = span.end.max(start);
-                    self.complete(value, Span::new(start, end), key, anchor)?;
+                    let span = Span::new(start, end);
+                    self.spans.set_value(node, span);
+                    self.complete(value, span, Some(node), anchor)?;
                 }
                 _ => {}
             }
@@ -276,39 +274,49 @@ impl Builder<'_> {
         Err(())
     }
 
-    /// The pointer and key span of the node that starts now, from its parent.
-    fn child_pointer(&self) -> (String, Option<Span>) {
+    /// Records the node that starts now under its parent (a list or mapping gets its value
+    /// span again when it ends).
+    fn open_child(&mut self, span: Span) -> NodeId {
         match self.stack.last() {
-            None => (String::new(), None),
-            Some(Frame::Seq { ptr, items, .. }) => (format!("{ptr}/{}", items.len()), None),
-            Some(Frame::Map { ptr, pending, .. }) => match pending {
-                Some((k, ks)) => (format!("{ptr}/{}", escape_segment(k)), Some(*ks)),
-                None => (ptr.clone(), None),
-            },
+            None => self.spans.root(span),
+            Some(Frame::Seq { node, items, .. }) => {
+                let (node, i) = (*node, items.len());
+                self.spans.item(node, i, span)
+            }
+            Some(Frame::Map {
+                node,
+                pending: Some((k, ks)),
+                ..
+            }) => {
+                let (node, ks, k) = (*node, *ks, k.clone());
+                self.spans.key(node, &k, ks, span)
+            }
+            Some(Frame::Map { node, .. }) => *node,
         }
     }
 
-    /// Attaches a finished node to its parent and records its spans.
+    /// Attaches a finished node to its parent.
+    /// `opened`: the node of a list or mapping, recorded when it started; a scalar's node is
+    /// recorded here.
     fn complete(
         &mut self,
         value: Value,
         span: Span,
-        key_span: Option<Span>,
+        opened: Option<NodeId>,
         anchor: usize,
     ) -> Result<(), ()> {
         if anchor != 0 {
             let nodes = count_nodes(&value);
             self.anchors.insert(anchor, (value.clone(), nodes));
         }
-        let (ptr, key) = self.child_pointer();
-        let key = key_span.or(key);
+        if opened.is_none() {
+            self.open_child(span);
+        }
         match self.stack.last_mut() {
             None => {
-                self.spans.insert(ptr, key, span);
                 self.root = Some(value);
             }
             Some(Frame::Seq { items, .. }) => {
-                self.spans.insert(ptr, None, span);
                 items.push(value);
             }
             Some(Frame::Map {
@@ -335,7 +343,6 @@ impl Builder<'_> {
                     return Ok(());
                 }
                 first_keys.insert(k.clone(), ks);
-                self.spans.insert(ptr, Some(ks), span);
                 map.insert(k, value);
             }
         }

@@ -137,6 +137,35 @@ impl Lowerer<'_> {
 }
 
 impl Lowerer<'_> {
+    /// Splits what follows a PENT line's fifth `:` (one span, see `syntax.rs`) into its fields,
+    /// each trimmed of blanks. More fields than any valid line has make one error for the rest
+    /// of the line, not one per field: a line of millions of `:` stays linear.
+    fn extension_fields(&mut self, rest: Span) -> Vec<Span> {
+        const MAX_EXTENSIONS: usize = 8;
+        let text = self.text(rest);
+        let mut out = Vec::new();
+        let mut start = 0;
+        for piece in text.split(':') {
+            if out.len() == MAX_EXTENSIONS {
+                let d = Diagnostic::error(
+                    codes::PFILE_EXTENSION,
+                    format!("a PENT line has at most {MAX_EXTENSIONS} extension fields"),
+                )
+                .with_label(Span::new(rest.start + start, rest.end), "too many fields")
+                .with_help("the form is pname:restart:grace:retry:action, optionally followed by `:user=NAME,...`")
+                .in_file(self.src);
+                self.diags.push(d);
+                break;
+            }
+            let lead = piece.len() - piece.trim_start_matches([' ', '\t']).len();
+            let body = piece.trim_matches([' ', '\t']);
+            let at = rest.start + start + lead;
+            out.push(Span::new(at, at + body.len()));
+            start += piece.len() + 1;
+        }
+        out
+    }
+
     /// Reads the extension fields of entry `i` (after its five): `user=NAME[,NAME...]` for now.
     fn extensions(&mut self, fields: &[Span], i: usize, spans: &mut PfileSpans) -> Vec<String> {
         let mut user = Vec::new();
@@ -201,8 +230,17 @@ pub fn lower(
         processes: Vec::new(),
     };
     let mut have_ipckey = false;
+    // One diagnostic per mistake: a misspelled IPCKEY line or a PENT line with the wrong
+    // number of fields is reported once, not again as "no IPCKEY" / "no PENT line".
+    let mut ipckey_misspelled = false;
+    let mut pent_attempted = false;
 
     for line in &syntax.lines {
+        if l.diags.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
+            l.diags.push(crate::diagnostics::too_many(line.span, src));
+            // The rest is unread: no "no IPCKEY" or "no PENT line" about it.
+            return (None, spans, l.diags);
+        }
         match &line.kind {
             LineKind::Blank | LineKind::Comment => {}
             LineKind::Param { key, value } => {
@@ -216,71 +254,43 @@ pub fn lower(
                     .in_file(src);
                     if let Some(best) = did_you_mean(&key_text) {
                         d = d.with_help(format!("did you mean `{best}`?"));
+                        ipckey_misspelled |= best == "IPCKEY";
                     }
                     l.diags.push(d);
                     continue;
                 };
-                if let Some((first, _)) = spans.params.get(known) {
-                    let first = *first;
-                    l.diags.push(
-                        Diagnostic::error(
-                            codes::PFILE_DUPLICATE_KEY,
-                            format!("`{known}` is given twice"),
-                        )
-                        .with_label(*key, "given again here")
-                        .with_label(first, "first given here")
-                        .with_help("remove one of the two lines")
-                        .in_file(src),
-                    );
-                    continue;
-                }
-                let Some(value) = *value else {
-                    l.error(
-                        codes::PFILE_MISSING_VALUE,
-                        format!("`{known}` has no value"),
-                        *key,
-                        "value expected after this key",
-                    );
-                    continue;
-                };
-                spans.params.insert(known, (*key, value));
-                match known {
-                    "IPCKEY" => {
-                        if let Some(n) = l.bounded(value, "IPCKEY", limits::IPCKEY, true) {
-                            svc.ipckey = n as u32;
-                        }
-                        have_ipckey = true;
-                    }
-                    "MSG_CHECK_INTERVAL" => {
-                        if let Some(n) = l.bounded(
-                            value,
-                            "MSG_CHECK_INTERVAL",
-                            limits::MSG_CHECK_INTERVAL,
-                            false,
-                        ) {
-                            svc.msg_check_interval = n as u32;
-                        }
-                    }
-                    "MONITOR_INTERVAL" => {
-                        if let Some(n) =
-                            l.bounded(value, "MONITOR_INTERVAL", limits::MONITOR_INTERVAL, false)
-                        {
-                            svc.monitor_interval = n as u32;
-                        }
-                    }
-                    "MONITOR_TRY_COUNT" => {
-                        if let Some(n) =
-                            l.bounded(value, "MONITOR_TRY_COUNT", limits::MONITOR_TRY_COUNT, false)
-                        {
-                            svc.monitor_try_count = n as u32;
-                        }
-                    }
-                    _ => svc.dump_file = Some(l.text(value).to_owned()),
-                }
+                param(
+                    &mut l,
+                    &mut spans,
+                    &mut svc,
+                    &mut have_ipckey,
+                    known,
+                    *key,
+                    *value,
+                );
             }
-            LineKind::Pent { fields } => {
-                if fields.len() < 5 {
-                    let looks_like_param = fields.len() == 1;
+            LineKind::Pent { fields, count } => {
+                if *count == 1 {
+                    if let Some(best) = misspelled_param(&mut l, fields[0]) {
+                        match best {
+                            Misspelled::Exact(known, key, value) => param(
+                                &mut l,
+                                &mut spans,
+                                &mut svc,
+                                &mut have_ipckey,
+                                known,
+                                key,
+                                value,
+                            ),
+                            Misspelled::Near(best) => ipckey_misspelled |= best == "IPCKEY",
+                        }
+                        continue;
+                    }
+                }
+                // Its own error says what is wrong; "no PENT line" would only repeat it.
+                pent_attempted = true;
+                if *count < 5 {
+                    let looks_like_param = *count == 1;
                     let (code, msg, help) = if looks_like_param {
                         (
                             codes::PFILE_SYNTAX,
@@ -291,8 +301,7 @@ pub fn lower(
                         (
                             codes::PFILE_FIELD_COUNT,
                             format!(
-                                "a PENT line has 5 `:`-separated fields (then optional extensions), this one has {}",
-                                fields.len()
+                                "a PENT line has 5 `:`-separated fields (then optional extensions), this one has {count}"
                             ),
                             "the form is pname:restart:grace:retry:action",
                         )
@@ -321,7 +330,10 @@ pub fn lower(
                 };
                 let grace = l.bounded(f[2], "grace", limits::GRACE, false);
                 let retry = l.bounded(f[3], "retry", limits::RETRY, false);
-                let user = l.extensions(&fields[5..], spans.entries.len(), &mut spans);
+                let extra = fields
+                    .get(5)
+                    .map_or_else(Vec::new, |&rest| l.extension_fields(rest));
+                let user = l.extensions(&extra, spans.entries.len(), &mut spans);
                 let action_text = l.text(f[4]).to_owned();
                 let action = match Action::parse_any_case(&action_text) {
                     Some(a) => {
@@ -385,7 +397,7 @@ pub fn lower(
     }
 
     let start = Span::new(0, src.line_span(1).end);
-    if !have_ipckey {
+    if !have_ipckey && !ipckey_misspelled {
         l.diags.push(
             Diagnostic::error(codes::PFILE_MISSING_IPCKEY, "the pfile has no IPCKEY")
                 .with_label(start, "in this file")
@@ -393,7 +405,7 @@ pub fn lower(
                 .in_file(src),
         );
     }
-    if svc.processes.is_empty() {
+    if svc.processes.is_empty() && !pent_attempted {
         l.diags.push(
             Diagnostic::error(codes::PFILE_NO_ENTRIES, "the pfile has no PENT line")
                 .with_label(start, "in this file")
@@ -406,13 +418,148 @@ pub fn lower(
     (ok.then_some(svc), spans, l.diags)
 }
 
+/// Records PARAM `known` (its key and value spans) into the service, or says what is wrong.
+fn param(
+    l: &mut Lowerer<'_>,
+    spans: &mut PfileSpans,
+    svc: &mut Service,
+    have_ipckey: &mut bool,
+    known: &'static str,
+    key: Span,
+    value: Option<Span>,
+) {
+    let src = l.src;
+    if let Some((first, _)) = spans.params.get(known) {
+        let first = *first;
+        l.diags.push(
+            Diagnostic::error(
+                codes::PFILE_DUPLICATE_KEY,
+                format!("`{known}` is given twice"),
+            )
+            .with_label(key, "given again here")
+            .with_label(first, "first given here")
+            .with_help("remove one of the two lines")
+            .in_file(src),
+        );
+        return;
+    }
+    let Some(value) = value else {
+        l.error(
+            codes::PFILE_MISSING_VALUE,
+            format!("`{known}` has no value"),
+            key,
+            "value expected after this key",
+        );
+        return;
+    };
+    spans.params.insert(known, (key, value));
+    match known {
+        "IPCKEY" => {
+            if let Some(n) = l.bounded(value, "IPCKEY", limits::IPCKEY, true) {
+                svc.ipckey = n as u32;
+            }
+            *have_ipckey = true;
+        }
+        "MSG_CHECK_INTERVAL" => {
+            if let Some(n) = l.bounded(
+                value,
+                "MSG_CHECK_INTERVAL",
+                limits::MSG_CHECK_INTERVAL,
+                false,
+            ) {
+                svc.msg_check_interval = n as u32;
+            }
+        }
+        "MONITOR_INTERVAL" => {
+            if let Some(n) = l.bounded(value, "MONITOR_INTERVAL", limits::MONITOR_INTERVAL, false) {
+                svc.monitor_interval = n as u32;
+            }
+        }
+        "MONITOR_TRY_COUNT" => {
+            if let Some(n) = l.bounded(value, "MONITOR_TRY_COUNT", limits::MONITOR_TRY_COUNT, false)
+            {
+                svc.monitor_try_count = n as u32;
+            }
+        }
+        _ => svc.dump_file = Some(l.text(value).to_owned()),
+    }
+}
+
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
-        .filter(|(score, _)| *score >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    crate::diagnostics::closest(word, candidates, 0.6)
+}
+
+enum Misspelled {
+    /// A known key in the wrong case or followed by `=`: its key and value spans.
+    Exact(&'static str, Span, Option<Span>),
+    /// A word close to this key.
+    Near(&'static str),
+}
+
+/// A line of one word-and-value that is a PARAM line gone wrong (`ipckey 0x1f000501`,
+/// `IPCKEY=0x1f000501`, `ipckeyy 1`): reports it with a "did you mean" and returns what was
+/// meant. `None` when it does not look like a PARAM line at all.
+fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
+    let text = l.text(field);
+    let word_end = text.find([' ', '\t', '=']).unwrap_or(text.len());
+    let word = &text[..word_end];
+    let after = &text[word_end..];
+    let rest = after.trim_start_matches([' ', '\t', '=']);
+    let eq = after[..after.len() - rest.len()].contains('=');
+    let value_start = field.start + text.len() - rest.len();
+    let value = (!rest.is_empty()).then(|| Span::new(value_start, field.end));
+    let key = Span::new(field.start, field.start + word_end);
+    let upper = word.to_ascii_uppercase();
+    if word.is_empty() || !word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    let sep = |v: Option<Span>| match v.map(|v| l.text(v)) {
+        Some(t) if t.chars().count() <= 40 => format!(" {t}"),
+        Some(_) => " ...".to_owned(),
+        None => String::new(),
+    };
+    if let Some(&known) = PARAM_KEYS.iter().find(|k| **k == upper) {
+        let (code, msg, label) = if eq && word != known {
+            (
+                codes::PFILE_SYNTAX,
+                format!(
+                    "`{word}=`: PARAM keys are upper case and separated from the value by blanks"
+                ),
+                "write the key in upper case, then a blank",
+            )
+        } else if eq {
+            (
+                codes::PFILE_SYNTAX,
+                format!("`{word}=`: a PARAM line separates key and value with blanks, not `=`"),
+                "`=` here",
+            )
+        } else {
+            (
+                codes::PFILE_UNKNOWN_KEY,
+                format!("unknown PARAM key `{word}`: PARAM keys are upper case"),
+                "not a PARAM key",
+            )
+        };
+        let help = format!("did you mean `{known}{}`?", sep(value));
+        let d = Diagnostic::error(code, msg)
+            .with_label(key, label)
+            .with_help(help)
+            .in_file(l.src);
+        l.diags.push(d);
+        return Some(Misspelled::Exact(known, key, value));
+    }
+    // Only a word with a value looks like a PARAM line; a lone word may be anything.
+    value?;
+    let best = did_you_mean(word)?;
+    let d = Diagnostic::error(
+        codes::PFILE_UNKNOWN_KEY,
+        format!("unknown PARAM key `{word}`"),
+    )
+    .with_label(key, "not a PARAM key")
+    .with_help(format!("did you mean `{best}`?"))
+    .in_file(l.src);
+    l.diags.push(d);
+    Some(Misspelled::Near(best))
 }
 
 fn did_you_mean(key: &str) -> Option<&'static str> {

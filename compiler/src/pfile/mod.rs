@@ -166,4 +166,39 @@ mod tests {
         let p = parse_bytes("b", b"\x7fELF\0\0", "b");
         assert_eq!(p.diagnostics[0].code.id, "psctl::input::not_text");
     }
+
+    /// Each input holds one mistake and gets exactly one diagnostic, with its hint.
+    #[test]
+    fn one_diagnostic_per_mistake() {
+        let pent = "crond:-:0:3:continue\n";
+        let cases = [
+            (
+                format!("ipckey 0x1f000501\n{pent}"),
+                "psctl::pfile::unknown_key",
+                "did you mean `IPCKEY 0x1f000501`?",
+            ),
+            (
+                format!("IPCKEY=0x1f000501\n{pent}"),
+                "psctl::pfile::syntax",
+                "did you mean `IPCKEY 0x1f000501`?",
+            ),
+            (
+                format!("IPCKEYY 0x1f000501\n{pent}"),
+                "psctl::pfile::unknown_key",
+                "did you mean `IPCKEY`?",
+            ),
+            (
+                "IPCKEY 0x1f000501\ncrond:-:0:3\n".to_owned(),
+                "psctl::pfile::field_count",
+                "the form is pname:restart:grace:retry:action",
+            ),
+        ];
+        for (text, code, help) in cases {
+            let p = parse_bytes("pfile_x", text.as_bytes(), "x");
+            assert_eq!(p.diagnostics.len(), 1, "{text}: {:?}", p.diagnostics);
+            let d = &p.diagnostics[0];
+            assert_eq!(d.code.id, code, "{text}");
+            assert_eq!(d.help.as_deref(), Some(help), "{text}");
+        }
+    }
 }

@@ -21,9 +21,11 @@ pub enum LineKind {
         value: Option<Span>,
     },
     /// `:`-separated fields, each trimmed of surrounding blanks (an empty field has an empty
-    /// span at its position).
+    /// span at its position). At most six spans: the first five fields, then everything after
+    /// the fifth `:` as one span; `count` is the number of fields.
     Pent {
         fields: Vec<Span>,
+        count: usize,
     },
 }
 
@@ -44,41 +46,68 @@ pub struct PfileSyntax {
     pub lines: Vec<Line>,
 }
 
-/// Parses the text into lines. The grammar accepts every string, so this cannot fail; the
+/// Parses the text into lines. The grammar accepts every line, so this cannot fail; the
 /// `Result` guards against a grammar bug, which is reported instead of panicking.
 pub fn parse(text: &str) -> Result<PfileSyntax, String> {
-    let mut pairs = PfileParser::parse(Rule::file, text).map_err(|e| e.to_string())?;
-    let file = pairs.next().ok_or("empty parse")?;
+    let bom = text.starts_with('\u{feff}');
     let mut out = PfileSyntax {
-        bom: false,
+        bom,
         lines: Vec::new(),
     };
-    for pair in file.into_inner() {
-        match pair.as_rule() {
-            Rule::bom => out.bom = true,
-            Rule::line => {
-                let number = out.lines.len() + 1;
-                out.lines.push(line(pair, number, text));
+    let mut start = if bom { '\u{feff}'.len_utf8() } else { 0 };
+    loop {
+        // A line ends at LF or CRLF; a lone CR belongs to the line.
+        let (end, next) = match text[start..].find('\n') {
+            Some(i) if i > 0 && text.as_bytes()[start + i - 1] == b'\r' => {
+                (start + i - 1, Some(start + i + 1))
             }
-            _ => {}
+            Some(i) => (start + i, Some(start + i + 1)),
+            None => (text.len(), None),
+        };
+        let number = out.lines.len() + 1;
+        out.lines.push(line(text, Span::new(start, end), number)?);
+        match next {
+            Some(n) => start = n,
+            None => return Ok(out),
         }
     }
-    Ok(out)
 }
 
-fn span_of(p: &pest::iterators::Pair<'_, Rule>) -> Span {
-    let s = p.as_span();
-    Span::new(s.start(), s.end())
-}
-
-fn line(pair: pest::iterators::Pair<'_, Rule>, number: usize, text: &str) -> Line {
-    let span = span_of(&pair);
+fn line(text: &str, span: Span, number: usize) -> Result<Line, String> {
+    let s = &text[span.start..span.end];
+    let body = s.trim_start_matches([' ', '\t']);
+    // The frequent shapes need no parser.
+    if body.trim_end_matches([' ', '\t']).is_empty() {
+        return Ok(Line {
+            number,
+            span,
+            kind: LineKind::Blank,
+            comment: None,
+        });
+    }
+    if body.starts_with('#') {
+        return Ok(Line {
+            number,
+            span,
+            kind: LineKind::Comment,
+            comment: Some(Span::new(span.end - body.len(), span.end)),
+        });
+    }
+    let mut pairs = PfileParser::parse(Rule::one_line, s).map_err(|e| e.to_string())?;
+    let pair = pairs
+        .next()
+        .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::line))
+        .ok_or("empty parse")?;
+    let at = |p: &pest::iterators::Pair<'_, Rule>| {
+        let ps = p.as_span();
+        Span::new(span.start + ps.start(), span.start + ps.end())
+    };
     let mut kind = LineKind::Blank;
     let mut comment = None;
     for inner in pair.into_inner() {
         match inner.as_rule() {
             Rule::comment => {
-                comment = Some(span_of(&inner));
+                comment = Some(at(&inner));
                 if kind == LineKind::Blank {
                     kind = LineKind::Comment;
                 }
@@ -88,29 +117,36 @@ fn line(pair: pest::iterators::Pair<'_, Rule>, number: usize, text: &str) -> Lin
                 let mut value = None;
                 for p in inner.into_inner() {
                     match p.as_rule() {
-                        Rule::key => key = span_of(&p),
-                        Rule::value => value = Some(span_of(&p)),
+                        Rule::key => key = at(&p),
+                        Rule::value => value = Some(at(&p)),
                         _ => {}
                     }
                 }
                 kind = LineKind::Param { key, value };
             }
             Rule::pent => {
-                let fields = inner
-                    .into_inner()
-                    .map(|f| trim_blanks(text, span_of(&f)))
-                    .collect();
-                kind = LineKind::Pent { fields };
+                let mut count = 0;
+                let mut fields = Vec::with_capacity(5);
+                for f in inner.into_inner() {
+                    let fs = at(&f);
+                    count += match f.as_rule() {
+                        // The fields after the fifth: one more than the `:` between them.
+                        Rule::extra => 1 + text[fs.start..fs.end].matches(':').count(),
+                        _ => 1,
+                    };
+                    fields.push(trim_blanks(text, fs));
+                }
+                kind = LineKind::Pent { fields, count };
             }
             _ => {}
         }
     }
-    Line {
+    Ok(Line {
         number,
         span,
         kind,
         comment,
-    }
+    })
 }
 
 /// Narrows a span to exclude leading and trailing spaces and tabs.
@@ -156,7 +192,7 @@ mod tests {
         }
         assert_eq!(p.lines[2].kind, LineKind::Blank);
         match &p.lines[4].kind {
-            LineKind::Pent { fields } => {
+            LineKind::Pent { fields, .. } => {
                 let f: Vec<_> = fields.iter().map(|s| &text[s.start..s.end]).collect();
                 assert_eq!(f, ["crond", "/x.sh", "86400", "3", "continue"]);
             }
@@ -170,7 +206,7 @@ mod tests {
         let text = "a#b c:/x y:1:2:exit # trailing\r\n  # own line\nKEY value words # c";
         let p = parse(text).unwrap();
         match &p.lines[0].kind {
-            LineKind::Pent { fields } => {
+            LineKind::Pent { fields, .. } => {
                 assert_eq!(&text[fields[0].start..fields[0].end], "a#b c");
                 assert_eq!(&text[fields[1].start..fields[1].end], "/x y");
                 assert_eq!(&text[fields[4].start..fields[4].end], "exit");
@@ -191,12 +227,14 @@ mod tests {
 
     #[test]
     fn odd_lines_still_parse() {
-        assert!(matches!(&kinds("lower case")[0], LineKind::Pent { fields } if fields.len() == 1));
+        assert!(
+            matches!(&kinds("lower case")[0], LineKind::Pent { fields, .. } if fields.len() == 1)
+        );
         assert!(matches!(
             &kinds("IPCKEY")[0],
             LineKind::Param { value: None, .. }
         ));
-        assert!(matches!(&kinds("A:B")[0], LineKind::Pent { fields } if fields.len() == 2));
+        assert!(matches!(&kinds("A:B")[0], LineKind::Pent { fields, .. } if fields.len() == 2));
         assert!(matches!(&kinds("\u{feff}X 1")[0], LineKind::Param { .. }));
         assert!(parse("\0\x01\u{7f}").is_ok());
     }

@@ -69,6 +69,17 @@ pub fn restart_command_problem(cmd: &str) -> Option<&'static str> {
     }
 }
 
+/// Why a description's `stop` or `start` command cannot be used, if it cannot.
+pub fn stop_start_problem(cmd: &str) -> Option<&'static str> {
+    if cmd.trim().is_empty() || cmd.chars().any(|c| c.is_control() && c != '\t') {
+        Some("a stop or start command must be non-empty and on one line")
+    } else if cmd.chars().any(crate::escape::is_invisible_reordering) {
+        Some("the command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
+    } else {
+        None
+    }
+}
+
 /// Why an entry of `user` is neither a user name nor a uid, if it is not.
 pub fn user_problem(user: &str) -> Option<&'static str> {
     if user.is_empty() {
@@ -174,16 +185,7 @@ pub fn check_service(
             }
             Restart::Commands { stop, start, .. } => {
                 for (cmd, loc) in [(stop, Loc::RestartStop(i)), (start, Loc::RestartStart(i))] {
-                    let why = if cmd.trim().is_empty()
-                        || cmd.chars().any(|c| c.is_control() && c != '\t')
-                    {
-                        Some("a stop or start command must be non-empty and on one line")
-                    } else if cmd.chars().any(crate::escape::is_invisible_reordering) {
-                        Some("the command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
-                    } else {
-                        None
-                    };
-                    if let Some(why) = why {
+                    if let Some(why) = stop_start_problem(cmd) {
                         out.push(
                             Diagnostic::error(codes::INVALID_RESTART, why)
                                 .with_label(spans.span(loc), "invalid command")

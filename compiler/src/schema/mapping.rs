@@ -41,6 +41,12 @@ fn brief(v: &Value) -> String {
     }
 }
 
+/// A string for a message, quoted and escaped like JSON and cut short like [`brief`].
+pub fn brief_str(s: &str) -> String {
+    let short: String = s.chars().take(41).collect();
+    brief(&Value::String(short))
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -54,12 +60,7 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
-        .filter(|(score, _)| *score >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    crate::diagnostics::closest(word, candidates, 0.5)
 }
 
 /// Known keys of the object at `ptr`.
@@ -157,8 +158,19 @@ pub(super) fn map_error(
                 format!("{field} must be {expected}, not {}", type_name(inst)),
                 &format!("expected {expected}"),
             );
-            if expected == "an integer" && inst.is_string() {
-                d = d.with_help("remove the quotes");
+            if expected == "an integer" {
+                // "Remove the quotes" only helps when there are quotes around a number.
+                let quoted = c
+                    .src
+                    .text()
+                    .get(c.spans.value_span(ptr).start..)
+                    .is_some_and(|t| t.starts_with(['"', '\'']));
+                let numeric = inst.as_str().is_some_and(|s| s.parse::<u64>().is_ok());
+                d = d.with_help(if quoted && numeric {
+                    "remove the quotes"
+                } else {
+                    "write a whole number such as `3`"
+                });
             }
             d
         }
@@ -200,7 +212,17 @@ pub(super) fn map_error(
                 "out of range",
             )
         }
-        ValidationErrorKind::Pattern { .. } if ptr == "/name" => c
+        ValidationErrorKind::Pattern { .. } if ptr != "/name" => {
+            match pattern_problem(&c, last, inst.as_str().unwrap_or_default()) {
+                Some(d) => d,
+                None => c.at_value(
+                    codes::SCHEMA_INVALID,
+                    format!("{field} is not valid: {}", brief(inst)),
+                    "invalid",
+                ),
+            }
+        }
+        ValidationErrorKind::Pattern { .. } => c
             .at_value(
                 codes::INVALID_NAME,
                 format!("the service name {} is not valid", brief(inst)),
@@ -236,13 +258,20 @@ pub(super) fn map_error(
 fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagnostic> {
     match last {
         "ipckey" => {
-            if let Some(n) = inst.as_i64() {
+            let hex = inst.as_str().and_then(|s| {
+                let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+                (!h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())).then_some(s)
+            });
+            if inst.is_i64() || inst.is_u64() || hex.is_some() {
                 let (lo, hi) = limits::IPCKEY.into_inner();
-                return vec![c.at_value(
-                    codes::OUT_OF_RANGE,
-                    format!("ipckey must be between {lo} and {hi}, not {n}"),
-                    "out of range",
-                )];
+                let given = hex.map_or_else(|| inst.to_string(), |h| format!("`{h}`"));
+                return vec![c
+                    .at_value(
+                        codes::OUT_OF_RANGE,
+                        format!("ipckey must be between {lo:#x} and {hi:#x}, not {given}"),
+                        "out of range",
+                    )
+                    .with_help("a string \"0x...\" has 1 to 8 hex digits")];
             }
             vec![c
                 .at_value(
@@ -256,19 +285,49 @@ fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagn
                 .with_help("for example `ipckey: 0x1f000501`")]
         }
         "restart" => restart(c, inst, field),
-        _ => vec![c
-            .at_value(
-                codes::SCHEMA_FORM,
-                format!(
-                    "{field} must be whole seconds or a duration such as \"90s\", not {}",
-                    brief(inst)
-                ),
-                "not a duration",
-            )
-            .with_help(
-                "write an integer number of seconds or a string like `90s`, `10m`, `12h`, `1d`",
-            )],
+        _ => vec![duration(c, last, inst, field)],
     }
+}
+
+/// A duration the schema rejected: out of the field's range, or not of the grammar.
+fn duration(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Diagnostic {
+    use crate::duration::{self, human_range};
+    let range = match last {
+        "msg_check_interval" => limits::MSG_CHECK_INTERVAL,
+        "monitor_interval" => limits::MONITOR_INTERVAL,
+        "grace" => limits::GRACE,
+        _ => limits::WAIT,
+    };
+    let limits = human_range(&range);
+    let in_grammar = inst.as_str().is_some_and(|s| duration::parse(s).is_ok());
+    if inst.is_u64() || inst.is_i64() || in_grammar {
+        let given = match inst.as_str() {
+            Some(s) => format!("`{s}`"),
+            None => format!("{inst} (seconds)"),
+        };
+        return c.at_value(
+            codes::OUT_OF_RANGE,
+            format!("{field} must be {limits}, not {given}"),
+            "out of range",
+        );
+    }
+    let code = if inst.is_string() {
+        codes::INVALID_DURATION
+    } else {
+        codes::SCHEMA_FORM
+    };
+    c.at_value(
+        code,
+        format!(
+            "{field} is not a valid duration: {} is not a duration",
+            brief(inst)
+        ),
+        "not a duration",
+    )
+    .with_help(format!(
+        "write {}; {field} may be {limits}",
+        duration::FORMS
+    ))
 }
 
 fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
@@ -323,6 +382,33 @@ fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
                     )];
                 }
             }
+            // The form is right: one of its values breaks its own rule.
+            let found: Vec<Diagnostic> = m
+                .iter()
+                .filter_map(|(k, v)| {
+                    let ptr = format!("{}/{k}", c.ptr);
+                    let sub = Ctx {
+                        ptr: &ptr,
+                        spans: c.spans,
+                        src: c.src,
+                    };
+                    let sub_field = field_name(&ptr);
+                    match k.as_str() {
+                        "wait" => {
+                            let ok = match v {
+                                Value::String(s) => crate::duration::parse(s).ok(),
+                                _ => v.as_u64(),
+                            }
+                            .is_some_and(|n| limits::WAIT.contains(&n));
+                            (!ok).then(|| duration(&sub, "wait", v, &sub_field))
+                        }
+                        _ => pattern_problem(&sub, k, v.as_str().unwrap_or_default()),
+                    }
+                })
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
             vec![c.at_value(
                 codes::SCHEMA_FORM,
                 format!("{field} must be {forms}"),
@@ -350,4 +436,46 @@ fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
             "not a restart form",
         )],
     }
+}
+
+/// A string field that breaks its pattern, said as psctl's own rules say it (so that the
+/// semantic pass, which finds the same problem, is recognized as a repeat and dropped).
+fn pattern_problem(c: &Ctx<'_>, key: &str, s: &str) -> Option<Diagnostic> {
+    use crate::rules;
+    let (code, msg, label): (Code, String, &str) = match key {
+        "name" => (
+            codes::INVALID_PNAME,
+            rules::pname_problem(s)?.to_owned(),
+            "invalid process name",
+        ),
+        "script" => (
+            codes::INVALID_RESTART,
+            rules::restart_command_problem(s)?.to_owned(),
+            "invalid restart",
+        ),
+        "stop" | "start" => (
+            codes::INVALID_RESTART,
+            rules::stop_start_problem(s)?.to_owned(),
+            "invalid command",
+        ),
+        "conf_dir" | "dump_file" if !s.starts_with('/') => {
+            let what = if key == "conf_dir" {
+                "conf_dir"
+            } else {
+                "the dump file"
+            };
+            (
+                codes::NOT_ABSOLUTE,
+                format!("{what} {} is not an absolute path", brief_str(s)),
+                "not absolute",
+            )
+        }
+        "conf_dir" | "dump_file" => (
+            codes::SCHEMA_INVALID,
+            format!("`{key}` contains a control character"),
+            "control character",
+        ),
+        _ => return None,
+    };
+    Some(c.at_value(code, msg, label))
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 mod mapping;
 
-pub use mapping::field_name;
+pub use mapping::{brief_str, field_name};
 
 use jsonschema::Validator;
 use serde_json::Value;
@@ -16,6 +16,11 @@ use crate::diagnostics::{codes, Diagnostic};
 use crate::frontend::SpanTable;
 use crate::span::SourceFile;
 
+/// Where the schema is published, for files written outside a checkout of this repository
+/// (`psctl import` without `-o`). The project's home is not settled yet: like the other
+/// `example.org` addresses in the docs, this is replaced when it is.
+pub const PUBLISHED_URL: &str = "https://example.org/psctl/schemas/psctl.schema.json";
+
 /// The schema as a JSON value. Draft-07, the newest draft that every editor integration
 /// (yaml-language-server, Taplo, VS Code) fully supports.
 pub fn schema() -> Value {
@@ -24,7 +29,178 @@ pub fn schema() -> Value {
         .into_root_schema_for::<Description>()
         .to_value();
     unwrap_descriptions(&mut s);
+    refine(&mut s);
     s
+}
+
+/// Control characters (Unicode `Cc`), as a regex class body.
+const CONTROLS: &str = "\\u0000-\\u001f\\u007f-\\u009f";
+/// A duration string that is not zero.
+const NONZERO_PATTERN: &str = "^0*[1-9][0-9]*[smhd]?$";
+/// The same without the tab.
+const CONTROLS_BUT_TAB: &str = "\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f";
+/// Bidirectional controls and line separators, refused in names and commands like control
+/// characters (`psctl::escape::is_invisible_reordering`).
+const REORDERING: &str = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029";
+
+/// An IPCKEY string, `0x1` to `0x7fffffff` with at most 8 hex digits, without look-ahead
+/// (Taplo's and Rust's regex engines have none): either no leading zero and 1-7 digits, or 8
+/// digits starting with 1-7, or `k` leading zeros and at most `8 - k` digits in all.
+fn ipckey_pattern() -> String {
+    let h = "[0-9a-fA-F]";
+    let nz = "[1-9a-fA-F]";
+    let mut alts = vec![format!("{nz}{h}{{0,6}}"), format!("[1-7]{h}{{7}}")];
+    for k in 1..=7 {
+        alts.push(format!("0{{{k}}}{nz}{h}{{0,{}}}", 7 - k));
+    }
+    format!("^0[xX]({})$", alts.join("|"))
+}
+
+/// What schemars cannot say from the types: per-field limits and patterns, written into the
+/// generated schema so that editors report what `psctl check` reports.
+///
+/// Also, every field that refers to a definition becomes a plain `$ref` with its own title,
+/// description and default beside it. schemars wraps it as `allOf: [{$ref}]` with siblings,
+/// which sends Taplo's language server into unbounded allocation (issue 10) and hides each
+/// field's own text from yaml-language-server's hover. Draft-07 validators ignore siblings of
+/// `$ref`, so only annotations go there; fields that need their own limits (durations) get
+/// an inline schema instead.
+fn refine(s: &mut Value) {
+    use crate::duration::{human_range, PATTERN};
+    use crate::model::limits;
+    let durations = [
+        ("msg_check_interval", limits::MSG_CHECK_INTERVAL),
+        ("monitor_interval", limits::MONITOR_INTERVAL),
+        ("grace", limits::GRACE),
+        ("wait", limits::WAIT),
+    ];
+    plain_refs(s);
+    let ctl = CONTROLS;
+    let ctl_nt = CONTROLS_BUT_TAB;
+    let mut objects: Vec<&mut Value> = vec![];
+    let (root_props, defs) = match &mut *s {
+        Value::Object(m) => {
+            let mut props = None;
+            let mut defs = None;
+            for (k, v) in m.iter_mut() {
+                match k.as_str() {
+                    "properties" => props = Some(v),
+                    "definitions" => defs = Some(v),
+                    _ => {}
+                }
+            }
+            (props, defs)
+        }
+        _ => return,
+    };
+    objects.extend(root_props);
+    if let Some(Value::Object(defs)) = defs {
+        for (name, d) in defs.iter_mut() {
+            match name.as_str() {
+                "IpcKey" => {
+                    if let Some(alts) = d.get_mut("anyOf").and_then(Value::as_array_mut) {
+                        for a in alts {
+                            if a["type"] == "string" {
+                                a["pattern"] = Value::String(ipckey_pattern());
+                            }
+                        }
+                    }
+                }
+                "DurationValue" => {
+                    if let Some(alts) = d.get_mut("anyOf").and_then(Value::as_array_mut) {
+                        for a in alts {
+                            if a["type"] == "string" {
+                                a["pattern"] = PATTERN.into();
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if let Some(p) = d.get_mut("properties") {
+                objects.push(p);
+            }
+        }
+    }
+    for props in objects {
+        let Some(props) = props.as_object_mut() else {
+            continue;
+        };
+        for (key, field) in props.iter_mut() {
+            let Some(f) = field.as_object_mut() else {
+                continue;
+            };
+            if let Some((_, range)) = durations.iter().find(|(k, _)| k == key) {
+                f.remove("$ref");
+                // Strings cannot carry the upper limit (`2d` for a 1-day field is listed in
+                // docs/check.md as beyond the schema), but zero can be excluded.
+                let pattern = if *range.start() >= 1 {
+                    NONZERO_PATTERN
+                } else {
+                    PATTERN
+                };
+                f.insert(
+                    "anyOf".into(),
+                    serde_json::json!([
+                        {"type": "integer", "minimum": range.start(), "maximum": range.end()},
+                        {"type": "string", "pattern": pattern}
+                    ]),
+                );
+                if let Some(Value::String(d)) = f.get_mut("description") {
+                    d.push_str(&format!(
+                        " {}. Write {}.",
+                        capitalized(&human_range(range)),
+                        crate::duration::FORMS
+                    ));
+                }
+            }
+            let pattern = match key.as_str() {
+                "conf_dir" | "dump_file" => Some(format!("^/[^{ctl}]*$")),
+                "script" => Some(format!("^/[^:{ctl}{REORDERING}]*$")),
+                "stop" | "start" => Some(format!(
+                    "^\\s*[^\\s{ctl}{REORDERING}][^{ctl_nt}{REORDERING}]*$"
+                )),
+                _ => None,
+            };
+            if let Some(p) = pattern {
+                f.insert("pattern".into(), p.into());
+            }
+        }
+    }
+    // The process name: no `:`, no control character or bidirectional control, no leading or
+    // trailing blank.
+    if let Some(name) = s.pointer_mut("/definitions/ProcessDesc/properties/name") {
+        let no = format!("{ctl}{REORDERING}");
+        name["pattern"] = format!("^[^: {no}]([^:{no}]*[^: {no}])?$").into();
+    }
+}
+
+/// Every `allOf: [{$ref}]` becomes a plain `$ref` keeping its siblings (see [`refine`]).
+fn plain_refs(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let single = m
+                .get("allOf")
+                .and_then(Value::as_array)
+                .filter(|a| a.len() == 1)
+                .and_then(|a| a[0].get("$ref"))
+                .cloned();
+            if let Some(r) = single {
+                m.remove("allOf");
+                m.insert("$ref".into(), r);
+            }
+            m.values_mut().for_each(plain_refs);
+        }
+        Value::Array(a) => a.iter_mut().for_each(plain_refs),
+        _ => {}
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Joins the hard-wrapped lines of doc comments, so editors can wrap descriptions themselves.
@@ -73,6 +249,11 @@ pub fn validate(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Vec<Di
     };
     let mut out = Vec::new();
     for err in v.iter_errors(doc) {
+        if out.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
+            let at = spans.value_span(err.instance_path().as_str());
+            out.push(crate::diagnostics::too_many(at, src));
+            break;
+        }
         out.extend(mapping::map_error(&err, spans, src));
     }
     out
@@ -119,13 +300,25 @@ mod tests {
     }
 
     #[test]
+    fn no_field_wraps_its_ref_in_all_of() {
+        // `allOf: [{$ref}]` with siblings made Taplo's language server allocate without limit.
+        let text = schema_text();
+        assert!(!text.contains("allOf"), "{text}");
+    }
+
+    #[test]
     fn every_field_has_title_description_and_default_unless_required() {
         let props = properties(&schema());
         assert!(props.len() >= 17, "{}", props.len());
         for (path, p, required) in props {
             assert!(p["title"].is_string(), "{path}: no title");
             assert!(p["description"].is_string(), "{path}: no description");
-            assert!(required || p.get("default").is_some(), "{path}: no default");
+            // `$schema` is for editors only: it has no value psctl would assume.
+            let meta = path == "/$schema";
+            assert!(
+                required || meta || p.get("default").is_some(),
+                "{path}: no default"
+            );
         }
         assert!(schema()["title"].is_string() && schema()["description"].is_string());
     }

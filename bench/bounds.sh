@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Worst cases near the 16 MiB input cap (issue 10's fuzzing findings and their relatives):
+# wall time and peak memory (max RSS) of `psctl check` (and `build` for the slug case), with
+# the ratio of memory to input size. Prints figures; the target is linear time and about 20x
+# the input in memory. Usage: bench/bounds.sh [SCALE]  (SCALE 1 = near the cap; 0.25 quicker)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scale=${1:-1}
+
+cargo build --release -q -p psctl --bin psctl
+PSCTL=$PWD/target/release/psctl
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+python3 - "$WORK" "$scale" <<'PY'
+import json, sys
+w, s = sys.argv[1], float(sys.argv[2])
+n = lambda x: int(x * s)
+def put(name, text):
+    open(f"{w}/{name}", "w").write(text)
+put("pfile_colons", ":" * n(15_000_000))
+put("pfile_newlines", "\n" * n(15_000_000))
+put("pfile_comments", "#\n" * n(7_500_000))
+put("pfile_pents", "".join(f"p{i}:-:1:1:continue\n" for i in range(n(700_000))))
+put("pfile_badlines", "x\n" * n(7_500_000))
+key = "k" * n(4_000_000)
+put("longkey.toml", f'"{key}" = [' + "1," * n(5_000_000) + "1]\n")
+put("longkey.json", f'{{"{key}": [' + "1," * n(5_000_000) + "1]}")
+put("longkey.yaml", f"? {key}\n:\n" + "  - 1\n" * n(2_000_000))
+put("items.yaml", "processes:\n" + "- 1\n" * n(3_500_000))
+# 8,000 distinct names reducing to one script slug (the quadratic-time finding).
+punct = "!$%&()*+,-./;<=>?@[]^`{|}~"
+names = [f"x{a}{b}{c}" for a in punct for b in punct for c in punct][:8000]
+procs = [{"name": m, "restart": {"stop": "a", "start": "b"}} for m in names]
+put("slugs.json", json.dumps({"name": "slugs", "ipckey": 1, "processes": procs}))
+PY
+
+printf '%-36s %10s %10s %10s %8s\n' case input_MB seconds maxRSS_MB ratio
+measure() {
+    local name=$1; shift
+    local size secs kb
+    size=$(stat -c %s "$WORK/$name")
+    /usr/bin/time -o "$WORK/time" -f '%e %M' "$@" >/dev/null 2>&1 || true
+    read -r secs kb < <(tail -1 "$WORK/time")
+    python3 -c "import sys; s,k,b=float('$secs'),int('$kb'),int('$size'); print(f'{sys.argv[1]:36} {b/1e6:10.1f} {s:10.2f} {k/1024:10.1f} {k*1024/b:7.1f}x')" "$*"
+}
+for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml slugs.json; do
+    measure "$f" "$PSCTL" check "$WORK/$f" | sed "s|$WORK/||; s|$PSCTL|psctl|"
+done
+measure slugs.json "$PSCTL" build -o "$WORK/out" "$WORK/slugs.json" | sed "s|$WORK/||g; s|$PSCTL|psctl|"
