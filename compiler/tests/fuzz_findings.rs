@@ -158,7 +158,14 @@ fn a_pfile_line_of_colons_takes_linear_memory() {
     let _g = serial();
     let colons = ":".repeat(2 << 20);
     let (peak, _, input) = measure(|| load_bytes("pfile_colons", colons.as_bytes(), Format::Pfile));
-    assert_eq!(input.diagnostics[0].code.id, "psctl::pfile::field_count");
+    // Five empty fields, then (PENT extensions being allowed after them) far too many
+    // extension fields: a bounded number of errors (at most one per allowed extension field,
+    // and one for the rest of the line), not one per field.
+    let codes: Vec<&str> = input.diagnostics.iter().map(|d| d.code.id).collect();
+    assert!(
+        codes.contains(&"psctl::pfile::extension") && codes.len() < 20,
+        "{codes:?}"
+    );
     assert!(peak <= 20 * colons.len(), "{peak} bytes at peak");
 }
 
