@@ -113,10 +113,16 @@ fn both(env: &Env, v: &jsonschema::Validator, pfile: &str) -> (Value, Value, Val
     let lj = doc(v, &env.padmin(&["--format", "json", "-l"]));
     assert_eq!(list_text(&lj), stdout(&l));
     let p = env.padmin(&["-f", pfile, "-c", "show", "param"]);
-    let pj = doc(v, &env.padmin(&["-f", pfile, "-c", "show", "param", "--format=json"]));
+    let pj = doc(
+        v,
+        &env.padmin(&["-f", pfile, "-c", "show", "param", "--format=json"]),
+    );
     assert_eq!(param_text(&pj), stdout(&p));
     let e = env.padmin(&["-f", pfile, "-c", "show pent"]);
-    let ej = doc(v, &env.padmin(&["-f", pfile, "--format", "json", "-c", "show pent"]));
+    let ej = doc(
+        v,
+        &env.padmin(&["-f", pfile, "--format", "json", "-c", "show pent"]),
+    );
     assert_eq!(pent_text(&ej), stdout(&e));
     (lj, pj, ej)
 }
@@ -176,7 +182,10 @@ fn json_says_what_the_text_says_over_the_walkthrough() {
         let death = h["last_death"]["unix"].as_i64().unwrap();
         assert!((t_kill..=psctl_runtime::clock::now()).contains(&death));
         let r = &h["last_restart"];
-        assert_eq!((&r["outcome"], &r["exit_status"]), (&"exited".into(), &0.into()));
+        assert_eq!(
+            (&r["outcome"], &r["exit_status"]),
+            (&"exited".into(), &0.into())
+        );
         assert!(r["started"]["unix"].as_i64().unwrap() >= death);
         assert!(r["ended"]["unix"].as_i64().unwrap() >= r["started"]["unix"].as_i64().unwrap());
     }
@@ -194,24 +203,45 @@ fn json_says_what_the_text_says_over_the_walkthrough() {
     // showed the new value)
     let good = std::fs::read_to_string(&pfile).unwrap();
     std::fs::write(&pfile, format!("{good}BROKEN\n")).unwrap();
-    assert_eq!(env.padmin(&["-f", &pfile, "-c", "reload"]).status.code(), Some(1));
+    assert_eq!(
+        env.padmin(&["-f", &pfile, "-c", "reload"]).status.code(),
+        Some(1)
+    );
     std::fs::write(&pfile, good.replace(":86400:3:", ":60:5:")).unwrap();
     let manual = env.start_daemon(&crond);
-    assert_eq!(env.padmin(&["-f", &pfile, "-c", "reload"]).status.code(), Some(0));
+    assert_eq!(
+        env.padmin(&["-f", &pfile, "-c", "reload"]).status.code(),
+        Some(0)
+    );
     env.wait_log(&format!("pcheck[{pcpid}]: ({crond} ,pid={manual}) Up"));
     let (_, p, e) = both(&env, &v, &pfile);
-    assert_eq!((&p["reloads_total"], &p["reload_failures_total"]), (&1.into(), &1.into()));
+    assert_eq!(
+        (&p["reloads_total"], &p["reload_failures_total"]),
+        (&1.into(), &1.into())
+    );
     let c = &e["entries"][0]["config"];
-    assert_eq!((&c["grace_seconds"], &c["retries"]), (&60.into(), &5.into()));
-    assert_eq!(e["entries"][0]["history"]["deaths_total"], 4, "kept by pname");
+    assert_eq!(
+        (&c["grace_seconds"], &c["retries"]),
+        (&60.into(), &5.into())
+    );
+    assert_eq!(
+        e["entries"][0]["history"]["deaths_total"], 4,
+        "kept by pname"
+    );
 
     // stop and start
-    assert_eq!(env.padmin(&["-f", &pfile, "-c", "stop"]).status.code(), Some(0));
+    assert_eq!(
+        env.padmin(&["-f", &pfile, "-c", "stop"]).status.code(),
+        Some(0)
+    );
     let (l, p, e) = both(&env, &v, &pfile);
     assert_eq!(l["pchecks"][0]["message"], "stop");
     assert_eq!(p["monitor_stop_count"], 1);
     assert_eq!(e["entries"][0]["monitor_sts"], "off");
-    assert_eq!(env.padmin(&["-f", &pfile, "-c", "start"]).status.code(), Some(0));
+    assert_eq!(
+        env.padmin(&["-f", &pfile, "-c", "start"]).status.code(),
+        Some(0)
+    );
     env.wait_log_n(&format!("pcheck[{pcpid}]: ({crond} ,pid={manual}) Up"), 2);
     both(&env, &v, &pfile);
 
@@ -223,7 +253,10 @@ fn json_says_what_the_text_says_over_the_walkthrough() {
     assert!(stderr(&o).contains("unknown format `yaml`"));
 
     // shutdown: the dump view
-    assert_eq!(env.padmin(&["-f", &pfile, "-c", "shutdown"]).status.code(), Some(0));
+    assert_eq!(
+        env.padmin(&["-f", &pfile, "-c", "shutdown"]).status.code(),
+        Some(0)
+    );
     assert_eq!(env.pcheck_exit(pc, Duration::from_secs(5)), Some(0));
     let l = doc(&v, &env.padmin(&["-l", "--format", "json"]));
     assert_eq!(l["pchecks"], serde_json::json!([]));
@@ -254,16 +287,15 @@ fn json_says_what_the_text_says_over_the_walkthrough() {
 fn last_restart_outcomes() {
     let v = validator();
     let env = Env::new("jsonoutcome");
-    let names: Vec<String> = ["st", "sig", "slow", "bad"].iter().map(|n| env.name(n)).collect();
+    let names: Vec<String> = ["st", "sig", "slow", "bad"]
+        .iter()
+        .map(|n| env.name(n))
+        .collect();
     let failing = env.script("fail.sh", "exit 3");
     let killed = env.script("killed.sh", "kill -9 $$");
     let slow = env.script("slow.sh", "exec sleep 30");
     let loose = env.script("loose.sh", "exit 0");
-    std::fs::set_permissions(
-        &loose,
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    std::fs::set_permissions(&loose, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let pents: Vec<String> = names
         .iter()
         .zip([&failing, &killed, &slow, &loose])
@@ -282,7 +314,10 @@ fn last_restart_outcomes() {
     for n in &names {
         env.wait_log(&format!("pcheck[{pcpid}]: ({n}) RETRY_OVER:CONTINUE"));
     }
-    let e = doc(&v, &env.padmin(&["-f", &pfile, "-c", "show pent", "--format", "json"]));
+    let e = doc(
+        &v,
+        &env.padmin(&["-f", &pfile, "-c", "show pent", "--format", "json"]),
+    );
     let outcome = |i: usize| {
         let r = &e["entries"][i]["history"]["last_restart"];
         assert!(r["ended"].is_object(), "{r}");
@@ -293,9 +328,18 @@ fn last_restart_outcomes() {
             r["timeout_seconds"].clone(),
         )
     };
-    assert_eq!(outcome(0), ("exited".into(), 3.into(), Value::Null, Value::Null));
-    assert_eq!(outcome(1), ("signaled".into(), Value::Null, 9.into(), Value::Null));
-    assert_eq!(outcome(2), ("timed_out".into(), Value::Null, Value::Null, 1.into()));
+    assert_eq!(
+        outcome(0),
+        ("exited".into(), 3.into(), Value::Null, Value::Null)
+    );
+    assert_eq!(
+        outcome(1),
+        ("signaled".into(), Value::Null, 9.into(), Value::Null)
+    );
+    assert_eq!(
+        outcome(2),
+        ("timed_out".into(), Value::Null, Value::Null, 1.into())
+    );
     assert_eq!(outcome(3).0, "not_run");
     let why = s(&e["entries"][3]["history"]["last_restart"]["reason"]);
     assert!(why.contains("loose.sh"), "{why}");
@@ -303,7 +347,11 @@ fn last_restart_outcomes() {
         let h = &e["entries"][i]["history"];
         // a failed script, then the retry over (retry 1)
         assert_eq!(
-            (&h["restarts_total"], &h["failures_total"], &h["retry_overs_total"]),
+            (
+                &h["restarts_total"],
+                &h["failures_total"],
+                &h["retry_overs_total"]
+            ),
             (&1.into(), &1.into(), &1.into()),
             "{h}"
         );

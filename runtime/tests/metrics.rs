@@ -32,10 +32,7 @@ fn promtool_metrics(text: &str) -> (bool, String) {
         .unwrap();
     c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     let o = c.wait_with_output().unwrap();
-    (
-        o.status.success(),
-        format!("{}{}", stdout(&o), stderr(&o)),
-    )
+    (o.status.success(), format!("{}{}", stdout(&o), stderr(&o)))
 }
 
 /// A node_exporter, killed when dropped (even when the test fails).
@@ -139,18 +136,42 @@ fn metrics_file_through_node_exporter() {
     let (ok, said) = promtool_metrics(&file);
     assert!(ok, "promtool check metrics:\n{said}\n{file}");
     assert!(said.trim().is_empty(), "promtool lint:\n{said}");
-    let start = value(&file, &format!("pcheck_start_time_seconds{{pfile=\"{pa}\"}}")).unwrap();
+    let start = value(
+        &file,
+        &format!("pcheck_start_time_seconds{{pfile=\"{pa}\"}}"),
+    )
+    .unwrap();
     assert!(start >= t0 as f64 && start <= psctl_runtime::clock::now() as f64);
     // readable by node_exporter's own user; no temporary file left for it to read
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&fa).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644);
+    // event-driven: with every process alive nothing is rewritten (MONITOR_INTERVAL is 1 s)
+    let id = |p: &str| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    };
+    let before = id(&fa);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        id(&fa),
+        before,
+        "the metrics file was rewritten while nothing happened"
+    );
 
     let exp = exporter(&textfiles);
     let body = scrape(&exp).unwrap();
-    assert_eq!(value(&body, "node_textfile_scrape_error"), Some(0.0), "{body}");
+    assert_eq!(
+        value(&body, "node_textfile_scrape_error"),
+        Some(0.0),
+        "{body}"
+    );
     assert_eq!(value(&body, &up_a), Some(1.0), "{body}");
-    assert_eq!(value(&body, &series("pcheck_process_up", &pb, &b)), Some(1.0));
+    assert_eq!(
+        value(&body, &series("pcheck_process_up", &pb, &b)),
+        Some(1.0)
+    );
     let deaths_a = series("pcheck_process_deaths_total", &pa, &a);
     let restarts_a = series("pcheck_process_restarts_total", &pa, &a);
     assert_eq!(value(&body, &deaths_a), Some(0.0));
@@ -176,10 +197,17 @@ fn metrics_file_through_node_exporter() {
     assert_eq!(value(&body, &deaths_a), Some(1.0));
     assert_eq!(value(&body, &restarts_a), Some(1.0));
     assert_eq!(value(&body, &up_a), Some(1.0));
-    let died = value(&body, &series("pcheck_process_last_death_timestamp_seconds", &pa, &a)).unwrap();
+    let died = value(
+        &body,
+        &series("pcheck_process_last_death_timestamp_seconds", &pa, &a),
+    )
+    .unwrap();
     assert!(died >= t_kill as f64, "{died} < {t_kill}");
     // the other pcheck's series did not move
-    assert_eq!(value(&body, &series("pcheck_process_deaths_total", &pb, &b)), Some(0.0));
+    assert_eq!(
+        value(&body, &series("pcheck_process_deaths_total", &pb, &b)),
+        Some(0.0)
+    );
     assert_eq!(value(&body, "node_textfile_scrape_error"), Some(0.0));
 
     // padmin --metrics: both pchecks, one valid exposition, the same samples as the files
@@ -191,15 +219,24 @@ fn metrics_file_through_node_exporter() {
     let file_a = std::fs::read_to_string(&fa).unwrap();
     let file_b = std::fs::read_to_string(&fb).unwrap();
     for l in file_a.lines().chain(file_b.lines()) {
-        assert!(all.lines().any(|x| x == l), "`{l}` missing from padmin --metrics");
+        assert!(
+            all.lines().any(|x| x == l),
+            "`{l}` missing from padmin --metrics"
+        );
     }
     assert_eq!(all.matches("# TYPE pcheck_process_up gauge").count(), 1);
 
     // shutdown: the last file says that pcheck no longer runs
-    assert_eq!(env.padmin(&["-f", &pb, "-c", "shutdown"]).status.code(), Some(0));
+    assert_eq!(
+        env.padmin(&["-f", &pb, "-c", "shutdown"]).status.code(),
+        Some(0)
+    );
     assert_eq!(env.pcheck_exit(cb, Duration::from_secs(5)), Some(0));
     let t = std::fs::read_to_string(&fb).unwrap();
-    assert_eq!(value(&t, &format!("pcheck_running{{pfile=\"{pb}\"}}")), Some(0.0));
+    assert_eq!(
+        value(&t, &format!("pcheck_running{{pfile=\"{pb}\"}}")),
+        Some(0.0)
+    );
     let _ = ca;
 }
 
