@@ -155,3 +155,64 @@ pub struct Snapshot {
     /// False only in the metrics pcheck writes as it shuts down.
     pub running: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn restart(h: &History) -> (Outcome, Option<Wall>) {
+        let r = h.last_restart.as_ref().unwrap();
+        (r.outcome.clone(), r.ended)
+    }
+
+    #[test]
+    fn counters_follow_the_log_lines() {
+        let mut h = History::default();
+        h.note_msg(&Msg::SetPidFail("p".into()), 5);
+        h.note_msg(&Msg::Down("p".into(), 9), 10);
+        h.note_msg(&Msg::TryRestart("p".into()), 11);
+        assert_eq!(restart(&h), (Outcome::Running, None));
+        h.note_event(&Event::ScriptEnded(ScriptEnd::Status(3)), 12);
+        h.note_msg(&Msg::Script("p".into(), ScriptEnd::Status(3)), 12);
+        h.note_msg(&Msg::SetPidFail("p".into()), 12);
+        h.note_msg(
+            &Msg::RetryOver("p".into(), psctl::model::Action::Continue),
+            12,
+        );
+        assert_eq!(
+            (
+                h.deaths,
+                h.restarts,
+                h.failures,
+                h.retry_overs,
+                h.last_death
+            ),
+            (1, 1, 2, 1, Some(10))
+        );
+        assert_eq!(restart(&h), (Outcome::Exited(3), Some(12)));
+        assert_eq!(h.last_restart.as_ref().unwrap().started, 11);
+    }
+
+    #[test]
+    fn deferred_then_started_then_ended() {
+        let mut h = History::default();
+        h.note_msg(&Msg::TryRestart("p".into()), 1);
+        h.note_msg(&Msg::Deferred("p".into(), "EMFILE".into()), 1);
+        assert_eq!(restart(&h), (Outcome::Deferred("EMFILE".into()), None));
+        h.note_event(&Event::RetryScript, 2);
+        assert_eq!(restart(&h), (Outcome::Running, None));
+        h.note_event(&Event::ScriptEnded(ScriptEnd::TimedOut(300)), 302);
+        assert_eq!(restart(&h), (Outcome::TimedOut(300), Some(302)));
+        // a later end (another script's) does not overwrite a recorded one
+        h.note_event(&Event::ScriptEnded(ScriptEnd::Ok), 400);
+        assert_eq!(restart(&h), (Outcome::TimedOut(300), Some(302)));
+        assert_eq!(h.restarts, 1);
+    }
+
+    #[test]
+    fn an_inherited_script_is_not_reported() {
+        let mut h = History::default();
+        h.note_event(&Event::ScriptEnded(ScriptEnd::Ok), 1);
+        assert_eq!(h, History::default());
+    }
+}
