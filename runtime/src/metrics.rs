@@ -166,83 +166,78 @@ fn label(v: &str) -> String {
     out
 }
 
-fn family(out: &mut String, f: &Family, samples: impl IntoIterator<Item = (String, i64)>) {
-    let _ = writeln!(out, "# HELP {} {}", f.0, f.2);
-    let _ = writeln!(out, "# TYPE {} {}", f.0, f.1);
-    for (labels, v) in samples {
-        let _ = writeln!(out, "{}{{{labels}}} {v}", f.0);
-    }
+fn head(out: &mut String, f: &Family) {
+    let _ = writeln!(out, "# HELP {} {}\n# TYPE {} {}", f.0, f.2, f.0, f.1);
+}
+
+/// One sample: `NAME{LABELS EXTRA} VALUE` (written in place: a pfile may have thousands).
+fn sample(out: &mut String, f: &Family, labels: &str, extra: &str, v: i64) {
+    out.push_str(f.0);
+    out.push('{');
+    out.push_str(labels);
+    out.push_str(extra);
+    let _ = writeln!(out, "}} {v}");
 }
 
 /// The exposition of one pcheck.
 pub fn render(s: &Snapshot) -> String {
+    use crate::report::Detail;
+    use crate::view::PentView;
     let pfile = format!("pfile=\"{}\"", label(&s.param.pfile));
-    let one = |v: i64| [(pfile.clone(), v)];
-    let mut out = String::new();
-    family(&mut out, &RUNNING, one(i64::from(s.running)));
-    let key = psctl::model::format_ipckey(s.list.ipckey);
-    family(&mut out, &INFO, [(format!("{pfile},ipckey=\"{key}\""), 1)]);
-    family(&mut out, &START, one(s.started));
-    family(&mut out, &MONITORING, one(i64::from(s.param.running)));
-    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    family(&mut out, &RELOADS, one(n(s.reloads.done)));
-    let failed = s.reloads.attempts.saturating_sub(s.reloads.done);
-    family(&mut out, &RELOAD_FAILURES, one(n(failed)));
-    let entries: Vec<_> = s
+    let entries: Vec<(String, &PentView, &Detail)> = s
         .pents
         .iter()
         .zip(&s.details)
         .map(|(p, d)| (format!("{pfile},pname=\"{}\"", label(&p.pname)), p, d))
         .collect();
-    let each = |f: &dyn Fn(&crate::view::PentView, &crate::report::Detail) -> i64| {
-        entries
-            .iter()
-            .map(|(l, p, d)| (l.clone(), f(p, d)))
-            .collect::<Vec<_>>()
+    let mut out = String::with_capacity(
+        1024 + entries.len() * 24 * (entries.first().map_or(0, |e| e.0.len()) + 56),
+    );
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let one = |out: &mut String, f: &Family, extra: &str, v: i64| {
+        head(out, f);
+        sample(out, f, &pfile, extra, v);
     };
-    family(
-        &mut out,
-        &UP,
-        each(&|p, _| i64::from(p.proc_sts == "AVAIL")),
-    );
-    let states = entries.iter().flat_map(|(l, p, _)| {
-        ["AVAIL", "DOWN", "RETRY_OVER"]
-            .into_iter()
-            .map(move |st| (format!("{l},state=\"{st}\""), i64::from(p.proc_sts == st)))
+    one(&mut out, &RUNNING, "", i64::from(s.running));
+    let key = format!(",ipckey=\"{}\"", psctl::model::format_ipckey(s.list.ipckey));
+    one(&mut out, &INFO, &key, 1);
+    one(&mut out, &START, "", s.started);
+    one(&mut out, &MONITORING, "", i64::from(s.param.running));
+    one(&mut out, &RELOADS, "", n(s.reloads.done));
+    let failed = s.reloads.attempts.saturating_sub(s.reloads.done);
+    one(&mut out, &RELOAD_FAILURES, "", n(failed));
+    let each = |out: &mut String, f: &Family, v: &dyn Fn(&PentView, &Detail) -> i64| {
+        head(out, f);
+        for (l, p, d) in &entries {
+            sample(out, f, l, "", v(p, d));
+        }
+    };
+    each(&mut out, &UP, &|p, _| i64::from(p.proc_sts == "AVAIL"));
+    head(&mut out, &STATE);
+    for (l, p, _) in &entries {
+        for st in ["AVAIL", "DOWN", "RETRY_OVER"] {
+            let extra = format!(",state=\"{st}\"");
+            sample(&mut out, &STATE, l, &extra, i64::from(p.proc_sts == st));
+        }
+    }
+    each(&mut out, &MONITORED, &|p, _| i64::from(p.monitor_on));
+    each(&mut out, &PID, &|p, _| i64::from(p.pid));
+    each(&mut out, &WINDOW_RESTARTS, &|p, _| {
+        i64::from(p.restart_count)
     });
-    family(&mut out, &STATE, states);
-    family(&mut out, &MONITORED, each(&|p, _| i64::from(p.monitor_on)));
-    family(&mut out, &PID, each(&|p, _| i64::from(p.pid)));
-    family(
-        &mut out,
-        &WINDOW_RESTARTS,
-        each(&|p, _| i64::from(p.restart_count)),
-    );
-    family(&mut out, &RETRY_LIMIT, each(&|_, d| i64::from(d.retries)));
-    family(&mut out, &GRACE, each(&|_, d| n(d.grace)));
-    family(
-        &mut out,
-        &FAILED_ATTEMPTS,
-        each(&|p, _| i64::from(p.retry_count)),
-    );
-    family(&mut out, &DEATHS, each(&|_, d| n(d.history.deaths)));
-    family(&mut out, &RESTARTS, each(&|_, d| n(d.history.restarts)));
-    family(&mut out, &FAILURES, each(&|_, d| n(d.history.failures)));
-    family(
-        &mut out,
-        &RETRY_OVERS,
-        each(&|_, d| n(d.history.retry_overs)),
-    );
-    family(
-        &mut out,
-        &LAST_DEATH,
-        each(&|_, d| d.history.last_death.unwrap_or(0)),
-    );
-    family(
-        &mut out,
-        &LAST_RESTART,
-        each(&|_, d| d.history.last_restart.as_ref().map_or(0, |r| r.started)),
-    );
+    each(&mut out, &RETRY_LIMIT, &|_, d| i64::from(d.retries));
+    each(&mut out, &GRACE, &|_, d| n(d.grace));
+    each(&mut out, &FAILED_ATTEMPTS, &|p, _| i64::from(p.retry_count));
+    each(&mut out, &DEATHS, &|_, d| n(d.history.deaths));
+    each(&mut out, &RESTARTS, &|_, d| n(d.history.restarts));
+    each(&mut out, &FAILURES, &|_, d| n(d.history.failures));
+    each(&mut out, &RETRY_OVERS, &|_, d| n(d.history.retry_overs));
+    each(&mut out, &LAST_DEATH, &|_, d| {
+        d.history.last_death.unwrap_or(0)
+    });
+    each(&mut out, &LAST_RESTART, &|_, d| {
+        d.history.last_restart.as_ref().map_or(0, |r| r.started)
+    });
     out
 }
 
