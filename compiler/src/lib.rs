@@ -13,7 +13,7 @@ pub mod cli;
 #[cfg(feature = "descriptions")]
 pub mod description;
 pub mod diagnostics;
-#[cfg(feature = "cli")]
+#[cfg(feature = "apply")]
 pub mod emit;
 pub mod escape;
 #[cfg(feature = "descriptions")]

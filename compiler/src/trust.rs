@@ -157,8 +157,32 @@ pub fn open(path: &Path, me: u32, kind: Kind) -> Result<Opened, Untrusted> {
         .map_err(|e| Untrusted::Io(root.clone(), e))?;
     let root_st = fstat(&root_fd).map_err(|e| Untrusted::Io(root.clone(), e))?;
     check(&root, &root_st, me)?;
+    walk((root_fd, root_st, root), path, me, kind)
+}
+
+/// Like [`open`], inside the checked directory `base`, which stands for `/`: `path` is taken
+/// relative to it, and neither an absolute link nor `..` ever leads out of it (the semantics
+/// of openat2's `RESOLVE_IN_ROOT`). `psctl apply --root` works in such a tree. Paths in the
+/// result and in verdicts are `base.path` joined with what was walked.
+pub fn open_in(base: &Opened, path: &Path, me: u32, kind: Kind) -> Result<Opened, Untrusted> {
+    let fd = base
+        .fd
+        .try_clone()
+        .map_err(|e| Untrusted::Io(base.path.clone(), io_errno(&e)))?;
+    walk((fd, base.stat, base.path.clone()), path, me, kind)
+}
+
+/// The walk of [`open`] and [`open_in`] from `base`, a checked directory that `..` and
+/// absolute links lead back to.
+fn walk(
+    base: (OwnedFd, Stat, PathBuf),
+    path: &Path,
+    me: u32,
+    kind: Kind,
+) -> Result<Opened, Untrusted> {
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     // The directories walked so far (for `..`), each with the path it was reached by.
-    let mut dirs: Vec<(OwnedFd, Stat, PathBuf)> = vec![(root_fd, root_st, root)];
+    let mut dirs: Vec<(OwnedFd, Stat, PathBuf)> = vec![base];
     let mut pending: Vec<OsString> = components(path);
     pending.reverse(); // a stack: the next component is last
     let mut links = 0;

@@ -136,6 +136,7 @@ fn load_description(text: &str, format: Format) -> Service {
 fn build_pfile(svc: &Service) -> Vec<u8> {
     let files = psctl::emit::plan::plan(&[psctl::emit::plan::PlanInput {
         source_name: "d".into(),
+        header_name: "d".into(),
         service: svc,
         comments: Comments::default(),
         origin: None,

@@ -40,6 +40,7 @@ fn service(processes: Vec<(&str, &str, &str, u32)>) -> Service {
 fn build(svc: &Service, source_name: &str, dir: &Path) -> Vec<OutputFile> {
     let files = plan(&[PlanInput {
         source_name: source_name.into(),
+        header_name: source_name.into(),
         service: svc,
         comments: Comments::default(),
         origin: None,

@@ -28,6 +28,10 @@ use crate::syslog::{self, Logger};
 /// How long a connection may take from accept to its answer being sent: a client that sends
 /// nothing, or does not read, is dropped then.
 pub const CONN_DEADLINE: Duration = Duration::from_secs(3);
+/// At the connection cap, a connection that has sent no request this long after it was
+/// accepted gives its place to the next one waiting: a flood of idle clients then cycles
+/// quickly, and a real client, which sends its request at once, is read before its turn.
+const EVICT_AGE: Duration = Duration::from_millis(100);
 /// How long accepting pauses after accept(2) failed (EMFILE...): the listener stays readable,
 /// and polling it meanwhile would spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
@@ -131,6 +135,7 @@ pub struct Conn {
     out: Vec<u8>,
     sent: usize,
     /// Boot clock.
+    accepted: Duration,
     deadline: Duration,
 }
 
@@ -140,6 +145,10 @@ impl Conn {
     }
     pub fn wants_write(&self) -> bool {
         !self.out.is_empty()
+    }
+    /// Has sent no complete request yet (nor been refused).
+    fn idle(&self) -> bool {
+        self.out.is_empty()
     }
 }
 
@@ -266,7 +275,10 @@ impl Server {
             .ok()
             .filter(|n| {
                 let p = format!("/proc/self/fd/{}", dir.as_raw_fd());
-                let mask = inotify::WatchFlags::DELETE | inotify::WatchFlags::MOVED_FROM;
+                let mask = inotify::WatchFlags::DELETE
+                    | inotify::WatchFlags::MOVED_FROM
+                    | inotify::WatchFlags::MOVED_TO
+                    | inotify::WatchFlags::CREATE;
                 inotify::add_watch(n, p.as_str(), mask).is_ok()
             });
         Ok(Server {
@@ -291,25 +303,50 @@ impl Server {
         self.notify.as_ref().map(|n| n.as_fd())
     }
 
-    /// Whether the listener should be polled: below the connection cap and not paused.
+    /// Whether the listener should be polled: below the connection cap (or with an idle
+    /// connection to give way), and not paused.
     pub fn accepting(&self, now: Duration, cap: usize) -> bool {
-        self.conns.len() < cap && self.paused_until.is_none_or(|t| now >= t)
+        let room = self.conns.len() < cap || self.evictable(now).is_some();
+        room && self.paused_until.is_none_or(|t| now >= t)
     }
 
-    /// The next moment a connection expires or accepting resumes.
-    pub fn next_due(&self) -> Option<Duration> {
+    /// The oldest connection that may give its place to a new one.
+    fn evictable(&self, now: Duration) -> Option<usize> {
+        self.conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.idle() && c.accepted.saturating_add(EVICT_AGE) <= now)
+            .min_by_key(|(_, c)| c.accepted)
+            .map(|(i, _)| i)
+    }
+
+    /// The next moment a connection expires, may be evicted, or accepting resumes.
+    pub fn next_due(&self, cap: usize) -> Option<Duration> {
+        let at_cap = self.conns.len() >= cap;
         self.conns
             .iter()
             .map(|c| c.deadline)
+            .chain(
+                self.conns
+                    .iter()
+                    .filter(|c| at_cap && c.idle())
+                    .map(|c| c.accepted.saturating_add(EVICT_AGE)),
+            )
             .chain(self.paused_until)
             .min()
     }
 
-    /// Accepts waiting peers up to `cap` connections; those that are neither root nor our uid
-    /// get a refusal.
+    /// Accepts waiting peers up to `cap` connections (at most `cap` per call, evicting idle
+    /// ones at the cap); those that are neither root nor our uid get a refusal.
     pub fn accept(&mut self, now: Duration, cap: usize) {
         let me = rustix::process::geteuid();
-        while self.conns.len() < cap {
+        for _ in 0..cap {
+            if self.conns.len() >= cap {
+                match self.evictable(now) {
+                    Some(i) => drop(self.conns.swap_remove(i)),
+                    None => break,
+                }
+            }
             let stream = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -328,6 +365,7 @@ impl Server {
                 inbuf: Vec::new(),
                 out: Vec::new(),
                 sent: 0,
+                accepted: now,
                 deadline: now + CONN_DEADLINE,
             };
             if !ok {

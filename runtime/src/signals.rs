@@ -31,8 +31,8 @@ pub fn read(fd: &OwnedFd) -> Vec<i32> {
         if n < buf.len() {
             break;
         }
-        // ssi_signo is the first u32 of signalfd_siginfo.
-        out.push(u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as i32);
+        // ssi_signo is the first u32 of signalfd_siginfo (a signal number: small, positive).
+        out.push(i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
     }
     out
 }

@@ -9,16 +9,24 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn psctl() -> PathBuf {
-    let dir = std::path::Path::new(PCHECK).parent().unwrap();
-    let bin = dir.join("psctl");
-    if !bin.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "psctl", "--bin", "psctl"])
-            .status()
-            .unwrap();
-        assert!(st.success(), "building psctl failed");
+    psctl_bin()
+}
+
+/// padmin copied into the test's own directory: apply runs only a padmin that passes the trust
+/// rules (owned by root or the caller, nothing on its path writable by others), which the
+/// build directory of a checkout made by another user would not.
+fn trusted_padmin(env: &Env) -> PathBuf {
+    let p = env.path("padmin");
+    // A hard link leaves no descriptor open for writing that a process forked by another
+    // test thread could hold at exec time (`Text file busy`); a copy across file systems.
+    if !p.exists() && std::fs::hard_link(PADMIN, &p).is_err() {
+        std::fs::copy(PADMIN, &p).unwrap();
     }
-    bin
+    p
+}
+
+fn summary_of(o: &std::process::Output) -> serde_like::Summary {
+    serde_like::parse(stdout(o).lines().last().unwrap_or(""))
 }
 
 fn description(env: &Env, key: u32, name: &str, action: &str) -> String {
@@ -44,15 +52,13 @@ fn apply_reloads_a_running_pcheck_which_shows_the_new_settings() {
         Command::new(psctl())
             .args(["apply", doc, "--message-format", "json", "--root"])
             .arg(&root)
-            .env("PSCTL_PADMIN", PADMIN)
+            .env("PSCTL_PADMIN", trusted_padmin(&env))
             .env("PCHECK_RUNTIME_DIR", &env.runtime)
             .env("PCHECK_SYSLOG_SOCKET", &env.syslog_socket)
             .output()
             .unwrap()
     };
-    let summary = |o: &std::process::Output| -> serde_like::Summary {
-        serde_like::parse(stdout(o).lines().last().unwrap_or(""))
-    };
+    let summary = summary_of;
 
     // First apply: nothing runs yet, so nothing is reloaded.
     let doc = description(&env, key, &name, "continue");
@@ -97,6 +103,105 @@ fn apply_reloads_a_running_pcheck_which_shows_the_new_settings() {
             .code(),
         Some(0)
     );
+}
+
+/// A pcheck started by hand, shut down (then killed) when dropped.
+struct Started(std::process::Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_pcheck_started_with_a_relative_path_is_reloaded_and_its_pfile_never_pruned() {
+    let env = Env::new("cwdpfile"); // a tag that is no prefix of another test's
+    let key = 0x3100_0000 + (std::process::id() % 0x10000) * 0x10;
+    let name = env.name("d");
+    let root = env.path("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let apply = |docs: &[&str], extra: &[&str]| {
+        Command::new(psctl())
+            .arg("apply")
+            .args(docs)
+            .args(extra)
+            .args(["--message-format", "json", "--root"])
+            .arg(&root)
+            .env("PSCTL_PADMIN", trusted_padmin(&env))
+            .env("PCHECK_RUNTIME_DIR", &env.runtime)
+            .env("PCHECK_SYSLOG_SOCKET", &env.syslog_socket)
+            .output()
+            .unwrap()
+    };
+    let doc = description(&env, key, &name, "continue");
+    let o = apply(&[&doc], &[]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let pfile = root.join("conf/pfile_svc");
+    let sub = root.join("conf/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+
+    // `cd conf/sub && pcheck -f ../pfile_svc`
+    let pid = env.start_daemon(&name);
+    let err = std::fs::File::create(env.path("pcheck-rel.err")).unwrap();
+    let _pcheck = Started(
+        Command::new(PCHECK)
+            .args(["-f", "../pfile_svc"])
+            .current_dir(&sub)
+            .env("PCHECK_RUNTIME_DIR", &env.runtime)
+            .env("PCHECK_SYSLOG_SOCKET", &env.syslog_socket)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap(),
+    );
+    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+
+    // apply changes the pfile: the pcheck is found, reloaded, and shows the new values.
+    let doc = description(&env, key, &name, "shutdown");
+    let o = apply(&[&doc], &[]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let s = summary_of(&o);
+    assert!(s.changed && s.reloaded.contains("/conf/pfile_svc"), "{o:?}");
+    assert!(s.not_running.is_empty(), "{o:?}");
+    let pfile_s = pfile.to_str().unwrap();
+    let pent = stdout(&env.padmin(&["-f", pfile_s, "-c", "show pent"]));
+    assert!(pent.contains("retry_over_act = shutdown\n"), "{pent}");
+    // Any spelling of the file reaches the same pcheck.
+    let odd = root.join("conf/sub/../pfile_svc");
+    let pent = stdout(&env.padmin(&["-f", odd.to_str().unwrap(), "-c", "show pent"]));
+    assert!(pent.contains("retry_over_act = shutdown\n"), "{pent}");
+
+    // Its description gone, --prune keeps the pfile while its pcheck runs...
+    let other = env.write(
+        "other.yaml",
+        &format!(
+            "name: other\nipckey: {}\nconf_dir: /conf\ndump_file: {}\nprocesses:\n  - name: x\n    restart: none\n",
+            key + 1,
+            env.path("dump2").display()
+        ),
+    );
+    let o = apply(&[&other], &["--prune"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let line = stdout(&o);
+    assert!(line.contains("\"kept\":[\"/conf/pfile_svc\"]"), "{line}");
+    assert!(line.contains("shut that pcheck down first"), "{line}");
+    assert!(pfile.is_file());
+    // ... and removes it once that pcheck is shut down.
+    assert_eq!(
+        env.padmin(&["-f", pfile_s, "-c", "shutdown"]).status.code(),
+        Some(0)
+    );
+    env.wait_log("Shutdown pcheck");
+    let o = apply(&[&other], &["--prune"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert!(
+        stdout(&o).contains("\"removed\":[\"/conf/pfile_svc\"]"),
+        "{o:?}"
+    );
+    assert!(!pfile.exists());
 }
 
 /// Just enough of the JSON summary line for these assertions, without a JSON dependency in the

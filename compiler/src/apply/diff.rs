@@ -39,9 +39,16 @@ pub fn file_diff(host_path: &str, old: Option<(&[u8], u32)>, new: Option<(&[u8],
     out
 }
 
-/// A regular file's mode as git writes it (`100644`).
-fn git_mode(perm: u32) -> String {
-    format!("{:o}", 0o100000 | perm)
+/// The mode that marks a symbolic link (its text is the link's target), as git has it.
+pub const SYMLINK: u32 = 0o120000;
+
+/// A mode as git writes it: `100644` for a regular file's permission bits, `120000` for a link.
+fn git_mode(mode: u32) -> String {
+    if mode == SYMLINK {
+        format!("{SYMLINK:o}")
+    } else {
+        format!("{:o}", 0o100000 | mode)
+    }
 }
 
 #[cfg(test)]

@@ -3,12 +3,15 @@
 
 use super::*;
 use std::cell::RefCell;
+use std::path::Path;
 
 /// Records each reload, with whether the script named by the test existed at that moment.
 struct Recorder {
     outcome: Result<ReloadOutcome, String>,
     must_exist: Option<PathBuf>,
     calls: RefCell<Vec<(PathBuf, bool)>>,
+    serving: Result<bool, String>,
+    serves_calls: RefCell<Vec<PathBuf>>,
 }
 
 impl Recorder {
@@ -17,15 +20,22 @@ impl Recorder {
             outcome,
             must_exist: None,
             calls: RefCell::new(Vec::new()),
+            serving: Ok(false),
+            serves_calls: RefCell::new(Vec::new()),
         }
     }
 }
 
 impl Reloader for Recorder {
-    fn reload(&self, pfile: &Path) -> Result<ReloadOutcome, String> {
+    fn reload(&self, pfile: &Path, _: &[u8]) -> Result<ReloadOutcome, String> {
         let seen = self.must_exist.as_ref().is_none_or(|p| p.exists());
         self.calls.borrow_mut().push((pfile.to_path_buf(), seen));
         self.outcome.clone()
+    }
+
+    fn serves(&self, pfile: &Path) -> Result<bool, String> {
+        self.serves_calls.borrow_mut().push(pfile.to_path_buf());
+        self.serving.clone()
     }
 }
 
@@ -38,6 +48,14 @@ fn file(path: &str, text: &str, pfile: bool) -> InstallFile {
     }
 }
 
+/// A scratch root: a private temporary directory is 0700, a root must be 0755 to be trusted.
+fn tempdir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    d
+}
+
 fn opts(root: &Path) -> ApplyOptions {
     ApplyOptions {
         root: root.to_path_buf(),
@@ -47,7 +65,7 @@ fn opts(root: &Path) -> ApplyOptions {
 
 #[test]
 fn scripts_are_installed_before_the_pfile_that_is_then_reloaded() {
-    let root = tempfile::tempdir().unwrap();
+    let root = tempdir();
     let files = [
         file("/conf/pfile_a", "pfile\n", true),
         file("/conf/restart_a.sh", "#!/bin/sh\n", false),
@@ -68,7 +86,7 @@ fn scripts_are_installed_before_the_pfile_that_is_then_reloaded() {
 
 #[test]
 fn a_changed_script_alone_reloads_nothing() {
-    let root = tempfile::tempdir().unwrap();
+    let root = tempdir();
     let r = Recorder::new(Ok(ReloadOutcome::Reloaded));
     apply(
         &[
@@ -93,7 +111,7 @@ fn a_changed_script_alone_reloads_nothing() {
 
 #[test]
 fn any_bad_target_means_nothing_is_written() {
-    let root = tempfile::tempdir().unwrap();
+    let root = tempdir();
     std::fs::create_dir_all(root.path().join("c/dir_in_the_way")).unwrap();
     let r = Recorder::new(Ok(ReloadOutcome::Reloaded));
     for bad in [
@@ -117,7 +135,7 @@ fn any_bad_target_means_nothing_is_written() {
 
 #[test]
 fn check_mode_writes_nothing_not_even_the_manifest() {
-    let root = tempfile::tempdir().unwrap();
+    let root = tempdir();
     let r = Recorder::new(Ok(ReloadOutcome::Reloaded));
     let o = ApplyOptions {
         check: true,
@@ -133,7 +151,7 @@ fn check_mode_writes_nothing_not_even_the_manifest() {
 
 #[test]
 fn reload_failures_are_errors_and_not_running_is_not() {
-    let root = tempfile::tempdir().unwrap();
+    let root = tempdir();
     let run = |outcome, text: &str| {
         apply(
             &[file("/c/pfile_a", text, true)],

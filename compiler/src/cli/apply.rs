@@ -25,9 +25,13 @@ pub struct Args {
     /// Print a unified diff of every change
     #[arg(long)]
     pub diff: bool,
-    /// Remove files installed by an earlier apply whose description is gone
+    /// Remove files installed by an earlier apply whose description is gone (only those still
+    /// as psctl wrote them, and never the pfile of a running pcheck)
     #[arg(long)]
     pub prune: bool,
+    /// Replace files at target paths that psctl did not write
+    #[arg(long)]
+    pub force: bool,
     /// Output format; `json` ends with a summary object for configuration-management tools
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
@@ -62,6 +66,7 @@ pub fn run(args: Args) -> u8 {
         check: args.check,
         diff: args.diff,
         prune: args.prune,
+        force: args.force,
     };
     let report = apply::apply(&files, &opts, &PadminReloader::locate());
     print_report(&report, &args);
@@ -98,25 +103,78 @@ fn compile_inputs(
         .collect())
 }
 
+/// The JSON summary object (see docs/hosts.md).
+fn summary(r: &ApplyReport, check: bool, diff: bool) -> serde_json::Value {
+    let mut summary = serde_json::json!({
+        "summary": "apply",
+        "changed": r.changed,
+        "failed": !r.errors.is_empty(),
+        "check": check,
+        "written": r.written,
+        "unchanged": r.unchanged,
+        "stale": r.stale,
+        "removed": r.removed,
+        "kept": r.kept,
+        "reloaded": r.reloaded,
+        "not_running": r.not_running,
+        "errors": r.errors,
+        "warnings": r.warnings,
+    });
+    if diff {
+        summary["diff"] = r.diff.clone().into();
+        // Per file, in the shape of an Ansible module's `diff` (what its diff mode shows).
+        let diffs: Vec<serde_json::Value> = r
+            .diffs
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "before_header": d.path,
+                    "after_header": d.path,
+                    "before": d.before,
+                    "after": d.after,
+                })
+            })
+            .collect();
+        summary["diffs"] = diffs.into();
+    }
+    summary
+}
+
+/// On a command-line error in `psctl apply ... --message-format json`, prints the JSON summary
+/// with the error after clap's message, so that a configuration manager reading the last line
+/// (`from_json`) always finds one. Returns whether it did.
+pub fn usage_error_summary(argv: &[std::ffi::OsString], error: &clap::Error) -> bool {
+    let args: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let is_apply = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|a| a == "apply");
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--message-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--message-format=json");
+    if !is_apply || !json || !error.use_stderr() {
+        return false;
+    }
+    let mut report = ApplyReport::default();
+    let text = error.render().to_string();
+    let first = text.lines().next().unwrap_or("usage error").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    report
+        .errors
+        .push(format!("usage: {first}; nothing was changed"));
+    let check = args.iter().any(|a| a == "--check");
+    println!("{}", summary(&report, check, false));
+    true
+}
+
 fn print_report(r: &ApplyReport, args: &Args) {
     if args.message_format == MessageFormat::Json {
-        let mut summary = serde_json::json!({
-            "summary": "apply",
-            "changed": r.changed,
-            "check": args.check,
-            "written": r.written,
-            "unchanged": r.unchanged,
-            "stale": r.stale,
-            "removed": r.removed,
-            "reloaded": r.reloaded,
-            "not_running": r.not_running,
-            "errors": r.errors,
-            "warnings": r.warnings,
-        });
-        if args.diff {
-            summary["diff"] = r.diff.clone().into();
-        }
-        println!("{summary}");
+        println!("{}", summary(r, args.check, args.diff));
         return;
     }
     print!("{}", r.diff);
@@ -135,6 +193,9 @@ fn print_report(r: &ApplyReport, args: &Args) {
     }
     for p in &r.removed {
         println!("{remove} {p}");
+    }
+    for p in &r.kept {
+        println!("kept {p} (stale; see the warning)");
     }
     for p in &r.reloaded {
         println!("reloaded the pcheck of {p}");

@@ -108,6 +108,7 @@ fn plan_inputs(loaded: &[Input], comments: bool) -> Vec<PlanInput<'_>> {
         .filter_map(|l| {
             Some(PlanInput {
                 source_name: display_name(Path::new(&l.path)),
+                header_name: crate::emit::header_name(Path::new(&l.path)),
                 service: l.service.as_ref()?,
                 comments: if comments {
                     pfile_comments(l)

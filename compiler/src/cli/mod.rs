@@ -50,10 +50,12 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
+            apply::usage_error_summary(&argv, &e);
             // clap uses 0 for --help/--version and 2 for usage errors, as the spec wants.
             return ExitCode::from(e.exit_code() as u8);
         }

@@ -21,6 +21,30 @@ pub fn generated_header(source_name: &str) -> String {
     )
 }
 
+/// How a generated header names the input at `path`: relative to the root of the git work tree
+/// holding it (the nearest directory above it with a `.git` entry), else its file name. Never
+/// the path as typed, so that the same input gives the same bytes from any working directory
+/// and however it was spelt (`./x`, `../conf/x`, an absolute path). `-` (stdin) stays `-`.
+pub fn header_name(path: &std::path::Path) -> String {
+    if path.as_os_str() == "-" {
+        return "-".to_owned();
+    }
+    let file_name = || {
+        path.file_name()
+            .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy())
+            .into_owned()
+    };
+    let Ok(canonical) = std::fs::canonicalize(path) else {
+        return file_name();
+    };
+    canonical
+        .ancestors()
+        .skip(1)
+        .find(|dir| std::fs::symlink_metadata(dir.join(".git")).is_ok())
+        .and_then(|top| canonical.strip_prefix(top).ok())
+        .map_or_else(file_name, |rel| rel.to_string_lossy().into_owned())
+}
+
 /// Text that cannot leave the comment it is put in: control characters are escaped.
 pub fn comment_safe(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -55,6 +79,29 @@ mod tests {
         assert_eq!(h.lines().count(), 1);
         assert!(h.starts_with(GENERATED_MARKER));
         assert!(h.contains("evil\\nrm -rf /\\r\\u{85}x"));
+    }
+
+    #[test]
+    fn header_name_is_relative_to_the_work_tree_else_the_file_name() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = d.path().join("a/b/svc.yaml");
+        std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
+        std::fs::write(&outside, "x").unwrap();
+        assert_eq!(header_name(&outside), "svc.yaml");
+        assert_eq!(
+            header_name(&d.path().join("a/../a/b/./svc.yaml")),
+            "svc.yaml"
+        );
+        // A work tree: `.git` a directory (a clone) or a file (a worktree, a submodule).
+        std::fs::write(d.path().join("a/.git"), "gitdir: elsewhere\n").unwrap();
+        assert_eq!(header_name(&outside), "b/svc.yaml");
+        assert_eq!(
+            header_name(&d.path().join("a/b/../b/svc.yaml")),
+            "b/svc.yaml"
+        );
+        std::fs::create_dir(d.path().join("a/b/.git")).unwrap();
+        assert_eq!(header_name(&outside), "svc.yaml");
+        assert_eq!(header_name(std::path::Path::new("-")), "-");
     }
 
     #[test]

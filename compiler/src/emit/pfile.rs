@@ -1,7 +1,7 @@
 //! The canonical pfile printer (spec section 1), used by `build` and `fmt` alike.
 //!
-//! Canonical form: an optional generated-file header and the file's leading comments, the PARAM
-//! banner, all five PARAM keys in table order padded to 22 columns (defaults made explicit, so
+//! Canonical form: an optional generated-file header and the file's leading comments (then a
+//! blank line, unless there is nothing but the header), the PARAM banner, all five PARAM keys in table order padded to 22 columns (defaults made explicit, so
 //! the text means the same to every reader), a blank line, the PENT banner, the PENT lines in
 //! model order, any comments that followed the last line, LF line endings, a final newline.
 //! Own-line comments travel with the line they preceded; trailing comments stay on their line.
@@ -170,7 +170,14 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
     for c in &comments.preamble {
         push_line(&mut out, c, None);
     }
-    if !comments.preamble.is_empty() {
+    // A blank line ends the file's own comments; a generated header alone needs none. The
+    // test is on the comments themselves, so that `fmt` (which reads the header back as a
+    // comment) prints exactly what `build` wrote: one canonical form.
+    if comments
+        .preamble
+        .iter()
+        .any(|c| !c.starts_with(super::GENERATED_MARKER))
+    {
         out.push('\n');
     }
     push_line(&mut out, PARAM_BANNER, None);

@@ -13,8 +13,11 @@ use crate::span::SourceFile;
 
 /// One valid input of a build.
 pub struct PlanInput<'a> {
-    /// Names the source in generated headers and messages (the path as given, say).
+    /// Names the source in messages (the path as given, say).
     pub source_name: String,
+    /// Names the source in generated headers: a stable form (see [`super::header_name`]), so
+    /// that output does not depend on where psctl runs or how the path was spelt.
+    pub header_name: String,
     pub service: &'a Service,
     /// Comments carried into the pfile (from a pfile input; empty for descriptions).
     pub comments: Comments,
@@ -144,7 +147,7 @@ pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>
     let mut files: BTreeMap<String, OutputFile> = BTreeMap::new();
     for input in inputs {
         let svc = input.service;
-        let header = super::generated_header(&input.source_name);
+        let header = super::generated_header(&input.header_name);
         for (_, name, script) in outputs_of(svc) {
             let bytes = match script {
                 None => pfile::print(svc, &input.comments, Some(&header)),
@@ -153,7 +156,7 @@ pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>
                     let Restart::Commands { stop, start, wait } = &p.restart else {
                         continue;
                     };
-                    script::render(&input.source_name, &p.name, stop, start, *wait)
+                    script::render(&input.header_name, &p.name, stop, start, *wait)
                 }
             };
             let mode = if script.is_some() {
@@ -202,6 +205,7 @@ mod tests {
     fn input<'a>(src: &str, s: &'a Service) -> PlanInput<'a> {
         PlanInput {
             source_name: src.into(),
+            header_name: src.into(),
             service: s,
             comments: Comments::default(),
             origin: None,

@@ -70,19 +70,50 @@ impl Host {
     }
 
     pub fn apply_with(&self, args: &[&str], padmin_exit: u8, env: &[(&str, &str)]) -> Output {
-        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-padmin");
-        std::process::Command::new(env!("CARGO_BIN_EXE_psctl"))
-            .arg("apply")
+        self.apply_full(None, args, padmin_exit, env)
+    }
+
+    /// Runs `psctl apply` from the working directory `cwd`.
+    pub fn apply_in(&self, cwd: &Path, args: &[&str], padmin_exit: u8) -> Output {
+        self.apply_full(Some(cwd), args, padmin_exit, &[])
+    }
+
+    fn apply_full(
+        &self,
+        cwd: Option<&Path>,
+        args: &[&str],
+        padmin_exit: u8,
+        env: &[(&str, &str)],
+    ) -> Output {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_psctl"));
+        if let Some(d) = cwd {
+            cmd.current_dir(d);
+        }
+        cmd.arg("apply")
             .args(args)
             .arg("--root")
             .arg(&self.root)
-            .env("PSCTL_PADMIN", fake)
+            .env("PSCTL_PADMIN", self.fake_padmin())
             .env("FAKE_PADMIN_LOG", &self.log)
             .env("FAKE_PADMIN_EXIT", padmin_exit.to_string())
             .env("FAKE_PADMIN_SAY", "pfile_cron: line 7: unknown key")
             .envs(env.iter().copied())
             .output()
             .unwrap()
+    }
+
+    /// The fake padmin, copied into the scratch directory: as root, apply runs only a padmin
+    /// that passes the ownership rules, which a checkout anywhere may not.
+    pub fn fake_padmin(&self) -> PathBuf {
+        let fake = self._dir.path().join("bin/fake-padmin");
+        if !fake.exists() {
+            fs::create_dir_all(fake.parent().unwrap()).unwrap();
+            let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-padmin");
+            fs::copy(src, &fake).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        fake
     }
 
     pub fn padmin_calls(&self) -> Vec<Vec<String>> {
@@ -108,6 +139,17 @@ impl Host {
         walk(&self.root, &self.root, &mut out);
         out.sort();
         out
+    }
+}
+
+/// Puts the executable `src` at `dst` to run it from there: a hard link when possible, so that
+/// no descriptor open for writing exists that a process forked meanwhile by another test
+/// thread could hold across our exec (`Text file busy`); a copy across file systems.
+pub fn place_executable(src: &Path, dst: &Path) {
+    if fs::hard_link(src, dst).is_err() {
+        fs::copy(src, dst).unwrap();
+        // Let any child forked during the copy reach its own exec and drop the descriptor.
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 

@@ -83,7 +83,7 @@ impl Daemon {
                     // The same pname removed by an earlier reload may still have its script
                     // running: this entry waits for that one rather than start a second.
                     let orphan = self.orphans.iter().position(|(n, _)| *n == e.cfg.name);
-                    let script = orphan.map(|k| self.orphans.swap_remove(k).1);
+                    let script = orphan.map(|k| Box::new(self.orphans.swap_remove(k).1));
                     if script.is_some() {
                         e.adopt_script();
                     }
@@ -99,7 +99,7 @@ impl Daemon {
         // Removed entries: their scripts run on as orphans (reaped, adopted if they return).
         for (name, s) in old {
             if let Some(r) = s.script {
-                self.orphans.push((name, r));
+                self.orphans.push((name, *r));
             }
         }
         let dump_path = svc.dump_file_or_default();

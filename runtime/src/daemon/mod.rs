@@ -127,7 +127,7 @@ impl Daemon {
                 e.adopt_script();
             }
             let mut slot = Slot::new(e);
-            slot.script = script;
+            slot.script = script.map(Box::new);
             d.slots.push(slot);
             pending.push((i, fx));
         }
@@ -171,7 +171,10 @@ impl Daemon {
                         self.event(i, Event::Died);
                     }
                     Src::Script(i) => {
-                        let end = self.slots[i].script.as_mut().and_then(Running::try_end);
+                        let end = self.slots[i]
+                            .script
+                            .as_deref_mut()
+                            .and_then(Running::try_end);
                         if let Some(end) = end {
                             self.slots[i].script = None;
                             self.event(i, Event::ScriptEnded(end));
@@ -181,13 +184,18 @@ impl Daemon {
                 }
             }
             self.reap_orphans();
+            // Connections before accepting: accept may evict one, which moves the others.
+            for src in &ready {
+                if let Src::Conn(i) = *src {
+                    self.on_conn(i);
+                }
+            }
             for src in ready {
                 match src {
                     Src::Signal => self.on_signals(),
                     Src::Listener => self.server.accept(clock::boot(), self.budget.conns),
-                    Src::Conn(i) => self.on_conn(i),
                     Src::Files => self.server.check_files(&mut self.log),
-                    Src::Watch(_) | Src::Script(_) | Src::Orphan => {}
+                    Src::Conn(_) | Src::Watch(_) | Src::Script(_) | Src::Orphan => {}
                 }
             }
             self.server.reap(clock::boot());
@@ -236,14 +244,14 @@ impl Daemon {
                 s.scan_due,
                 s.retry_due,
                 poll_due,
-                s.script.as_ref().and_then(Running::next_due),
+                s.script.as_deref().and_then(Running::next_due),
             ]
             .into_iter()
             .flatten()
         });
         let next = slot_due
             .chain(self.orphans.iter().filter_map(|(_, r)| r.next_due()))
-            .chain(self.server.next_due())
+            .chain(self.server.next_due(self.budget.conns))
             .min();
         let timeout = next.map(|t| {
             let d = t.saturating_sub(now) + Duration::from_millis(1);
@@ -279,7 +287,7 @@ impl Daemon {
                 fds.push(PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::IN));
                 srcs.push(Src::Watch(i));
             }
-            if let Some(fd) = s.script.as_ref().and_then(Running::pidfd) {
+            if let Some(fd) = s.script.as_deref().and_then(Running::pidfd) {
                 fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
                 srcs.push(Src::Script(i));
             }
@@ -355,7 +363,7 @@ impl Daemon {
         let excluded: HashSet<i32> = self
             .slots
             .iter()
-            .filter_map(|s| s.script.as_ref().map(Running::pgid))
+            .filter_map(|s| s.script.as_deref().map(Running::pgid))
             .chain(self.orphans.iter().map(|(_, r)| r.pgid()))
             .collect();
         let found = discovery::scan(&wanted, &excluded);
@@ -456,7 +464,11 @@ impl Daemon {
         match restart::spawn(&e.cfg.name, &cmd, self.restart_timeout) {
             Ok(s) => {
                 self.fds_used += 1;
-                self.slots[i].script = Some(Running::child(s, clock::boot(), self.restart_timeout));
+                self.slots[i].script = Some(Box::new(Running::child(
+                    s,
+                    clock::boot(),
+                    self.restart_timeout,
+                )));
                 None
             }
             Err(SpawnError::Resources(why)) => Some(Event::SpawnLater(why)),

@@ -18,7 +18,8 @@ pub(super) struct Slot {
     pub watch: Watch,
     /// Next rediscovery scan, while the entry is searching (boot clock).
     pub scan_due: Option<Duration>,
-    pub script: Option<Running>,
+    /// Boxed: most entries have none, and a slot stays small.
+    pub script: Option<Box<Running>>,
     /// When to try again to start a script that could not be started (boot clock).
     pub retry_due: Option<Duration>,
     /// Counters and last events, for `padmin --format json` and the metrics.
@@ -40,7 +41,7 @@ impl Slot {
     /// Descriptors this slot holds (for the descriptor budget).
     pub fn fds(&self) -> usize {
         usize::from(matches!(self.watch, Watch::Pidfd(_)))
-            + self.script.as_ref().map_or(0, Running::fds)
+            + self.script.as_deref().map_or(0, Running::fds)
     }
 }
 

@@ -104,7 +104,8 @@ impl Env {
         self.write(file, &t)
     }
 
-    fn cmd(&self, bin: &str) -> Command {
+    /// `bin` with this test's runtime directory and syslog socket.
+    pub fn cmd(&self, bin: &str) -> Command {
         let mut c = Command::new(bin);
         c.env("PCHECK_RUNTIME_DIR", &self.runtime)
             .env("PCHECK_SYSLOG_SOCKET", &self.syslog_socket)
@@ -122,6 +123,15 @@ impl Env {
             .stderr(err)
             .spawn()
             .unwrap();
+        let mut v = self.pchecks.borrow_mut();
+        v.push(child);
+        v.len() - 1
+    }
+
+    /// Starts a pcheck through `cmd` (e.g. under `prlimit`); it is killed with the others.
+    pub fn spawn_pcheck(&self, cmd: &mut Command) -> usize {
+        let err = std::fs::File::create(self.path("pcheck.err")).unwrap();
+        let child = cmd.stdout(Stdio::null()).stderr(err).spawn().unwrap();
         let mut v = self.pchecks.borrow_mut();
         v.push(child);
         v.len() - 1
@@ -330,4 +340,71 @@ pub fn setup(env: &Env, n: u32, pent: &str, extra: &[&str]) -> (String, String, 
     env.wait_log(&format!("({name} ,pid={pid}) Up"));
     let pcpid = env.pcheck_pid(pc);
     (name, pfile, pc, pid, pcpid)
+}
+
+/// Whether the tests run as root. Tests that need root call `needs_root`, which says LOUDLY
+/// that they did not run.
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+pub fn needs_root(test: &str) -> bool {
+    if !is_root() {
+        eprintln!("NOT RUN: {test} needs root (it attacks pcheck as user nobody)");
+    }
+    is_root()
+}
+
+/// `argv` run as user nobody (uid 65534), the attacker of the trust tests.
+pub fn as_nobody(argv: &[&str]) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(argv);
+    c
+}
+
+/// The write end of a pipe whose reader is already gone: every write fails with EPIPE, as
+/// with `2>&1 | head -c0` once head has exited.
+pub fn closed_pipe() -> Stdio {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors we then own.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2");
+    // SAFETY: both descriptors were just returned to us and are owned once.
+    unsafe {
+        libc::close(fds[0]);
+        Stdio::from(<std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]))
+    }
+}
+
+/// The psctl binary next to pcheck in the target directory, built (or brought up to date)
+/// first: this crate's tests may run alone.
+pub fn psctl_bin() -> PathBuf {
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "psctl", "--bin", "psctl"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "building psctl failed");
+    Path::new(PCHECK).parent().unwrap().join("psctl")
+}
+
+/// Pids of live processes whose process group is `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let f: Vec<String> = s
+                        .rsplit_once(')')?
+                        .1
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect();
+                    (f.first()? != "Z").then(|| f.get(2)?.parse::<i32>().ok())?
+                })
+                == Some(pgid)
+        })
+        .collect()
 }
