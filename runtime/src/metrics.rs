@@ -305,7 +305,8 @@ pub struct MetricsFile {
 }
 
 impl MetricsFile {
-    /// Checks the path (absolute, a file name that node_exporter will read) and its directory.
+    /// Checks the path (absolute, a `*.prom` name that node_exporter will read) and its
+    /// directory.
     pub fn open(path: &str) -> Result<MetricsFile, String> {
         let p = Path::new(path);
         let name = p
@@ -313,6 +314,14 @@ impl MetricsFile {
             .and_then(|n| n.to_str())
             .filter(|_| p.is_absolute())
             .ok_or_else(|| format!("--metrics-file {path}: not an absolute path to a file"))?;
+        // pcheck runs as root: it replaces only files named as node_exporter reads them, so
+        // a slip of the operator's cannot overwrite a pfile, a script or the dump.
+        if name.len() <= ".prom".len() || !name.ends_with(".prom") {
+            return Err(format!(
+                "--metrics-file {}: the file name must end in .prom (node_exporter's textfile collector reads only those)",
+                psctl::escape::for_display(path)
+            ));
+        }
         let mut f = MetricsFile {
             path: p.to_owned(),
             name: name.to_owned(),

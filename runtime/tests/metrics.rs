@@ -260,6 +260,12 @@ fn a_metrics_file_pcheck_cannot_write_safely_is_refused_at_start() {
     assert!(!Path::new(&target).exists());
     let o = env.pcheck_run(&["-f", &pfile, "--metrics-file"]);
     assert_eq!(o.status.code(), Some(2));
+    // only *.prom files are ever replaced: not the pfile by a slip
+    let before = std::fs::read_to_string(&pfile).unwrap();
+    let o = env.pcheck_run(&["-f", &pfile, "--metrics-file", &pfile]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("must end in .prom"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&pfile).unwrap(), before);
 }
 
 #[test]
