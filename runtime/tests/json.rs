@@ -357,3 +357,74 @@ fn last_restart_outcomes() {
         );
     }
 }
+
+/// Every value comes back exactly through a JSON parser, and nothing in the document can drive
+/// a terminal (control characters and bidirectional overrides are `\u` escapes).
+#[test]
+fn hostile_strings_round_trip_exactly() {
+    use psctl_runtime::report::{Detail, History, Reloads, Snapshot};
+    use psctl_runtime::view::{ListView, ParamView, PentView};
+    let v = validator();
+    let pfile = "/tmp/a\"b\\c\nd\x1b[2J\u{202e}\u{7f}\t";
+    let pname = "x\"y\\z\u{2028}日本\u{1F600}\u{9b}";
+    let restart = "/bin/echo '\x07'";
+    let s = Snapshot {
+        list: ListView {
+            ipckey: 1,
+            pid: 2,
+            pfile: pfile.into(),
+            running: true,
+        },
+        param: ParamView {
+            msg_check_interval: 5,
+            monitor_interval: 10,
+            monitor_try_count: 2,
+            dump_file: pfile.into(),
+            pfile: pfile.into(),
+            running: true,
+            monitor_stop_count: 0,
+            fail_proc_count: 0,
+            all_proc_count: 1,
+        },
+        pents: vec![PentView {
+            pname: pname.into(),
+            pid: 3,
+            retry_count: 0,
+            restart_count: 0,
+            proc_sts: "AVAIL".into(),
+            retry_over_act: "continue".into(),
+            rerun_time: Some(0),
+            pent_id: 1,
+            monitor_on: true,
+            script: None,
+        }],
+        details: vec![Detail {
+            restart: Some(restart.into()),
+            grace: 0,
+            retries: 1,
+            trusted_users: vec!["ro\not".into()],
+            history: History::default(),
+        }],
+        started: 0,
+        reloads: Reloads::default(),
+        running: true,
+    };
+    for text in [
+        psctl_runtime::json::pent_document(&s),
+        psctl_runtime::json::param_document(&s),
+    ] {
+        assert!(!text
+            .chars()
+            .any(|c| c != '\n' && psctl::escape::is_unsafe(c)));
+        assert!(!text.contains('\t'));
+        let j: Value = serde_json::from_str(&text).unwrap();
+        assert!(v.is_valid(&j), "{text}");
+        assert_eq!(j["pfile"], pfile);
+    }
+    let j: Value = serde_json::from_str(&psctl_runtime::json::pent_document(&s)).unwrap();
+    let e = &j["entries"][0];
+    assert_eq!(e["pname"], pname);
+    assert_eq!(e["config"]["restart"], restart);
+    assert_eq!(e["config"]["trusted_users"][0], "ro\not");
+    assert_eq!(e["rerun_time"]["rfc3339"], "1970-01-01T00:00:00Z");
+}

@@ -286,3 +286,62 @@ fn alert_rules_pass_promtool() {
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// Names and paths with everything the formats must escape: the exposition stays valid for
+/// promtool, and nothing in it can drive a terminal.
+#[test]
+fn hostile_names_stay_valid_exposition() {
+    use psctl_runtime::report::{Detail, History, Reloads, Snapshot};
+    use psctl_runtime::view::{ListView, ParamView, PentView};
+    let pfile = "/tmp/a\"b\\c\nd\x1b[2J\u{202e}";
+    let pname = "x\"y\\z\u{2028}日本 {a=\"1\"} 2";
+    let s = Snapshot {
+        list: ListView {
+            ipckey: 1,
+            pid: 2,
+            pfile: pfile.into(),
+            running: true,
+        },
+        param: ParamView {
+            msg_check_interval: 5,
+            monitor_interval: 10,
+            monitor_try_count: 2,
+            dump_file: "/tmp/d".into(),
+            pfile: pfile.into(),
+            running: true,
+            monitor_stop_count: 0,
+            fail_proc_count: 0,
+            all_proc_count: 1,
+        },
+        pents: vec![PentView {
+            pname: pname.into(),
+            pid: 3,
+            retry_count: 0,
+            restart_count: 0,
+            proc_sts: "AVAIL".into(),
+            retry_over_act: "continue".into(),
+            rerun_time: None,
+            pent_id: 1,
+            monitor_on: true,
+            script: None,
+        }],
+        details: vec![Detail {
+            restart: None,
+            grace: 0,
+            retries: 1,
+            trusted_users: Vec::new(),
+            history: History::default(),
+        }],
+        started: 0,
+        reloads: Reloads::default(),
+        running: true,
+    };
+    let text = psctl_runtime::metrics::render(&s);
+    assert!(!text
+        .chars()
+        .any(|c| c != '\n' && psctl::escape::is_unsafe(c)));
+    let (ok, said) = promtool_metrics(&text);
+    assert!(ok && said.trim().is_empty(), "promtool:\n{said}\n{text}");
+    // 6 per pcheck, 16 per entry (3 for the state): the hostile name added no line
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 6 + 16);
+}
