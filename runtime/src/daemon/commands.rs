@@ -10,6 +10,31 @@ use crate::state::{Entry, ProcSts};
 use crate::view::{self, ListView, ParamView, PentView};
 use crate::{clock, config, limits, syslog};
 
+/// Why a reload was refused (the running configuration stays).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadError {
+    /// The pfile has errors: its rendered diagnostics (or the I/O error).
+    Invalid(String),
+    KeyChanged {
+        from: u32,
+        to: u32,
+    },
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadError::Invalid(diags) => f.write_str(diags),
+            ReloadError::KeyChanged { from, to } => writeln!(
+                f,
+                "reload refused: IPCKEY changed from {} to {}; restart pcheck to change it",
+                psctl::model::format_ipckey(*from),
+                psctl::model::format_ipckey(*to)
+            ),
+        }
+    }
+}
+
 impl Daemon {
     /// A control request (see `control`): status 0 done, 1 refused.
     pub(super) fn command(&mut self, req: &str) -> (u8, String) {
@@ -22,7 +47,7 @@ impl Daemon {
             "show pent" => (0, view::render_pents(&self.pent_views())),
             "reload" => match self.reload() {
                 Ok(warnings) => (0, warnings),
-                Err(diags) => (1, diags),
+                Err(e) => (1, e.to_string()),
             },
             "stop" | "start" => {
                 let start = req == "start";
@@ -48,23 +73,23 @@ impl Daemon {
 
     /// Re-reads the pfile. Entries keep their state by pname; RETRY_OVER ones are reset and
     /// searched again. A pfile with errors, or a new IPCKEY, is refused and nothing changes.
-    pub(super) fn reload(&mut self) -> Result<String, String> {
+    pub(super) fn reload(&mut self) -> Result<String, ReloadError> {
         self.reload_asked();
-        let loaded = config::load(&self.pfile).inspect_err(|_| {
+        let loaded = config::load(&self.pfile).map_err(|diags| {
             self.log.log(
                 syslog::ERR,
                 &format!("Reload refused: pfile={} has errors", self.pfile),
             );
+            ReloadError::Invalid(diags)
         })?;
         let svc = loaded.service;
         if svc.ipckey != self.svc.ipckey {
-            let msg = format!(
-                "reload refused: IPCKEY changed from {} to {}; restart pcheck to change it\n",
-                psctl::model::format_ipckey(self.svc.ipckey),
-                psctl::model::format_ipckey(svc.ipckey)
-            );
-            self.log.log(syslog::ERR, msg.trim_end());
-            return Err(msg);
+            let e = ReloadError::KeyChanged {
+                from: self.svc.ipckey,
+                to: svc.ipckey,
+            };
+            self.log.log(syslog::ERR, e.to_string().trim_end());
+            return Err(e);
         }
         let mut old: HashMap<String, Slot> = self
             .slots

@@ -485,8 +485,8 @@ impl Daemon {
                     self.exit.get_or_insert(Exit::Shutdown);
                 }
                 signals::HUP => {
-                    if let Err(diags) = self.reload() {
-                        self.log.stderr(&diags);
+                    if let Err(e) = self.reload() {
+                        self.log.stderr(&e.to_string());
                     }
                 }
                 _ => {}
