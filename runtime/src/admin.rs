@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::control::{self, request};
 use crate::dump::Dump;
 use crate::syslog::{self, escape_lines, try_stderr, try_stdout, Logger};
-use crate::{clock, config, view};
+use crate::{clock, config, json, metrics, view};
 
 /// padmin's exit statuses (spec 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +41,16 @@ fn err(text: &str) {
     let _ = try_stderr(text);
 }
 
-const USAGE: &str = "usage: padmin -l\n       padmin -f PFILE -c COMMAND\n";
-
+const USAGE: &str = "usage: padmin [--format text|json] -l
+       padmin -f PFILE -c COMMAND [--format text|json]
+       padmin --metrics
+";
 const HELP: &str = "\
 padmin: show the state of running pchecks and send them commands
 
-usage: padmin -l
-       padmin -f PFILE -c COMMAND     (or -c COMMAND -f PFILE)
+usage: padmin [--format text|json] -l
+       padmin -f PFILE -c COMMAND [--format text|json]   (-f and -c in either order)
+       padmin --metrics
        padmin --help | --version
 
 Options:
@@ -55,6 +58,9 @@ Options:
   -f PFILE        the pfile of the pcheck to talk to
   -c COMMAND      show param, show pent, reload, stop, start or shutdown
                   (`-c show pent` and `-c 'show pent'` are the same)
+  --format json   -l, show param and show pent as one JSON document (shape
+                  psctl-padmin/1, schemas/padmin.schema.json); default text
+  --metrics       every running pcheck's state in the Prometheus text format
   -h, --help      print this help and exit
   -V, --version   print the version and exit
 
@@ -136,7 +142,22 @@ fn parse(args: &[String]) -> Result<Request, String> {
 }
 
 pub fn main(args: &[String]) -> u8 {
-    let req = match parse(args) {
+    let (opts, args) = match output_options(args) {
+        Ok(x) => x,
+        Err(e) => {
+            err(&format!("padmin: {e}\n{USAGE}"));
+            return Exit::Usage.into();
+        }
+    };
+    let dir = control::runtime_dir();
+    if opts.metrics {
+        if !args.is_empty() || opts.json {
+            err(USAGE);
+            return Exit::Usage.into();
+        }
+        return metrics(&dir).into();
+    }
+    let req = match parse(&args) {
         Ok(r) => r,
         Err(msg) => {
             if !msg.is_empty() {
@@ -149,15 +170,94 @@ pub fn main(args: &[String]) -> u8 {
     match req {
         Request::Help => out(HELP),
         Request::Version => out(&format!("padmin {}\n", env!("PSCTL_VERSION"))),
-        Request::List => list(&control::runtime_dir()),
+        Request::List => list(&dir, opts.json),
         Request::Command { pfile, cmd } => {
-            return command(&control::runtime_dir(), &pfile, &cmd).into()
+            if opts.json && !cmd.starts_with("show") {
+                err(&format!(
+                    "padmin: --format json is for -l, show param and show pent\n{USAGE}"
+                ));
+                return Exit::Usage.into();
+            }
+            return command(&dir, &pfile, &cmd, opts.json).into();
         }
     }
     Exit::Done.into()
 }
 
-fn list(dir: &Path) {
+/// The options of issue 12 (machine-readable output), taken out of the arguments wherever
+/// they stand: `--format text|json` (or `--format=...`) and `--metrics`.
+#[derive(Default)]
+struct OutputOptions {
+    json: bool,
+    metrics: bool,
+}
+
+fn output_options(args: &[String]) -> Result<(OutputOptions, Vec<String>), String> {
+    let mut o = OutputOptions::default();
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let format = match a.as_str() {
+            "--metrics" => {
+                o.metrics = true;
+                continue;
+            }
+            "--format" => it.next().map(String::as_str),
+            _ => match a.strip_prefix("--format=") {
+                Some(f) => Some(f),
+                None => {
+                    rest.push(a.clone());
+                    continue;
+                }
+            },
+        };
+        o.json = match format {
+            Some("json") => true,
+            Some("text") => false,
+            Some(f) => {
+                return Err(format!(
+                    "unknown format `{}` (text or json)",
+                    psctl::escape::for_display(f)
+                ))
+            }
+            None => return Err("--format needs text or json".to_owned()),
+        };
+    }
+    Ok((o, rest))
+}
+
+/// `padmin --metrics`: the Prometheus exposition of every live pcheck, merged.
+fn metrics(dir: &Path) -> Exit {
+    let mut texts = Vec::new();
+    for sock in control::list_sockets(dir) {
+        match request(&sock, "metrics") {
+            Ok((0, t)) => texts.push(t),
+            Ok((_, t)) => err(&format!(
+                "padmin: {}: no metrics: {}",
+                psctl::escape::for_display(&sock.display().to_string()),
+                escape_lines(&t)
+            )),
+            Err(_) => {} // gone meanwhile, or not ours: as for -l
+        }
+    }
+    out(&escape_lines(&metrics::merge(&texts)));
+    Exit::Done
+}
+
+fn list(dir: &Path, json: bool) {
+    if json {
+        // Each live pcheck sends its object on one line; anything else is not embedded.
+        let objects = control::list_sockets(dir)
+            .iter()
+            .filter_map(|s| request(s, "info json").ok())
+            .filter(|(st, t)| {
+                *st == 0 && t.starts_with('{') && t.ends_with('}') && !t.contains('\n')
+            })
+            .map(|(_, t)| t)
+            .collect();
+        out(&escape_lines(&json::list_document(objects)));
+        return;
+    }
     let blocks: Vec<String> = control::list_sockets(dir)
         .iter()
         .filter_map(|s| request(s, "info").ok())
@@ -204,14 +304,14 @@ fn find(dir: &Path, key: Option<u32>, pfile: &str) -> Found {
     }
 }
 
-fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> Exit {
+fn command(dir: &Path, pfile_arg: &str, cmd: &str, json: bool) -> Exit {
     let pfile = config::absolute(pfile_arg);
     let shown = psctl::escape::for_display(&pfile).into_owned();
     let loaded = config::load_for_admin(pfile_arg);
     let key = loaded.as_ref().ok().map(|l| l.service.ipckey);
     let sock = match find(dir, key, &pfile) {
         Found::Served(s) => s,
-        Found::NotServed => return not_served(&pfile, loaded, cmd),
+        Found::NotServed => return not_served(&pfile, loaded, cmd, json),
         Found::Denied(sock, why) => {
             let sock = psctl::escape::for_display(&sock.display().to_string()).into_owned();
             err(&format!("padmin: {sock}: {}", escape_lines(&why)));
@@ -221,7 +321,12 @@ fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> Exit {
             return Exit::Refused;
         }
     };
-    match request(&sock, cmd) {
+    let req = if json {
+        format!("{cmd} json")
+    } else {
+        cmd.to_owned()
+    };
+    match request(&sock, &req) {
         Ok((0, text)) => {
             out(&escape_lines(&text));
             if !cmd.starts_with("show") {
@@ -246,7 +351,7 @@ fn command(dir: &Path, pfile_arg: &str, cmd: &str) -> Exit {
     }
 }
 
-fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str) -> Exit {
+fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str, json: bool) -> Exit {
     let shown = psctl::escape::for_display(pfile);
     let svc = match loaded {
         Ok(l) => l.service,
@@ -275,6 +380,10 @@ fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str) ->
         Ok(d) => {
             // Both within the range the reader accepts: no overflow either way.
             let age = clock::now().saturating_sub(d.written).max(0);
+            if json {
+                out(&json::dump_document(&d, &path, age));
+                return Exit::NotServed;
+            }
             out(&format!(
                 "# pcheck is not running; last dump {path_shown} (pcheck pid {}), written {}, {age} s ago\n",
                 d.pid,

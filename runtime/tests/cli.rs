@@ -54,7 +54,7 @@ fn version_of_both_binaries() {
 const PCHECK_HELP: &str = "\
 pcheck: keep the processes a pfile names alive
 
-usage: pcheck -f PFILE [--restart-timeout SECONDS]
+usage: pcheck -f PFILE [--restart-timeout SECONDS] [--metrics-file PATH]
        pcheck --help | --version
 
 Runs in the foreground until shut down (padmin -f PFILE -c shutdown). Logs to syslog,
@@ -64,6 +64,8 @@ Options:
   -f PFILE                    the pfile to run
   --restart-timeout SECONDS   kill a restart script, with its process group, after
                               SECONDS seconds (default 300)
+  --metrics-file PATH         keep PATH (a *.prom file) current in the Prometheus text
+                              format, rewritten on every change of state
   -h, --help                  print this help and exit
   -V, --version               print the version and exit
 
@@ -85,8 +87,9 @@ See pcheck(1) and padmin(1).
 const PADMIN_HELP: &str = "\
 padmin: show the state of running pchecks and send them commands
 
-usage: padmin -l
-       padmin -f PFILE -c COMMAND     (or -c COMMAND -f PFILE)
+usage: padmin [--format text|json] -l
+       padmin -f PFILE -c COMMAND [--format text|json]   (-f and -c in either order)
+       padmin --metrics
        padmin --help | --version
 
 Options:
@@ -94,6 +97,9 @@ Options:
   -f PFILE        the pfile of the pcheck to talk to
   -c COMMAND      show param, show pent, reload, stop, start or shutdown
                   (`-c show pent` and `-c 'show pent'` are the same)
+  --format json   -l, show param and show pent as one JSON document (shape
+                  psctl-padmin/1, schemas/padmin.schema.json); default text
+  --metrics       every running pcheck's state in the Prometheus text format
   -h, --help      print this help and exit
   -V, --version   print the version and exit
 
@@ -142,7 +148,9 @@ fn padmin_usage_errors_say_why() {
         assert!(o.stdout.is_empty());
         assert_eq!(
             String::from_utf8(o.stderr).unwrap(),
-            format!("{why}usage: padmin -l\n       padmin -f PFILE -c COMMAND\n"),
+            format!(
+                "{why}usage: padmin [--format text|json] -l\n       padmin -f PFILE -c COMMAND [--format text|json]\n       padmin --metrics\n"
+            ),
             "{args:?}"
         );
     }

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use psctl_runtime::control::{self, BindError, Server};
 use psctl_runtime::daemon::{Daemon, Exit, Setup};
+use psctl_runtime::metrics::MetricsFile;
 use psctl_runtime::syslog::{escape_lines, try_stderr, try_stdout, Logger};
 use psctl_runtime::{config, limits, signals};
 
-const USAGE: &str = "usage: pcheck -f PFILE [--restart-timeout SECONDS]\n";
+const USAGE: &str = "usage: pcheck -f PFILE [--restart-timeout SECONDS] [--metrics-file PATH]\n";
 
 const HELP: &str = "\
 pcheck: keep the processes a pfile names alive
 
-usage: pcheck -f PFILE [--restart-timeout SECONDS]
+usage: pcheck -f PFILE [--restart-timeout SECONDS] [--metrics-file PATH]
        pcheck --help | --version
 
 Runs in the foreground until shut down (padmin -f PFILE -c shutdown). Logs to syslog,
@@ -24,6 +25,8 @@ Options:
   -f PFILE                    the pfile to run
   --restart-timeout SECONDS   kill a restart script, with its process group, after
                               SECONDS seconds (default 300)
+  --metrics-file PATH         keep PATH (a *.prom file) current in the Prometheus text
+                              format, rewritten on every change of state
   -h, --help                  print this help and exit
   -V, --version               print the version and exit
 
@@ -66,12 +69,17 @@ fn main() -> ExitCode {
     let mut args = args.into_iter();
     let mut pfile = None;
     let mut timeout = 300u64;
+    let mut metrics_path = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "-f" => pfile = args.next(),
             "--restart-timeout" => match args.next().and_then(|v| v.parse().ok()) {
                 Some(t) if t > 0 => timeout = t,
                 _ => return fail("--restart-timeout needs a positive number of seconds\n"),
+            },
+            "--metrics-file" => match args.next() {
+                Some(p) => metrics_path = Some(config::absolute(&p)),
+                None => return fail("--metrics-file needs a path\n"),
             },
             "-h" | "--help" => {
                 let _ = try_stdout(HELP);
@@ -101,6 +109,11 @@ fn main() -> ExitCode {
     if let Some(w) = warning {
         log.log(psctl_runtime::syslog::WARNING, &w);
     }
+    // Checked before anything else is set up: a file it cannot write is a reason not to start.
+    let metrics = match metrics_path.map(|p| MetricsFile::open(&p)).transpose() {
+        Ok(m) => m,
+        Err(e) => return fail(&format!("{e}\n")),
+    };
     let dir = control::runtime_dir();
     let server = match Server::bind(&dir, svc.ipckey) {
         Ok(s) => s,
@@ -137,6 +150,7 @@ fn main() -> ExitCode {
         log,
         restart_timeout: Duration::from_secs(timeout),
         budget,
+        metrics,
     });
     status(daemon.run())
 }

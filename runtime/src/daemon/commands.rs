@@ -38,6 +38,9 @@ impl std::fmt::Display for ReloadError {
 impl Daemon {
     /// A control request (see `control`): status 0 done, 1 refused.
     pub(super) fn command(&mut self, req: &str) -> (u8, String) {
+        if let Some(answer) = self.monitor_answer(req) {
+            return (0, answer);
+        }
         match req {
             "info" => (0, view::render_list(&self.list_view())),
             "show param" => (0, view::render_param(&self.param_view())),
@@ -71,6 +74,7 @@ impl Daemon {
     /// Re-reads the pfile. Entries keep their state by pname; RETRY_OVER ones are reset and
     /// searched again. A pfile with errors, or a new IPCKEY, is refused and nothing changes.
     pub(super) fn reload(&mut self) -> Result<String, ReloadError> {
+        self.reload_asked();
         let loaded = config::load(&self.pfile).map_err(|diags| {
             self.log.log(
                 syslog::ERR,
@@ -142,10 +146,11 @@ impl Daemon {
             syslog::INFO,
             &format!("Reload pfile={} entries={}", self.pfile, self.slots.len()),
         );
+        self.reload_applied();
         Ok(loaded.warnings)
     }
 
-    fn list_view(&self) -> ListView {
+    pub(super) fn list_view(&self) -> ListView {
         ListView {
             ipckey: self.svc.ipckey,
             pid: std::process::id(),
@@ -154,7 +159,7 @@ impl Daemon {
         }
     }
 
-    fn param_view(&self) -> ParamView {
+    pub(super) fn param_view(&self) -> ParamView {
         ParamView {
             msg_check_interval: self.svc.msg_check_interval,
             monitor_interval: self.svc.monitor_interval,
@@ -172,7 +177,7 @@ impl Daemon {
         }
     }
 
-    fn pent_views(&self) -> Vec<PentView> {
+    pub(super) fn pent_views(&self) -> Vec<PentView> {
         self.slots
             .iter()
             .enumerate()
@@ -205,5 +210,6 @@ impl Daemon {
             pents: self.pent_views(),
         };
         self.dump.write(&d.to_text(), &mut self.log);
+        self.write_metrics();
     }
 }

@@ -12,6 +12,7 @@ use psctl::model::Service;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 mod commands;
+mod monitor;
 mod slot;
 
 use crate::control::Server;
@@ -56,6 +57,7 @@ pub struct Daemon {
     budget: Budget,
     /// pidfds open now (recounted at each wake-up, raised as they are opened).
     fds_used: usize,
+    monitor: monitor::Monitor,
 }
 
 #[derive(Clone, Copy)]
@@ -79,6 +81,8 @@ pub struct Setup {
     pub log: Logger,
     pub restart_timeout: Duration,
     pub budget: Budget,
+    /// `--metrics-file`.
+    pub metrics: Option<crate::metrics::MetricsFile>,
 }
 
 impl Daemon {
@@ -99,6 +103,7 @@ impl Daemon {
             dump: DumpDir::new(&dump_path),
             budget: s.budget,
             fds_used: 0,
+            monitor: monitor::Monitor::new(s.metrics),
         };
         // Scripts the previous pcheck (killed, so it could not wait for them) left running.
         let inherited = d.dump.previous_scripts(&mut d.log);
@@ -199,6 +204,7 @@ impl Daemon {
 
     fn event(&mut self, i: usize, ev: Event) {
         self.dirty = true;
+        self.slots[i].history.note_event(&ev, clock::now());
         let fx = self.slots[i].entry.handle(ev, clock::both());
         self.apply(i, fx);
     }
@@ -385,6 +391,7 @@ impl Daemon {
             self.dirty = true;
             let back = match f {
                 Effect::Log(m) => {
+                    self.slots[i].history.note_msg(&m, clock::now());
                     self.log.log(m.severity(), &m.text());
                     None
                 }
@@ -434,6 +441,7 @@ impl Daemon {
                 }
             };
             if let Some(ev) = back {
+                self.slots[i].history.note_event(&ev, clock::now());
                 queue.extend(self.slots[i].entry.handle(ev, clock::both()));
             }
         }
@@ -505,6 +513,7 @@ impl Daemon {
 
     fn finish(mut self, code: Exit) -> Exit {
         self.log.log(syslog::NOTICE, "Shutdown pcheck");
+        self.monitor.ending = true;
         self.dirty = true;
         self.flush_dump();
         self.server.flush_all();

@@ -9,6 +9,7 @@ use rustix::io::Errno;
 use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
 
 use crate::discovery;
+use crate::report::History;
 use crate::restart::Script;
 use crate::state::{Entry, Ident, ScriptEnd};
 
@@ -21,6 +22,8 @@ pub(super) struct Slot {
     pub script: Option<Box<Running>>,
     /// When to try again to start a script that could not be started (boot clock).
     pub retry_due: Option<Duration>,
+    /// Counters and last events, for `padmin --format json` and the metrics.
+    pub history: History,
 }
 
 impl Slot {
@@ -31,6 +34,7 @@ impl Slot {
             scan_due: None,
             script: None,
             retry_due: None,
+            history: History::default(),
         }
     }
 
