@@ -115,7 +115,7 @@ fn pcheck() -> (clap::Command, Sections) {
              (padmin -c shutdown, or a retry over whose action is exit or shutdown). It logs to \
              syslog, facility daemon, ident pcheck.",
         )
-        .override_usage("pcheck -f PFILE [--restart-timeout SECS]")
+        .override_usage("pcheck -f PFILE [--restart-timeout SECS] [--metrics-file PATH]")
         .version(env!("CARGO_PKG_VERSION"))
         .disable_version_flag(true)
         .disable_help_flag(true)
@@ -125,6 +125,12 @@ fn pcheck() -> (clap::Command, Sections) {
                 .long("restart-timeout")
                 .value_name("SECS")
                 .help("Kill a restart script (with its process group) after SECS seconds [default: 300]"),
+        )
+        .arg(
+            Arg::new("metrics-file")
+                .long("metrics-file")
+                .value_name("PATH")
+                .help("Keep PATH (a *.prom file in a directory only root or pcheck's user can write) current in the Prometheus text format, rewritten on every change of state"),
         );
     let extra = vec![
         env_section(),
@@ -133,7 +139,7 @@ fn pcheck() -> (clap::Command, Sections) {
             vec![
                 ("0", "Shut down by padmin, or a retry over whose action is shutdown."),
                 ("1", "A retry over whose action is exit: an init system or cluster manager watching pcheck sees a failure and can fail the service over."),
-                ("2", "Refused to start: the pfile is invalid, or another live pcheck holds the same IPCKEY."),
+                ("2", "Refused to start: the pfile is invalid or untrusted, the runtime directory or metrics file is untrusted, or another live pcheck holds the same IPCKEY."),
             ],
         ),
         ("SEE ALSO", vec![("", SEE_ALSO_PCHECK)]),
@@ -148,7 +154,7 @@ fn padmin() -> (clap::Command, Sections) {
             "padmin lists the running pchecks, shows the parameters and entries of one, and sends it \
              commands. The pcheck is named by its pfile, which gives the IPCKEY of its control socket.",
         )
-        .override_usage("padmin -l\npadmin -f PFILE -c COMMAND")
+        .override_usage("padmin [--format text|json] -l\npadmin -f PFILE -c COMMAND [--format text|json]\npadmin --metrics")
         .disable_version_flag(true)
         .disable_help_flag(true)
         .arg(
@@ -164,6 +170,18 @@ fn padmin() -> (clap::Command, Sections) {
                 .value_name("COMMAND")
                 .num_args(1..=2)
                 .help("show param, show pent, reload, stop, start or shutdown"),
+        )
+        .arg(
+            Arg::new("format")
+                .long("format")
+                .value_name("FORMAT")
+                .help("text (default) or json: -l, show param and show pent as one JSON document (psctl-padmin/1)"),
+        )
+        .arg(
+            Arg::new("metrics")
+                .long("metrics")
+                .action(ArgAction::SetTrue)
+                .help("Print every running pcheck's state in the Prometheus text format"),
         );
     let extra = vec![
         (
