@@ -1,6 +1,7 @@
 //! Sets `PSCTL_VERSION` to the crate version, followed by the git commit when built from this
 //! project's own checkout (`0.1.0 (d80d0c0)`); without git, or from a tarball, the version
-//! alone. The runtime's build.rs does the same, so the three binaries print the same line.
+//! alone. The runtime crate uses this same file as its build script (`build =` in its
+//! Cargo.toml), so the three binaries print the same line.
 
 use std::path::Path;
 use std::process::Command;
