@@ -14,6 +14,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let inputs = [PlanInput {
         source_name: "f.yaml".into(),
+        header_name: "f.yaml".into(),
         service: svc,
         comments: Comments::default(),
         origin: None,

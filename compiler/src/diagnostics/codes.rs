@@ -70,6 +70,9 @@ prefix). Durations in a pfile are whole seconds without a unit.";
     NOT_ABSOLUTE = "psctl::value::not_absolute", "a path must be absolute",
         "pcheck runs as root from an unknown working directory, so SHM_DUMP_FILE, conf_dir and \
 restart scripts must be absolute paths (starting with `/`).";
+    INVALID_PATH = "psctl::value::invalid_path", "a path contains a control character",
+        "SHM_DUMP_FILE (`dump_file`) and `conf_dir` are paths pcheck and psctl open as root and \
+print in messages: a control character in them is refused, in every input format.";
     INVALID_PNAME = "psctl::value::invalid_pname", "a process name cannot be expressed",
         "A pname must be non-empty and contain neither `:` (the pfile field separator) nor control \
 characters such as a tab or newline. Leading and trailing blanks are not part of it.";

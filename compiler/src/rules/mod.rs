@@ -113,7 +113,19 @@ pub fn check_service(
         (&svc.dump_file, Loc::DumpFile, "the dump file"),
         (&svc.conf_dir, Loc::ConfDir, "conf_dir"),
     ] {
-        if let Some(p) = path.as_deref().filter(|p| !p.starts_with('/')) {
+        if let Some(p) = path.as_deref().filter(|p| p.chars().any(char::is_control)) {
+            out.push(
+                Diagnostic::error(
+                    codes::INVALID_PATH,
+                    format!(
+                        "{what} `{}` contains a control character",
+                        crate::escape::for_display(p)
+                    ),
+                )
+                .with_label(spans.span(loc), "control character")
+                .in_file(src),
+            );
+        } else if let Some(p) = path.as_deref().filter(|p| !p.starts_with('/')) {
             out.push(
                 Diagnostic::error(
                     codes::NOT_ABSOLUTE,

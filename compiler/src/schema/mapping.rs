@@ -470,11 +470,21 @@ fn pattern_problem(c: &Ctx<'_>, key: &str, s: &str) -> Option<Diagnostic> {
                 "not absolute",
             )
         }
-        "conf_dir" | "dump_file" => (
-            codes::SCHEMA_INVALID,
-            format!("`{key}` contains a control character"),
-            "control character",
-        ),
+        "conf_dir" | "dump_file" => {
+            let what = if key == "conf_dir" {
+                "conf_dir"
+            } else {
+                "the dump file"
+            };
+            (
+                codes::INVALID_PATH,
+                format!(
+                    "{what} `{}` contains a control character",
+                    crate::escape::for_display(s)
+                ),
+                "control character",
+            )
+        }
         _ => return None,
     };
     Some(c.at_value(code, msg, label))
