@@ -404,6 +404,7 @@ pub fn to_service(
                 ActionDesc::Shutdown => Action::Shutdown,
             },
             user: p.user.iter().map(UserRef::text).collect(),
+            ..Process::new(p.name.clone())
         });
     }
     let svc =
@@ -418,6 +419,7 @@ pub fn to_service(
             })),
             conf_dir: Some(desc.conf_dir.clone()),
             processes,
+            groups: Vec::new(),
         };
     diags.extend(rules::check_service(&svc, spans, src));
     let ok = !diags.iter().any(Diagnostic::is_error);

@@ -16,6 +16,14 @@ pub const DEFAULT_MONITOR_TRY_COUNT: u32 = 2;
 pub const DEFAULT_GRACE: u64 = 86_400;
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_WAIT: u32 = 5;
+pub const DEFAULT_INSTANCES: u32 = 1;
+pub const DEFAULT_HEALTH_INTERVAL: u32 = 10;
+pub const DEFAULT_HEALTH_TIMEOUT: u32 = 5;
+pub const DEFAULT_HEALTH_FAILURES: u32 = 3;
+pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
+pub const DEFAULT_RETRY_DELAY: u32 = 0;
+/// The backoff after failed attempts doubles `retry_delay` up to this many seconds (spec 7).
+pub const RETRY_DELAY_CAP: u32 = 300;
 
 /// Value ranges of the spec (section 1), shared by every front-end and the runtime.
 pub mod limits {
@@ -27,6 +35,13 @@ pub mod limits {
     pub const GRACE: RangeInclusive<u64> = 0..=31_536_000;
     pub const RETRY: RangeInclusive<u64> = 0..=1000;
     pub const WAIT: RangeInclusive<u64> = 0..=3600;
+    // Extensions beyond the guide (spec 7).
+    pub const INSTANCES: RangeInclusive<u64> = 1..=1000;
+    pub const HEALTH_INTERVAL: RangeInclusive<u64> = 1..=86_400;
+    pub const HEALTH_TIMEOUT: RangeInclusive<u64> = 1..=3600;
+    pub const HEALTH_FAILURES: RangeInclusive<u64> = 1..=100;
+    pub const STOP_TIMEOUT: RangeInclusive<u64> = 1..=3600;
+    pub const RETRY_DELAY: RangeInclusive<u64> = 0..=300;
     /// Longest pname, in bytes: pcheck reads no more of a command line than a pname could
     /// match (spec 3.1), so a process with a huge argv costs a scan no more than any other.
     pub const PNAME_BYTES: usize = 4096;
@@ -48,6 +63,8 @@ pub struct Service {
     /// `None`: [`DEFAULT_CONF_DIR`].
     pub conf_dir: Option<String>,
     pub processes: Vec<Process>,
+    /// Groups of entries restarted together (spec 7); empty in a legacy pfile.
+    pub groups: Vec<Group>,
 }
 
 /// One PENT entry.
@@ -63,6 +80,84 @@ pub struct Process {
     /// The users whose processes may match (spec 6), as written: names or decimal uids. Empty:
     /// the default rule (root, pcheck's own user, system accounts).
     pub user: Vec<String>,
+    /// Same-name monitoring (spec 7): at least this many matching processes; 1 is the guide's
+    /// behaviour.
+    pub instances: u32,
+    /// Hang detection (spec 7); `None`: pcheck only notices exit.
+    pub health: Option<Health>,
+    /// Seconds between SIGTERM and SIGKILL when pcheck ends a stalled process.
+    pub stop_timeout: u32,
+    /// Seconds before the next attempt after a failed one, doubling per consecutive failure up
+    /// to [`RETRY_DELAY_CAP`]; 0 is the guide's immediate retry.
+    pub retry_delay: u32,
+    /// The name of the [`Group`] this entry belongs to. A member has no restart of its own
+    /// (its restart is [`Restart::None`]); the group's restart, counters and action apply.
+    pub group: Option<String>,
+}
+
+impl Process {
+    /// An entry with `name` and every other field at its default (restart: none).
+    pub fn new(name: impl Into<String>) -> Process {
+        Process {
+            name: name.into(),
+            restart: Restart::None,
+            grace: DEFAULT_GRACE,
+            retries: DEFAULT_RETRIES,
+            on_retry_over: Action::Continue,
+            user: Vec::new(),
+            instances: DEFAULT_INSTANCES,
+            health: None,
+            stop_timeout: DEFAULT_STOP_TIMEOUT,
+            retry_delay: DEFAULT_RETRY_DELAY,
+            group: None,
+        }
+    }
+}
+
+/// A health check (spec 7): run every `interval` seconds, one at a time per entry; after
+/// `failures` consecutive failures the process is stalled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub check: HealthCheck,
+    /// Seconds between the start of one check and the next.
+    pub interval: u32,
+    /// Seconds a check may take; one that does not finish in time has failed.
+    pub timeout: u32,
+    /// Consecutive failures that make the process stalled.
+    pub failures: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// An executable, optionally followed by arguments (same trust rules and clean start as
+    /// restart scripts); exit status 0 is healthy.
+    Exec(String),
+    /// A TCP connection to this address that succeeds within the timeout is healthy. IPv4
+    /// only: a pfile field cannot hold the `:` of an IPv6 address.
+    Tcp(std::net::SocketAddrV4),
+}
+
+/// Entries restarted together (spec 7): any member's death or stall is the group's event, with
+/// one restart, one set of counters, one grace window and one retry-over action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// `[a-z0-9][a-z0-9_-]*`, unique within the service.
+    pub name: String,
+    pub restart: Restart,
+    /// Seconds; 0 means the window never ends.
+    pub grace: u64,
+    pub retries: u32,
+    pub on_retry_over: Action,
+}
+
+impl Service {
+    /// The members of group `name`, in entry order.
+    pub fn members<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a Process)> {
+        self.processes
+            .iter()
+            .enumerate()
+            .filter(move |(_, p)| p.group.as_deref() == Some(name))
+    }
 }
 
 /// How a dead process is brought back.
@@ -164,6 +259,30 @@ pub enum Loc {
     OnRetryOver(usize),
     /// Entry `i`'s list of trusted users.
     User(usize),
+    // Extensions beyond the guide (spec 7), per entry.
+    Instances(usize),
+    /// Entry `i`'s health check as a whole.
+    Health(usize),
+    /// Its `exec` or `tcp`.
+    HealthCheck(usize),
+    HealthInterval(usize),
+    HealthTimeout(usize),
+    HealthFailures(usize),
+    StopTimeout(usize),
+    RetryDelay(usize),
+    /// The group entry `i` belongs to.
+    Group(usize),
+    /// The `groups` list as a whole.
+    Groups,
+    /// Group `g` as a whole, then its fields.
+    GroupEntry(usize),
+    GroupName(usize),
+    /// Group `g`'s member `m` (in a description's `members` list).
+    GroupMember(usize, usize),
+    GroupRestart(usize),
+    GroupGrace(usize),
+    GroupRetries(usize),
+    GroupOnRetryOver(usize),
 }
 
 /// Lets a rule ask a front-end for the span of a model location.

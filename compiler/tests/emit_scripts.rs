@@ -33,8 +33,10 @@ fn service(processes: Vec<(&str, &str, &str, u32)>) -> Service {
                 retries: 3,
                 on_retry_over: Action::Continue,
                 user: Vec::new(),
+                ..Process::new("")
             })
             .collect(),
+        groups: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@ fn cfg(restart: Restart, grace: u64, retries: u32, action: Action) -> Process {
         retries,
         on_retry_over: action,
         user: Vec::new(),
+        ..Process::new("")
     }
 }
 

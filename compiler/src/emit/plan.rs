@@ -199,7 +199,9 @@ mod tests {
                 retries: 3,
                 on_retry_over: Action::Continue,
                 user: Vec::new(),
+                ..Process::new("")
             }],
+            groups: Vec::new(),
         }
     }
 

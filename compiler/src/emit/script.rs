@@ -184,8 +184,10 @@ mod tests {
                     retries: 1,
                     on_retry_over: Action::Continue,
                     user: Vec::new(),
+                    ..Process::new("")
                 })
                 .collect(),
+            groups: Vec::new(),
         }
     }
 

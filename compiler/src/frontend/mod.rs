@@ -165,6 +165,24 @@ pub fn pointer(loc: Loc) -> String {
         Loc::Retries(i) => p(i, "/retries"),
         Loc::OnRetryOver(i) => p(i, "/on_retry_over"),
         Loc::User(i) => p(i, "/user"),
+        Loc::Instances(i) => p(i, "/instances"),
+        Loc::Health(i) => p(i, "/health"),
+        Loc::HealthCheck(i) => p(i, "/health"),
+        Loc::HealthInterval(i) => p(i, "/health/interval"),
+        Loc::HealthTimeout(i) => p(i, "/health/timeout"),
+        Loc::HealthFailures(i) => p(i, "/health/failures"),
+        Loc::StopTimeout(i) => p(i, "/stop_timeout"),
+        Loc::RetryDelay(i) => p(i, "/retry_delay"),
+        // A description names members in the group, not in the entry.
+        Loc::Group(i) => p(i, ""),
+        Loc::Groups => "/groups".into(),
+        Loc::GroupEntry(g) => format!("/groups/{g}"),
+        Loc::GroupName(g) => format!("/groups/{g}/name"),
+        Loc::GroupMember(g, m) => format!("/groups/{g}/members/{m}"),
+        Loc::GroupRestart(g) => format!("/groups/{g}/restart"),
+        Loc::GroupGrace(g) => format!("/groups/{g}/grace"),
+        Loc::GroupRetries(g) => format!("/groups/{g}/retries"),
+        Loc::GroupOnRetryOver(g) => format!("/groups/{g}/on_retry_over"),
     }
 }
 

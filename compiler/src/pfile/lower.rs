@@ -57,6 +57,8 @@ impl SpanLookup for PfileSpans {
                 .copied()
                 .or_else(|| self.entries.get(i).map(|e| e.0)),
             Loc::Document | Loc::Name | Loc::ConfDir | Loc::Processes => None,
+            // Extension fields (spec 7) point at the line until they are lowered.
+            _ => None,
         };
         found.unwrap_or_default()
     }
@@ -228,6 +230,7 @@ pub fn lower(
         dump_file: None,
         conf_dir: None,
         processes: Vec::new(),
+        groups: Vec::new(),
     };
     let mut have_ipckey = false;
     // One diagnostic per mistake: a misspelled IPCKEY line or a PENT line with the wrong
@@ -379,6 +382,7 @@ pub fn lower(
                         retries: retry as u32,
                         on_retry_over: action,
                         user,
+                        ..Process::new("")
                     });
                 } else {
                     // Keep indices aligned for the shared rules even for broken entries.
@@ -390,6 +394,7 @@ pub fn lower(
                         retries: 0,
                         on_retry_over: Action::Continue,
                         user,
+                        ..Process::new("")
                     });
                 }
             }

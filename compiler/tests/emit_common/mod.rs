@@ -69,6 +69,7 @@ pub fn process() -> impl Strategy<Value = Process> {
                 retries,
                 on_retry_over,
                 user,
+                ..Process::new("")
             },
         )
 }
@@ -94,6 +95,7 @@ prop_compose! {
             dump_file: dump,
             conf_dir,
             processes,
+            groups: Vec::new(),
         }
     }
 }
