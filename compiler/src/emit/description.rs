@@ -167,7 +167,8 @@ trait Printer {
     fn comments(&mut self, cs: &[String]);
     /// A top-level key, with its comments.
     fn field(&mut self, f: &Field<'_>);
-    /// Opens the list of tables `key`; called even when the list is empty.
+    /// Opens the list of tables `key`, before its items. YAML writes `key:` even for an empty
+    /// list (as `processes` has always been printed), so the walk skips an optional empty one.
     fn list(&mut self, key: &str);
     /// One table of the list `key`. `comments` belong to the table: own-line ones go before
     /// it, the trailing one after its first field.
