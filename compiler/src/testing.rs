@@ -5,16 +5,19 @@
 
 use crate::diagnostics::Diagnostic;
 
-/// The diagnostics of `input` read as a pfile named `pfile_t`.
-pub(crate) fn pfile(input: &str) -> Vec<Diagnostic> {
-    crate::pfile::parse_bytes("pfile_t", input.as_bytes(), "t").diagnostics
-}
-
-/// The diagnostics of `input` read as the description `file` (its extension gives the format).
-#[cfg(feature = "descriptions")]
-pub(crate) fn description(file: &str, input: &str) -> Vec<Diagnostic> {
-    let format = crate::input::Format::from_path(std::path::Path::new(file));
-    crate::input::load_bytes(file, input.as_bytes(), format).diagnostics
+/// The diagnostics of `input` read as `file` (a pfile unless its extension names a
+/// description format), as `psctl check` finds them before the cross-file rules.
+pub(crate) fn diagnostics(file: &str, input: &str) -> Vec<Diagnostic> {
+    #[cfg(feature = "descriptions")]
+    {
+        let format = crate::input::Format::from_path(std::path::Path::new(file));
+        crate::input::load_bytes(file, input.as_bytes(), format).diagnostics
+    }
+    #[cfg(not(feature = "descriptions"))]
+    {
+        let name = crate::pfile::name_from_path(file);
+        crate::pfile::parse_bytes(file, input.as_bytes(), &name).diagnostics
+    }
 }
 
 /// `diagnostics` is exactly one diagnostic, `code` at 1-based `line`:`column`.
@@ -35,8 +38,8 @@ pub(crate) fn assert_one(diagnostics: &[Diagnostic], code: &str, line: usize, co
     );
 }
 
-/// A test that `input` (a pfile, or with `file:` a description of that name) gives exactly one
-/// diagnostic, `code` at `line`:`column`:
+/// A test that `input` (a pfile named `pfile_t`, or with `file:` the file of that name) gives
+/// exactly one diagnostic, `code` at `line`:`column`:
 ///
 /// ```ignore
 /// diag! {
@@ -50,6 +53,7 @@ pub(crate) fn assert_one(diagnostics: &[Diagnostic], code: &str, line: usize, co
 macro_rules! diag {
     {
         name: $name:ident,
+        $(file: $file:expr,)?
         input: $input:expr,
         code: $code:expr,
         line: $line:expr,
@@ -57,25 +61,11 @@ macro_rules! diag {
     } => {
         #[test]
         fn $name() {
-            $crate::testing::assert_one(&$crate::testing::pfile($input), $code, $line, $column);
-        }
-    };
-    {
-        name: $name:ident,
-        file: $file:expr,
-        input: $input:expr,
-        code: $code:expr,
-        line: $line:expr,
-        column: $column:expr $(,)?
-    } => {
-        #[test]
-        fn $name() {
-            $crate::testing::assert_one(
-                &$crate::testing::description($file, $input),
-                $code,
-                $line,
-                $column,
-            );
+            #[allow(unused_variables)]
+            let file = "pfile_t";
+            $(let file = $file;)?
+            let found = $crate::testing::diagnostics(file, $input);
+            $crate::testing::assert_one(&found, $code, $line, $column);
         }
     };
 }
