@@ -6,23 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::apply_support::*;
-use crate::test::{psctl_in, root as repo};
-
-/// Every file in `dir`, by name, with its bytes.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
+use crate::test::{files, psctl_in, root as repo};
 
 const DESCRIPTION: &str = "name: web\nipckey: 0x1f0000a1\nconf_dir: /etc/pcheck\n\
     processes:\n  - name: nginx\n    restart:\n      stop: nginx -s stop\n      start: nginx\n";

@@ -28,6 +28,14 @@ fn errors(o: &std::process::Output) -> String {
     strings(&summary(o)["errors"]).join("\n")
 }
 
+/// What apply says when it refuses to install CRON because of `why`, and changes nothing.
+fn refused(why: String) -> String {
+    format!(
+        "{CRON}: refused: {why}; only root or the caller may be able to change what apply \
+         installs\nnothing was changed"
+    )
+}
+
 #[test]
 fn a_root_or_a_directory_that_others_can_write_is_refused() {
     let h = Host::new();
@@ -37,10 +45,13 @@ fn a_root_or_a_directory_that_others_can_write_is_refused() {
     mode(&h.root, 0o777);
     let o = h.apply(&[cron, "--message-format", "json"], 2);
     assert_eq!(status(&o), 1, "{o:?}");
-    let e = errors(&o);
-    assert!(
-        e.contains("--root") && e.contains("writable by group or others (mode 0777)"),
-        "{e}"
+    let root = h.root.display();
+    assert_eq!(
+        errors(&o),
+        format!(
+            "--root {root}: refused: {root} is writable by group or others (mode 0777)\n\
+             nothing was changed"
+        )
     );
     assert!(h.tree().is_empty(), "{:?}", h.tree());
 
@@ -49,10 +60,11 @@ fn a_root_or_a_directory_that_others_can_write_is_refused() {
     mode(&h.root.join("var/opt"), 0o775);
     let o = h.apply(&[cron, "--message-format", "json"], 2);
     assert_eq!(status(&o), 1, "{o:?}");
-    let e = errors(&o);
-    assert!(
-        e.contains("var/opt is writable by group or others (mode 0775)"),
-        "{e}"
+    assert_eq!(
+        errors(&o),
+        refused(format!(
+            "{root}/var/opt is writable by group or others (mode 0775)"
+        ))
     );
     assert!(h.tree().is_empty(), "{:?}", h.tree());
     assert!(h.padmin_calls().is_empty());
@@ -75,15 +87,23 @@ fn a_root_or_a_directory_that_others_can_write_is_refused() {
     chown(h.root.join("var/opt/HA"), Some(65534), None).unwrap();
     let o = h.apply(&[cron, "--message-format", "json"], 2);
     assert_eq!(status(&o), 1, "{o:?}");
-    assert!(
-        errors(&o).contains("var/opt/HA is owned by uid 65534"),
-        "{o:?}"
+    assert_eq!(
+        errors(&o),
+        refused(format!(
+            "{root}/var/opt/HA is owned by uid 65534, neither root nor the running user"
+        ))
     );
     chown(h.root.join("var/opt/HA"), Some(0), None).unwrap();
     chown(&h.root, Some(65534), None).unwrap();
     let o = h.apply(&[cron, "--message-format", "json"], 2);
     assert_eq!(status(&o), 1, "{o:?}");
-    assert!(errors(&o).contains("is owned by uid 65534"), "{o:?}");
+    assert_eq!(
+        errors(&o),
+        format!(
+            "--root {root}: refused: {root} is owned by uid 65534, neither root nor the \
+             running user\nnothing was changed"
+        )
+    );
 }
 
 #[test]
@@ -98,11 +118,13 @@ fn a_hand_written_file_survives_without_force() {
 
     let o = h.apply(&[cron, "--message-format", "json"], 2);
     assert_eq!(status(&o), 1, "{o:?}");
-    let e = errors(&o);
-    assert!(
-        e.contains(CRON) && e.contains("--force") && e.contains("did not write"),
-        "{e}"
-    );
+    let not_psctls = |what: &str| {
+        format!(
+            "{CRON}: {what} that psctl did not write (no generated header, not in \
+             /{MANIFEST}); not overwriting it without --force\nnothing was changed"
+        )
+    };
+    assert_eq!(errors(&o), not_psctls("a file"));
     assert_eq!(fs::read_to_string(&target).unwrap(), mine);
     assert!(!h.root.join(MANIFEST).exists());
     // --check says the same, and exits 1 rather than 3.
@@ -116,10 +138,7 @@ fn a_hand_written_file_survives_without_force() {
     std::os::unix::fs::symlink("/victim", &target).unwrap();
     let o = h.apply(&[cron, "--diff", "--message-format", "json"], 2);
     assert_eq!(status(&o), 1, "{o:?}");
-    assert!(
-        errors(&o).contains("a symbolic link that psctl did not write"),
-        "{o:?}"
-    );
+    assert_eq!(errors(&o), not_psctls("a symbolic link"));
 
     let o = h.apply(&[cron, "--force", "--diff", "--message-format", "json"], 2);
     assert_eq!(status(&o), 0, "{o:?}");

@@ -3,10 +3,9 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
 use std::process::Output;
 
-use crate::test::psctl_in;
+use crate::test::{files, psctl_in};
 
 const CRON: &str = "##### PARAM #####\nIPCKEY 0x1f000501\n\n##### PENT #####\n# cron\ncrond:/etc/init.d/crond restart:86400:3:Continue # trailing\n";
 const SSHD: &str = "IPCKEY 0x1f000502\nsshd:-:0:0:exit\n";
@@ -44,21 +43,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().into_string().unwrap(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 fn setup(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
@@ -83,8 +67,8 @@ fn build_is_deterministic_and_idempotent() {
         &["build", "in/sub/pfile_sshd", "in/pfile_cron", "-o", "out2"],
     );
     assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
-    let one = tree(&d.path().join("out1"));
-    assert_eq!(one, tree(&d.path().join("out2")));
+    let one = files(&d.path().join("out1"));
+    assert_eq!(one, files(&d.path().join("out2")));
     let names: Vec<_> = one.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["pfile_cron", "pfile_sshd"]);
     let cron = String::from_utf8(one[0].1.clone()).unwrap();
@@ -99,14 +83,14 @@ fn build_is_deterministic_and_idempotent() {
     // inputs), and a second run writes nothing.
     let first = psctl_in(d.path(), &["build", "in", "-o", "in/out"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let before = tree(&d.path().join("in/out"));
+    let before = files(&d.path().join("in/out"));
     let again = psctl_in(d.path(), &["build", "in", "-o", "in/out"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert_eq!(
         stderr(&again),
         continue_warning("in/pfile_cron") + "psctl build: 0 written, 2 unchanged in in/out\n"
     );
-    assert_eq!(tree(&d.path().join("in/out")), before);
+    assert_eq!(files(&d.path().join("in/out")), before);
 }
 
 #[test]
@@ -175,7 +159,7 @@ fn descriptions_build_pfiles_and_scripts() {
     let d = setup(&[("svc/web.yaml", yaml), ("svc/db.toml", toml)]);
     let o = psctl_in(d.path(), &["build", "svc", "-o", "out"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let names: Vec<_> = tree(&d.path().join("out"))
+    let names: Vec<_> = files(&d.path().join("out"))
         .into_iter()
         .map(|(n, _)| n)
         .collect();

@@ -16,6 +16,20 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Every file in `dir` (not below), by name, with its bytes: what a run wrote.
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// `psctl ARGS` in the test's working directory, run to completion.
 pub fn psctl(args: &[&str]) -> Output {
     Command::new(PSCTL).args(args).output().expect("psctl runs")

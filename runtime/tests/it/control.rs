@@ -49,9 +49,13 @@ fn padmin_against_a_dead_pcheck_shows_the_dump() {
         || env.padmin(&["-l"]).stdout.is_empty().then_some(()),
         "pcheck gone",
     );
+    let no_pcheck = format!(
+        "padmin: no pcheck serves {pfile} (IPCKEY 0x{:08x})\n",
+        key(13)
+    );
     let o = env.padmin(&["-f", &pfile, "-c", "show pent"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no pcheck serves"), "{}", stderr(&o));
+    assert_eq!(stderr(&o), no_pcheck);
     let out = stdout(&o);
     assert!(
         out.starts_with("# pcheck is not running; last dump "),
@@ -63,14 +67,17 @@ fn padmin_against_a_dead_pcheck_shows_the_dump() {
     )));
     let o = env.padmin(&["-f", &pfile, "-c", "shutdown"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no pcheck serves"));
-    let o = env.padmin(&[
-        "-f",
-        &env.path("missing").display().to_string(),
-        "-c",
-        "reload",
-    ]);
+    assert_eq!(stderr(&o), no_pcheck);
+    let missing = env.path("missing").display().to_string();
+    let o = env.padmin(&["-f", &missing, "-c", "reload"]);
     assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: cannot read {missing}: No such file or directory (os error 2)\n\
+             padmin: no pcheck serves {missing} (and it is not a valid pfile)\n"
+        )
+    );
 }
 
 #[test]
@@ -221,15 +228,24 @@ fn rustix_is_root() -> bool {
 fn usage_errors_exit_2() {
     use std::os::unix::ffi::OsStrExt;
     let env = Env::new("usage");
-    for args in [
-        &[][..],
-        &["-f", "x"],
-        &["-f", "x", "-c", "bogus"],
-        &["-l", "extra"],
+    let usage = "usage: padmin [--format text|json] -l
+       padmin -f PFILE -c COMMAND [--format text|json]
+       padmin --metrics
+";
+    for (args, why) in [
+        (&[][..], ""),
+        (&["-f", "x"], "padmin: -f needs -c COMMAND\n"),
+        (
+            &["-f", "x", "-c", "bogus"],
+            "padmin: unknown command `bogus`\n",
+        ),
+        // `-l` stands alone: with anything else, it is the argument out of place.
+        (&["-l", "extra"], "padmin: unexpected argument `-l`\n"),
     ] {
         let o = env.padmin(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&o).contains("usage: padmin"), "{args:?}");
+        assert_eq!(stderr(&o), format!("{why}{usage}"), "{args:?}");
+        assert_eq!(stdout(&o), "", "{args:?}");
     }
     let bad = std::ffi::OsStr::from_bytes(b"/tmp/\xff");
     let o = std::process::Command::new(PADMIN)

@@ -249,7 +249,14 @@ fn json_says_what_the_text_says_over_the_walkthrough() {
     assert_eq!(o.status.code(), Some(2));
     let o = env.padmin(&["--format", "yaml", "-l"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown format `yaml`"));
+    assert_eq!(
+        stderr(&o),
+        "padmin: unknown format `yaml` (text or json)
+usage: padmin [--format text|json] -l
+       padmin -f PFILE -c COMMAND [--format text|json]
+       padmin --metrics
+"
+    );
 
     // shutdown: the dump view
     assert_eq!(
