@@ -29,4 +29,6 @@ pub mod rules;
 #[cfg(feature = "descriptions")]
 pub mod schema;
 pub mod span;
+#[cfg(test)]
+mod testing;
 pub mod trust;
