@@ -21,6 +21,8 @@ pub mod escape;
 pub mod frontend;
 #[cfg(feature = "descriptions")]
 pub mod input;
+#[cfg(feature = "descriptions")]
+pub mod loaded;
 pub mod model;
 #[cfg(feature = "descriptions")]
 pub mod par;
@@ -29,4 +31,6 @@ pub mod rules;
 #[cfg(feature = "descriptions")]
 pub mod schema;
 pub mod span;
+#[cfg(feature = "descriptions")]
+pub mod spans;
 pub mod trust;
