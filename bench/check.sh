@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks `psctl check` (prints medians, not a test). Usage: bench/check.sh
+# Benchmarks `psctl check` (prints medians, not a test). Usage: bench/check.sh [BASELINE]
+# BASELINE: another psctl binary (e.g. main's, built with CARGO_TARGET_DIR elsewhere), timed
+# in the same run, alternating with this one, and the ratio printed.
 # Installs hyperfine (Debian package), check-jsonschema (PyPI) and ajv-cli (npm) when missing.
 # With perf installed, also profiles where psctl's CPU goes on the 300-file run.
 set -euo pipefail
@@ -49,6 +51,7 @@ PY
 # Sanity: everything generated is valid.
 "$PSCTL" check --message-format short "$WORK/many" "$WORK/pfile_big" examples/cron.yaml
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 hyperfine --style none --warmup 3 --min-runs 20 -N --export-json "$WORK/psctl.json" \
     -n small "$PSCTL check examples/cron.yaml" \
     -n many "$PSCTL check $WORK/many" \
@@ -76,6 +79,39 @@ print(f"{'ajv-cli, same 300 files, same schema':52} {ms('ajv'):8.1f}ms")
 print(f"ratio check-jsonschema / psctl (300 files): {ms('check-jsonschema') / ms('many'):.1f}x (target >= 100x)")
 print(f"ratio ajv-cli / psctl (300 files): {ms('ajv') / ms('many'):.1f}x (target >= 20x)")
 PY
+
+# Against a baseline binary: five rounds, alternating, each command's median per round; the
+# figure is the median of the rounds (a busy machine slows both alike within a round).
+if [ -n "${1:-}" ]; then
+    BASE=$(realpath "$1")
+    for round in 1 2 3 4 5; do
+        for who in base new; do
+            bin=$PSCTL; [ $who = base ] && bin=$BASE
+            hyperfine --style none --warmup 2 --min-runs 10 -N \
+                --export-json "$WORK/ab-$who-$round.json" \
+                -n small "$bin check examples/cron.yaml" \
+                -n many "$bin check $WORK/many" \
+                -n pfile10k "$bin check $WORK/pfile_big" >/dev/null
+        done
+    done
+    python3 - "$WORK" <<'PY'
+import json, statistics, sys
+work = sys.argv[1]
+load = open("/proc/loadavg").read().split()[:3]
+print(f"\nagainst the baseline (5 alternating rounds; load average now {' '.join(load)})")
+print(f"{'case':12} {'baseline':>10} {'this':>10} {'speed-up':>9}   per-round medians (baseline/this)")
+for case in ["small", "many", "pfile10k"]:
+    per = {}
+    for w in ["base", "new"]:
+        per[w] = []
+        for r in range(1, 6):
+            res = json.load(open(f"{work}/ab-{w}-{r}.json"))["results"]
+            per[w].append(next(x for x in res if x["command"] == case)["median"] * 1000)
+    b, n = statistics.median(per["base"]), statistics.median(per["new"])
+    rounds = " ".join(f"{x:.1f}/{y:.1f}" for x, y in zip(per["base"], per["new"]))
+    print(f"{case:12} {b:8.1f}ms {n:8.1f}ms {b / n:8.2f}x   {rounds}")
+PY
+fi
 
 # Where the CPU goes on the 300-file run (user time per file, then the top symbols).
 if command -v perf >/dev/null; then
