@@ -9,8 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:-1}
 
-cargo build --release -q -p psctl --bin psctl
-PSCTL=$PWD/target/release/psctl
+# PSCTL=path measures that binary instead of building this checkout's.
+if [ -z "${PSCTL:-}" ]; then
+    cargo build --release -q -p psctl --bin psctl
+    PSCTL=$PWD/target/release/psctl
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

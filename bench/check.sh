@@ -18,8 +18,11 @@ if ! command -v ajv >/dev/null; then
     npm install -g --silent ajv-cli >/dev/null
 fi
 
-cargo build --release -q -p psctl
-PSCTL=$PWD/target/release/psctl
+# PSCTL=path measures that binary instead of building this checkout's.
+if [ -z "${PSCTL:-}" ]; then
+    cargo build --release -q -p psctl --bin psctl
+    PSCTL=$PWD/target/release/psctl
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

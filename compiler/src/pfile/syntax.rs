@@ -500,6 +500,57 @@ mod tests {
         assert_eq!(lines.iter().collect::<Vec<_>>(), stored);
     }
 
+    /// Lines parsed together in blocks read exactly as each line parsed alone, across block
+    /// boundaries and with LF, CRLF and lone CR.
+    #[test]
+    fn blocks_parse_like_single_lines() {
+        let shapes = [
+            "IPCKEY 0x1f000501",
+            "KEY value words # c",
+            "a#b c:/x y:1:2:exit # trailing",
+            "p:/r.sh:86400:3:continue",
+            "p:-:1:1:continue:user=a,b:x",
+            "::::::::",
+            "lower case",
+            "  # own line",
+            "",
+            " \t ",
+            "A:B\r",
+            "x\ry:1",
+            "é:ü:1:2:exit\t",
+            "KEY",
+        ];
+        let mut text = String::new();
+        let mut seed = 7u32;
+        for i in 0..700 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            text.push_str(shapes[(seed >> 16) as usize % shapes.len()]);
+            text.push_str(if i % 5 == 0 { "\r\n" } else { "\n" });
+        }
+        let all = parse(&text).unwrap();
+        assert_eq!(all.lines.len(), 701);
+        for l in &all.lines {
+            let alone = parse(&text[l.span.start..l.span.end]).unwrap();
+            let mut one = alone.lines.get(0).unwrap();
+            let shift = |s: Span| Span::new(s.start + l.span.start, s.end + l.span.start);
+            one.number = l.number;
+            one.span = shift(one.span);
+            one.comment = one.comment.map(shift);
+            one.kind = match one.kind {
+                LineKind::Param { key, value } => LineKind::Param {
+                    key: shift(key),
+                    value: value.map(shift),
+                },
+                LineKind::Pent { fields, count } => LineKind::Pent {
+                    fields: fields.into_iter().map(shift).collect(),
+                    count,
+                },
+                k => k,
+            };
+            assert_eq!(l, one, "line {}", l.number);
+        }
+    }
+
     #[test]
     fn odd_lines_still_parse() {
         assert!(
