@@ -21,7 +21,7 @@ pub struct SpanTable {
     /// Each distinct key name, once.
     names: HashMap<Box<str>, u32>,
     /// (parent, name) -> the first node with that key, and its key span.
-    keys: HashMap<(NodeId, u32), (NodeId, (u32, u32)), Ids>,
+    keys: HashMap<(NodeId, u32), (NodeId, Packed), Ids>,
     /// List node -> its items' nodes, in order.
     items: HashMap<NodeId, Vec<NodeId>, Ids>,
 }
@@ -56,6 +56,9 @@ impl Hasher for IdHasher {
 
 /// A node of a [`SpanTable`].
 pub type NodeId = u32;
+
+/// A span as two `u32` offsets.
+type Packed = (u32, u32);
 
 fn pack(s: Span) -> (u32, u32) {
     let c = |x: usize| x.min(u32::MAX as usize - 1) as u32;
