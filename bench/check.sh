@@ -97,9 +97,25 @@ if [ -n "${1:-}" ]; then
                 -n pfile10k "$bin check $WORK/pfile_big" >/dev/null
         done
     done
+    # CPU time (task-clock) is less disturbed by other load than wall time (needs perf).
+    touch "$WORK/cpu-ab"
+    command -v perf >/dev/null && for round in 1 2 3; do
+        for who in base new; do
+            bin=$PSCTL; [ $who = base ] && bin=$BASE
+            for case in many pfile10k; do
+                arg=$WORK/many; [ $case = pfile10k ] && arg=$WORK/pfile_big
+                perf stat -x, -e task-clock -r 10 "$bin" check "$arg" 2>&1 >/dev/null |
+                    awk -F, -v w=$who -v c=$case '/task-clock/ {print w, c, $1}' >> "$WORK/cpu-ab"
+            done
+        done
+    done
     python3 - "$WORK" <<'PY'
 import json, statistics, sys
 work = sys.argv[1]
+cpu = {}
+for line in open(f"{work}/cpu-ab"):
+    w, c, ms = line.split()
+    cpu.setdefault((w, c), []).append(float(ms))
 load = open("/proc/loadavg").read().split()[:3]
 print(f"\nagainst the baseline (5 alternating rounds; load average now {' '.join(load)})")
 print(f"{'case':12} {'baseline':>10} {'this':>10} {'speed-up':>9}   per-round medians (baseline/this)")
@@ -113,6 +129,11 @@ for case in ["small", "many", "pfile10k"]:
     b, n = statistics.median(per["base"]), statistics.median(per["new"])
     rounds = " ".join(f"{x:.1f}/{y:.1f}" for x, y in zip(per["base"], per["new"]))
     print(f"{case:12} {b:8.1f}ms {n:8.1f}ms {b / n:8.2f}x   {rounds}")
+if cpu:
+    print("CPU time (task-clock, mean of 10 runs, 3 alternating rounds, median of the rounds)")
+for case in ["many", "pfile10k"] if cpu else []:
+    b, n = statistics.median(cpu[("base", case)]), statistics.median(cpu[("new", case)])
+    print(f"{case:12} {b:8.1f}ms {n:8.1f}ms {b / n:8.2f}x")
 PY
 fi
 
@@ -122,8 +143,7 @@ if command -v perf >/dev/null; then
     read -r u s < "$WORK/cpu"
     python3 -c "print(f'CPU per file (300 files): {($u + $s) * 1000 / 300:.3f} ms (user $u s, sys $s s)')"
     perf record -q -F 20000 -g -o "$WORK/perf.data" "$PSCTL" check "$WORK/many" >/dev/null 2>&1 || true
-    perf report -i "$WORK/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
-        grep -E '^ +[0-9.]+%' | cut -c1-110 | head -15
+    python3 bench/profile.py "$PSCTL" "$WORK/perf.data" 15 both || true
 fi
 
 # Hostile inputs: each must end in a diagnostic well within a second.
