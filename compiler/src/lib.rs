@@ -21,6 +21,8 @@ pub mod escape;
 pub mod frontend;
 #[cfg(feature = "descriptions")]
 pub mod input;
+#[cfg(feature = "descriptions")]
+pub mod loaded;
 pub mod model;
 #[cfg(feature = "descriptions")]
 pub mod par;
@@ -31,4 +33,6 @@ pub mod schema;
 pub mod span;
 #[cfg(test)]
 mod testing;
+#[cfg(feature = "descriptions")]
+pub mod spans;
 pub mod trust;

@@ -152,7 +152,7 @@ proptest! {
     fn pent_fields_match_the_spec(rest in "[a: \t#\r/éX-]{0,40}") {
         let line = format!("a{rest}");
         let syntax = psctl::pfile::syntax::parse(&line).unwrap();
-        match &syntax.lines[0].kind {
+        match &syntax.lines.get(0).unwrap().kind {
             psctl::pfile::syntax::LineKind::Pent { fields, count } => {
                 // Five fields, then everything after the fifth `:` as one span.
                 let got: Vec<&str> = fields.iter().map(|s| &line[s.start..s.end]).collect();
