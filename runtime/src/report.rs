@@ -134,6 +134,28 @@ pub struct Detail {
     /// Users whose processes may match (spec 6); empty: the default rule.
     pub trusted_users: Vec<String>,
     pub history: History,
+    /// Spec 7's settings.
+    pub ext: ConfigExt,
+}
+
+/// An entry's spec 7 settings as pcheck runs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigExt {
+    pub instances: u32,
+    pub health: Option<psctl::model::Health>,
+    pub stop_timeout: u32,
+    pub retry_delay: u32,
+}
+
+impl Default for ConfigExt {
+    fn default() -> ConfigExt {
+        ConfigExt {
+            instances: psctl::model::DEFAULT_INSTANCES,
+            health: None,
+            stop_timeout: psctl::model::DEFAULT_STOP_TIMEOUT,
+            retry_delay: psctl::model::DEFAULT_RETRY_DELAY,
+        }
+    }
 }
 
 impl Detail {
@@ -144,6 +166,12 @@ impl Detail {
             retries: cfg.retries,
             trusted_users: trusted_users(cfg),
             history: history.clone(),
+            ext: ConfigExt {
+                instances: cfg.instances,
+                health: cfg.health.clone(),
+                stop_timeout: cfg.stop_timeout,
+                retry_delay: cfg.retry_delay,
+            },
         }
     }
 }
@@ -168,6 +196,8 @@ pub struct Snapshot {
     pub pents: Vec<PentView>,
     /// One per entry of `pents`, same order.
     pub details: Vec<Detail>,
+    /// One per group (spec 7).
+    pub groups: Vec<crate::view::GroupView>,
     /// Wall-clock start of pcheck.
     pub started: Wall,
     pub reloads: Reloads,
