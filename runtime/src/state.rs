@@ -439,10 +439,11 @@ impl Entry {
         ids.truncate(self.instances());
         // While recounting, the instances still watched were announced already: their pidfds
         // are replaced along with the others, only a newly watched spare gets an Up line.
-        let (kept, mut fx) = match self.phase {
-            Phase::Recounting { .. } => (std::mem::take(&mut self.ids), vec![Effect::Unwatch]),
-            _ => (Vec::new(), Vec::new()),
+        let kept = match self.phase {
+            Phase::Recounting { .. } => std::mem::take(&mut self.ids),
+            _ => Vec::new(),
         };
+        let mut fx = vec![Effect::Unwatch];
         for id in &ids {
             if !kept.contains(id) {
                 fx.push(Effect::Log(Msg::Up(self.cfg.name.clone(), id.pid)));

@@ -48,7 +48,10 @@ fn wait_json(env: &Env, pfile: &str, what: &str, f: impl Fn(&Value) -> bool) -> 
         if f(&j) {
             return j;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {j}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {j}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -113,7 +116,10 @@ fn a_stopped_daemon_is_found_stalled_and_restarted() {
         std::fs::read_to_string(&seen).unwrap(),
         format!("{pid} {name}\n")
     );
-    assert_eq!(env.count_log(&format!("Process [{name}, pid={pid}] Stall")), 0);
+    assert_eq!(
+        env.count_log(&format!("Process [{name}, pid={pid}] Stall")),
+        0
+    );
 
     signal(pid, "STOP");
     wait_log_long(&env, &format!("Process [{name}, pid={pid}] Stall"), 20);
@@ -124,17 +130,24 @@ fn a_stopped_daemon_is_found_stalled_and_restarted() {
     );
     env.wait_log(&format!("({name} ,pid={new}) Up"));
     let log = env.log();
-    let stall = line_index(&log, &format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Stall"));
+    let stall = line_index(
+        &log,
+        &format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Stall"),
+    );
     let killed = line_index(
         &log,
         &format!("Process [{name}, pid={pid}] did not stop within 1 s; sending SIGKILL"),
     );
     let down = line_index(&log, &format!("Process [{name}, pid={pid}] Down"));
     let restart = line_index(&log, &format!("Try to restart ({name})"));
-    assert!(stall < killed && killed < down && down < restart, "{log:#?}");
     assert!(
-        log.iter()
-            .any(|l| l.contains(&format!("Health check of ({name}, pid={pid}) failed (2 of 2)"))),
+        stall < killed && killed < down && down < restart,
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains(&format!(
+            "Health check of ({name}, pid={pid}) failed (2 of 2)"
+        ))),
         "{log:#?}"
     );
     assert!(!pids_named(&name).contains(&pid), "the stalled one is gone");
@@ -187,10 +200,9 @@ fn a_tcp_check_against_a_loopback_listener() {
         "restarted daemon",
     );
     env.wait_log(&format!("({name} ,pid={new}) Up"));
-    assert!(env
-        .log()
-        .iter()
-        .any(|l| l.contains(&format!("Health check of ({name}, pid={pid}) failed (1 of 2)"))));
+    assert!(env.log().iter().any(|l| l.contains(&format!(
+        "Health check of ({name}, pid={pid}) failed (1 of 2)"
+    ))));
 }
 
 /// Three instances watched by pidfd; one killed while a fourth runs: the fourth is watched
@@ -233,21 +245,23 @@ fn three_instances_of_which_one_is_killed() {
     let spare = env.start_daemon(&name);
     kill(pids[1]);
     env.wait_log(&format!("pcheck[{pcpid}]: ({name} ,pid={spare}) Up"));
-    assert_eq!(env.count_log(&format!("Process [{name}, pid={}] Down", pids[1])), 0);
+    assert_eq!(
+        env.count_log(&format!("Process [{name}, pid={}] Down", pids[1])),
+        0
+    );
     assert_eq!(env.count_log(&format!("Try to restart ({name})")), 0);
     pids = vec![pids[0], pids[2], spare];
-    assert_eq!(json(&env, &pfile)["entries"][0]["pids"], serde_json::json!(pids));
+    assert_eq!(
+        json(&env, &pfile)["entries"][0]["pids"],
+        serde_json::json!(pids)
+    );
 
     // no spare: Down for that pid, one restart, three again
     kill(pids[1]);
     env.wait_log(&format!("Process [{name}, pid={}] Down", pids[1]));
     env.wait_log(&format!("Try to restart ({name})"));
     let new = wait_for(
-        || {
-            pids_named(&name)
-                .into_iter()
-                .find(|p| !pids.contains(p))
-        },
+        || pids_named(&name).into_iter().find(|p| !pids.contains(p)),
         "restarted instance",
     );
     env.wait_log(&format!("({name} ,pid={new}) Up"));
@@ -300,7 +314,9 @@ fn a_two_member_group_is_restarted_once_when_either_dies() {
     let pcpid = env.pcheck_pid(pc);
     env.wait_log(&format!("({a} ,pid={pa}) Up"));
     env.wait_log(&format!("({b} ,pid={pb}) Up"));
-    let j = wait_json(&env, &pfile, "group up", |j| j["groups"][0]["proc_sts"] == "AVAIL");
+    let j = wait_json(&env, &pfile, "group up", |j| {
+        j["groups"][0]["proc_sts"] == "AVAIL"
+    });
     assert_eq!(j["groups"][0]["members"], serde_json::json!([a, b]));
     assert_eq!(j["entries"][1]["group"], "frontend");
 
@@ -310,7 +326,10 @@ fn a_two_member_group_is_restarted_once_when_either_dies() {
         let vpid = pids_named(victim)[0];
         kill(vpid);
         restarts += 1;
-        env.wait_log_n(&format!("pcheck[{pcpid}]: Try to restart (frontend)"), restarts);
+        env.wait_log_n(
+            &format!("pcheck[{pcpid}]: Try to restart (frontend)"),
+            restarts,
+        );
         env.wait_log(&format!("Process [{victim}, pid={vpid}] Down"));
         let new_a = wait_for(
             || pids_named(&a).into_iter().find(|p| !before.contains(p)),
@@ -394,7 +413,10 @@ fn backoff_spacing_doubles_in_the_log() {
         assert!((due - 1..=due + 1).contains(gap), "gaps {gaps:?}");
     }
     assert!(gaps[0] < gaps[1] && gaps[1] < gaps[2], "gaps {gaps:?}");
-    assert_eq!(env.count_log(&format!("Next restart of ({name}) in 8 s")), 1);
+    assert_eq!(
+        env.count_log(&format!("Next restart of ({name}) in 8 s")),
+        1
+    );
     assert_eq!(json(&env, &pfile)["entries"][0]["backoff"], Value::Null);
 }
 

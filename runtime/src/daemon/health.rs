@@ -155,15 +155,7 @@ impl Daemon {
     pub(super) fn health_timers(&mut self, i: usize, now: Duration) {
         let verdict = self.slots[i].check.as_deref_mut().and_then(|c| c.tick(now));
         if let Some(ok) = verdict {
-            let why = Some(format!(
-                "no answer within {} s",
-                self.slots[i]
-                    .entry
-                    .cfg
-                    .health
-                    .as_ref()
-                    .map_or(0, |h| h.timeout)
-            ));
+            let why = Some(self.timeout_reason(i));
             self.health_verdict(i, ok, why);
         }
         if let Some((id, due)) = self.slots[i].stopping {
@@ -190,10 +182,10 @@ impl Daemon {
         let (Some(h), Some(target)) = (s.entry.cfg.health.clone(), s.entry.health_target()) else {
             return;
         };
+        self.slots[i].health_due = Some(now + Duration::from_secs(u64::from(h.interval)));
         if !self.has_fd_budget() {
             return; // no descriptor for it now: the next interval tries again
         }
-        self.slots[i].health_due = Some(now + Duration::from_secs(u64::from(h.interval)));
         match start(&h, &self.slots[i].entry.cfg.name, target, now) {
             Started::Running(c) => {
                 self.fds_used += 1;
@@ -209,6 +201,28 @@ impl Daemon {
                 ),
             ),
         }
+    }
+
+    /// A check's descriptor is ready: its verdict, if it has ended.
+    pub(super) fn check_ready(&mut self, i: usize) {
+        let Some(c) = self.slots[i].check.as_deref_mut() else {
+            return;
+        };
+        let killed = matches!(c, Check::Exec { script, .. } if script.killed);
+        if let Some(ok) = c.ready() {
+            let why = killed.then(|| self.timeout_reason(i));
+            self.health_verdict(i, ok, why);
+        }
+    }
+
+    fn timeout_reason(&self, i: usize) -> String {
+        let t = self.slots[i]
+            .entry
+            .cfg
+            .health
+            .as_ref()
+            .map_or(0, |h| h.timeout);
+        format!("no answer within {t} s")
     }
 
     /// A check ended: a failure is logged (with its count), the verdict goes to the entry.
@@ -230,6 +244,14 @@ impl Daemon {
             );
         }
         self.slots[i].history.note_health(ok, clock::now());
+        if ok && self.slots[i].entry.health_failures == 0 {
+            // Healthy as before: nothing the dump shows changes, so it is not rewritten.
+            let fx = self.slots[i]
+                .entry
+                .handle(Event::Health(true), clock::both());
+            self.apply(i, fx);
+            return;
+        }
         self.event(i, Event::Health(ok));
     }
 

@@ -182,12 +182,7 @@ impl Daemon {
                             self.event(i, Event::Died(pid));
                         }
                     }
-                    Src::Check(i) => {
-                        let verdict = self.slots[i].check.as_deref_mut().and_then(|c| c.ready());
-                        if let Some(ok) = verdict {
-                            self.health_verdict(i, ok, None);
-                        }
-                    }
+                    Src::Check(i) => self.check_ready(i),
                     Src::GroupScript(g) => self.group_script_ready(g),
                     Src::Script(i) => {
                         let end = self.slots[i]
