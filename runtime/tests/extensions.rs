@@ -154,6 +154,12 @@ fn a_stopped_daemon_is_found_stalled_and_restarted() {
     let j = json(&env, &pfile);
     assert_eq!(j["entries"][0]["history"]["stalls_total"], 1);
     assert_eq!(j["entries"][0]["restart_count"], 1);
+    let m = stdout(&env.padmin(&["--metrics"]));
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("pcheck_process_stalls_total{") && l.ends_with("} 1")),
+        "{m}"
+    );
 }
 
 /// A tcp check against a listener of the test: healthy while it listens; once it is closed
@@ -364,6 +370,12 @@ fn a_two_member_group_is_restarted_once_when_either_dies() {
     }
     assert_eq!(env.count_log(&format!("Try to restart ({a})")), 0);
     assert_eq!(env.count_log(&format!("Try to restart ({b})")), 0);
+    let m = stdout(&env.padmin(&["--metrics"]));
+    assert!(
+        m.lines().any(|l| l.starts_with("pcheck_group_window_restarts{")
+            && l.ends_with(",group=\"frontend\"} 2")),
+        "{m}"
+    );
 }
 
 /// `Mmm dd hh:mm:ss` of a raw syslog line -> seconds since midnight.
