@@ -10,6 +10,7 @@ use crate::model::{
 };
 use crate::rules;
 use crate::span::{SourceFile, Span};
+use crate::suggestion::{suggest, Closeness, Suggestion};
 
 /// The PARAM keys, in canonical order.
 pub const PARAM_KEYS: [&str; 5] = [
@@ -284,8 +285,8 @@ impl Lowerer<'_> {
                 .with_label(f, "unknown extension")
                 .with_help(EXTENSION_FORM)
                 .in_file(self.src);
-                if let Some(best) = closest(key, &PENT_EXTENSIONS) {
-                    d = d.with_help(format!("did you mean `{best}=`?"));
+                if let Some(best) = suggest(key, &PENT_EXTENSIONS, Closeness::Near) {
+                    d = d.with_help(best.with("="));
                 }
                 self.diags.push(d);
                 continue;
@@ -519,11 +520,12 @@ impl Lowerer<'_> {
                 )
                 .with_label(f, "expected continue, exit or shutdown")
                 .in_file(self.src);
-                if let Some(best) = closest(
+                if let Some(best) = suggest(
                     &action_text.to_ascii_lowercase(),
                     Action::ALL.map(Action::as_str).as_slice(),
+                    Closeness::Near,
                 ) {
-                    d = d.with_help(format!("did you mean `{best}`?"));
+                    d = d.with_help(best.to_string());
                 }
                 self.diags.push(d);
                 None
@@ -608,8 +610,8 @@ pub fn lower(
                     .with_label(*key, "not a PARAM key")
                     .in_file(src);
                     if let Some(best) = did_you_mean(&key_text) {
-                        d = d.with_help(format!("did you mean `{best}`?"));
-                        ipckey_misspelled |= best == "IPCKEY";
+                        d = d.with_help(best.to_string());
+                        ipckey_misspelled |= best.name == "IPCKEY";
                     }
                     l.diags.push(d);
                     continue;
@@ -833,10 +835,6 @@ fn param(
     }
 }
 
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    crate::diagnostics::closest(word, candidates, 0.6)
-}
-
 enum Misspelled {
     /// A known key in the wrong case or followed by `=`: its key and value spans.
     Exact(&'static str, Span, Option<Span>),
@@ -888,7 +886,7 @@ fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
                 "not a PARAM key",
             )
         };
-        let help = format!("did you mean `{known}{}`?", sep(value));
+        let help = Suggestion { name: known }.with(&sep(value));
         let d = Diagnostic::error(code, msg)
             .with_label(key, label)
             .with_help(help)
@@ -904,12 +902,12 @@ fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
         format!("unknown PARAM key `{word}`"),
     )
     .with_label(key, "not a PARAM key")
-    .with_help(format!("did you mean `{best}`?"))
+    .with_help(best.to_string())
     .in_file(l.src);
     l.diags.push(d);
-    Some(Misspelled::Near(best))
+    Some(Misspelled::Near(best.name))
 }
 
-fn did_you_mean(key: &str) -> Option<&'static str> {
-    closest(&key.to_ascii_uppercase(), &PARAM_KEYS)
+fn did_you_mean(key: &str) -> Option<Suggestion<'static>> {
+    suggest(&key.to_ascii_uppercase(), &PARAM_KEYS, Closeness::Near)
 }

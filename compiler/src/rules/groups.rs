@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::diagnostics::{codes, Diagnostic};
 use crate::model::{Loc, Restart, Service, SpanLookup};
 use crate::span::SourceFile;
+use crate::suggestion::{suggest, Closeness};
 
 /// Whether `name` is a valid group name: `[a-z0-9][a-z0-9_-]*`.
 pub fn valid_name(name: &str) -> bool {
@@ -103,8 +104,8 @@ pub fn check(svc: &Service, spans: &dyn SpanLookup, src: &Arc<SourceFile>) -> Ve
                 ),
             )
             .with_label(spans.span(Loc::Group(i)), "unknown group");
-            d = match crate::diagnostics::closest(group, &names, 0.6) {
-                Some(best) => d.with_help(format!("did you mean `{best}`?")),
+            d = match suggest(group, &names, Closeness::Near) {
+                Some(best) => d.with_help(best.to_string()),
                 None => d.with_help(format!(
                     "define it with a line `{group}:RESTART:GRACE:RETRY:ACTION:kind=group`"
                 )),
