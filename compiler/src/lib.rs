@@ -29,4 +29,5 @@ pub mod rules;
 #[cfg(feature = "descriptions")]
 pub mod schema;
 pub mod span;
+pub mod suggestion;
 pub mod trust;

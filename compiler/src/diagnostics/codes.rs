@@ -196,10 +196,13 @@ user running psctl) lets that user run commands as root. Fix with `chown root PA
     HOST_WRITABLE = "psctl::host::writable", "a restart script is group- or world-writable",
         "pcheck runs restart scripts as root; a script others can write lets them run commands as \
 root. Fix with `chmod go-w PATH`.";
-    PFILE_EXTENSION = "psctl::pfile::extension", "a PENT extension field is unknown or repeated",
-        "After its five fields a PENT line may carry psctl extensions, each `:key=value`. The one \
-known today is `user=NAME[,NAME...]`: the users whose processes may match the entry (names \
-from /etc/passwd or numeric uids). Legacy pfiles have no extension fields and need none.";
+    PFILE_EXTENSION = "psctl::pfile::extension", "a PENT extension field is unknown, repeated or misplaced",
+        "After its five fields a PENT line may carry psctl extensions (docs/extensions.md), each \
+`:key=value`, each at most once, at most 16: `user=NAME[,NAME...]`, `instances=N`, \
+`health_exec=PATH [ARGS]`, `health_tcp=A.B.C.D PORT`, `health_interval=SECONDS`, \
+`health_timeout=SECONDS`, `health_failures=N`, `stop_timeout=SECONDS`, `retry_delay=SECONDS`, \
+`group=NAME`. A line whose sixth field is `kind=group` defines a group and takes no other \
+extension. Legacy pfiles have no extension fields and need none.";
     INVALID_USER = "psctl::value::invalid_user", "a trusted user is not a valid user name or uid",
         "`user` lists the users whose processes may match an entry: user names (letters, digits, \
 `.`, `_`, `-`, not starting with `-`, at most 32 characters, optionally ending in `$`) or \
@@ -211,4 +214,46 @@ checking that nobody but root can change it. A command with shell syntax (quotes
 `|`, `&`, redirections, globs, `~`, a `#` starting a word) must run through /bin/sh, which \
 opens every further program by its path; pcheck checks only the first word. Put the commands \
 in a script and name the script instead.";
+    HEALTH_NO_CHECK = "psctl::health::no_check", "health settings without a health check",
+        "`health_interval`, `health_timeout` and `health_failures` (a description's `health` \
+mapping) only tune a health check; the check itself is `health_exec=PATH [ARGS]` or \
+`health_tcp=A.B.C.D PORT` (`exec:` or `tcp:` in a description). Give one, or remove the \
+settings.";
+    HEALTH_TWO_CHECKS = "psctl::health::two_checks", "an entry has two health checks",
+        "An entry has at most one health check: either a command (`health_exec`, `exec:`) or a \
+TCP connection (`health_tcp`, `tcp:`). Keep one of the two.";
+    INVALID_HEALTH_CHECK = "psctl::value::invalid_health_check", "a health check cannot be used",
+        "A command health check is an absolute path to an executable, optionally followed by \
+arguments, on one line; pcheck runs it under the trust rules of restart scripts (spec 6) and \
+exit status 0 means healthy. A TCP health check is an IPv4 address and a port 1-65535: \
+`health_tcp=127.0.0.1 80` in a pfile (a pfile field cannot hold `:`), `tcp: 127.0.0.1:80` in a \
+description.";
+    GROUP_UNKNOWN = "psctl::group::unknown", "an entry names a group that is not defined",
+        "`group=NAME` makes an entry a member of group NAME, which a line \
+`NAME:restart:grace:retry:action:kind=group` of the same pfile must define. Define the group \
+or correct the name (the help suggests the closest one).";
+    GROUP_UNKNOWN_MEMBER = "psctl::group::unknown_member", "a group lists a process that does not exist",
+        "A group's `members` are names of `processes` of the same description. Add the process or \
+correct the name (the help suggests the closest one).";
+    GROUP_MEMBER_RESTART = "psctl::group::member_restart", "a group member has a restart of its own",
+        "A member of a group is restarted by the group's restart, together with the other \
+members; a restart of its own would never run. In a pfile its restart field must be `-`; in a \
+description it has no `restart`. Move the restart to the group.";
+    GROUP_MEMBER_SETTING = "psctl::group::member_setting", "a setting of a group member has no effect",
+        "A member's deaths are its group's events: the group's restart, grace, retries and \
+retry-over action apply, and the group's attempts follow each other without delay. A member's \
+`retry_delay` would have no effect, so it is refused; remove it.";
+    GROUP_TWO_GROUPS = "psctl::group::two_groups", "a process is a member of two groups",
+        "A process belongs to at most one group: one death cannot trigger two restarts. Remove it \
+from all but one group's `members`.";
+    GROUP_NO_MEMBERS = "psctl::group::no_members", "a group has no members",
+        "A group with no members would never be restarted. In a pfile, give its members \
+`group=NAME`; in a description, list them in `members`. Or remove the group.";
+    GROUP_DUPLICATE = "psctl::group::duplicate", "two groups have the same name",
+        "Group names are unique within a pfile or description: members name their group, and \
+log lines such as `Try to restart (NAME)` must say which group they mean. Rename one.";
+    GROUP_INVALID_NAME = "psctl::group::invalid_name", "a group name is not valid",
+        "A group name matches `[a-z0-9][a-z0-9_-]*` (it appears in log lines and becomes part of \
+a generated script's name) and is not the pname of an entry of the same file, so that a log \
+line `Try to restart (NAME)` names one thing only.";
 }

@@ -12,6 +12,7 @@ use crate::diagnostics::{codes, Code, Diagnostic};
 use crate::frontend::SpanTable;
 use crate::model::limits;
 use crate::span::SourceFile;
+use crate::suggestion::{suggest, Closeness, Suggestion};
 
 /// The field a pointer names, for messages: `processes[0].restart`.
 pub fn field_name(ptr: &str) -> String {
@@ -59,8 +60,8 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    crate::diagnostics::closest(word, candidates, 0.5)
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<Suggestion<'a>> {
+    suggest(word, candidates, Closeness::Loose)
 }
 
 /// Known keys of the object at `ptr`.
@@ -93,7 +94,7 @@ impl Ctx<'_> {
             .with_label(self.spans.key_span(&kp), "not a known key")
             .in_file(self.src);
         d = match closest(key, known) {
-            Some(best) => d.with_help(format!("did you mean `{best}`?")),
+            Some(best) => d.with_help(best.to_string()),
             None => d.with_help(format!("known keys here: {}", known.join(", "))),
         };
         d
@@ -192,7 +193,7 @@ pub(super) fn map_error(
                 .as_str()
                 .and_then(|s| closest(&s.to_lowercase(), &words))
             {
-                d = d.with_help(format!("did you mean `{best}`?"));
+                d = d.with_help(best.to_string());
             }
             d
         }
@@ -425,8 +426,8 @@ fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
                 d = d.with_help(format!(
                     "to run an existing script write `restart: {{script: {s}}}`"
                 ));
-            } else if closest(&s.to_lowercase(), &["none"]).is_some() {
-                d = d.with_help("did you mean `none`?");
+            } else if let Some(best) = closest(&s.to_lowercase(), &["none"]) {
+                d = d.with_help(best.to_string());
             }
             vec![d]
         }
