@@ -313,8 +313,14 @@ pub fn render(s: &Snapshot) -> String {
     });
     if !s.groups.is_empty() {
         for (f, v) in [
-            (&GROUP_UP, &(|g: &crate::view::GroupView| i64::from(g.proc_sts == "AVAIL")) as &dyn Fn(&crate::view::GroupView) -> i64),
-            (&GROUP_RESTARTS, &|g: &crate::view::GroupView| i64::from(g.restart_count)),
+            (
+                &GROUP_UP,
+                &(|g: &crate::view::GroupView| i64::from(g.proc_sts == "AVAIL"))
+                    as &dyn Fn(&crate::view::GroupView) -> i64,
+            ),
+            (&GROUP_RESTARTS, &|g: &crate::view::GroupView| {
+                i64::from(g.restart_count)
+            }),
         ] {
             head(&mut out, f);
             for g in &s.groups {

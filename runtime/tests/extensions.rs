@@ -372,8 +372,9 @@ fn a_two_member_group_is_restarted_once_when_either_dies() {
     assert_eq!(env.count_log(&format!("Try to restart ({b})")), 0);
     let m = stdout(&env.padmin(&["--metrics"]));
     assert!(
-        m.lines().any(|l| l.starts_with("pcheck_group_window_restarts{")
-            && l.ends_with(",group=\"frontend\"} 2")),
+        m.lines()
+            .any(|l| l.starts_with("pcheck_group_window_restarts{")
+                && l.ends_with(",group=\"frontend\"} 2")),
         "{m}"
     );
 }

@@ -176,7 +176,7 @@ impl Daemon {
             }
         }
         let s = &self.slots[i];
-        if s.check.is_some() || !s.health_due.is_some_and(|t| t <= now) || !s.entry.wants_health() {
+        if s.check.is_some() || s.health_due.is_none_or(|t| t > now) || !s.entry.wants_health() {
             return;
         }
         let (Some(h), Some(target)) = (s.entry.cfg.health.clone(), s.entry.health_target()) else {

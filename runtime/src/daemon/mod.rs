@@ -177,10 +177,8 @@ impl Daemon {
             // Deaths and scripts first: a reload (control or SIGHUP) moves the slots.
             for src in &ready {
                 match *src {
-                    Src::Watch(i, pid) => {
-                        if self.slots[i].forget(pid) {
-                            self.event(i, Event::Died(pid));
-                        }
+                    Src::Watch(i, pid) if self.slots[i].forget(pid) => {
+                        self.event(i, Event::Died(pid));
                     }
                     Src::Check(i) => self.check_ready(i),
                     Src::GroupScript(g) => self.group_script_ready(g),
