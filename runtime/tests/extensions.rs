@@ -34,10 +34,27 @@ fn start_named(env: &Env, name: &str, ignore_term: bool) -> i32 {
     )
 }
 
+/// `show pent --format json`, validated against schemas/padmin.schema.json.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../../schemas/padmin.schema.json");
+        jsonschema::validator_for(&serde_json::from_str(text).unwrap()).unwrap()
+    })
+}
+
 fn json(env: &Env, pfile: &str) -> Value {
+    let v = schema();
     let o = env.padmin(&["-f", pfile, "--format", "json", "-c", "show pent"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    serde_json::from_str(&stdout(&o)).unwrap()
+    validated(v, &stdout(&o))
+}
+
+fn validated(v: &jsonschema::Validator, text: &str) -> Value {
+    let j: Value = serde_json::from_str(text).unwrap();
+    let errors: Vec<String> = v.iter_errors(&j).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}\n{j}");
+    j
 }
 
 /// Waits (up to 30 s) until `f` holds for the JSON view.
@@ -371,6 +388,22 @@ fn a_two_member_group_is_restarted_once_when_either_dies() {
     assert_eq!(env.count_log(&format!("Try to restart ({a})")), 0);
     assert_eq!(env.count_log(&format!("Try to restart ({b})")), 0);
     let m = stdout(&env.padmin(&["--metrics"]));
+    // after shutdown, the dump shows the same blocks and the group's state
+    let live = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
+    let o = env.padmin(&["-f", &pfile, "-c", "shutdown"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(env.pcheck_exit(pc, Duration::from_secs(10)), Some(0));
+    let text = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
+    assert!(
+        text.starts_with("# pcheck is not running") && text.ends_with(&live),
+        "{text}"
+    );
+    let o = env.padmin(&["-f", &pfile, "--format", "json", "-c", "show pent"]);
+    let j = validated(schema(), &stdout(&o));
+    assert_eq!(j["source"], "dump");
+    assert_eq!(j["groups"][0]["members"], serde_json::json!([a, b]));
+    assert_eq!(j["groups"][0]["restart_count"], 2);
+    assert_eq!(j["entries"][0]["group"], "frontend");
     assert!(
         m.lines()
             .any(|l| l.starts_with("pcheck_group_window_restarts{")
