@@ -495,3 +495,36 @@ fn a_backoff_wait_is_ended_by_reload_and_shutdown() {
     assert_eq!(env.pcheck_exit(pc, Duration::from_secs(10)), Some(0));
     assert!(t.elapsed() < Duration::from_secs(10));
 }
+
+/// A health command that fails the trust rules (writable by others) is never executed: the
+/// check fails with the reason, and `failures` of them stall the process as any failure does.
+#[test]
+fn a_health_command_others_can_write_is_never_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("hcheck");
+    let name = env.name("d");
+    let script = env.restart_script(&name);
+    let marker = env.path("ran");
+    let check = env.script("alive.sh", &format!("touch {}\nexit 0", marker.display()));
+    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let pfile = env.pfile(
+        "pfile_t",
+        key(7),
+        1,
+        &[format!(
+            "{name}:{script}:86400:3:continue:health_exec={check}:health_interval=1:health_failures=2:stop_timeout=1"
+        )],
+    );
+    let pid = env.start_daemon(&name);
+    let _pc = env.pcheck(&["-f", &pfile]);
+    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+    wait_log_long(&env, &format!("Process [{name}, pid={pid}] Stall"), 20);
+    assert!(!marker.exists(), "the check ran");
+    assert!(
+        env.log().iter().any(|l| l.contains(&format!(
+            "Health check of ({name}, pid={pid}) failed (1 of 2): {check} is group- or world-writable (mode 0777)"
+        ))),
+        "{:#?}",
+        env.log()
+    );
+}
