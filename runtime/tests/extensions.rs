@@ -528,3 +528,77 @@ fn a_health_command_others_can_write_is_never_run() {
         env.log()
     );
 }
+
+/// A group's script outlives a pcheck killed with SIGKILL: the next pcheck finds it in the
+/// dump (version 3 group block), waits for it instead of starting a second one, and counts
+/// its end as the attempt.
+#[test]
+fn a_group_script_left_by_a_killed_pcheck_is_waited_for() {
+    let env = Env::new("gorphan");
+    let a = env.name("a");
+    let b = env.name("b");
+    let count = env.path("restarts");
+    let gscript = env.script(
+        "restart_frontend.sh",
+        &format!(
+            "echo x >> {}\nsleep 3\nsetsid -f bash -c 'exec -a {a} sleep 100000' </dev/null >/dev/null 2>&1",
+            count.display()
+        ),
+    );
+    let pfile = env.pfile(
+        "pfile_t",
+        key(8),
+        1,
+        &[
+            format!("{a}:-:86400:3:continue:group=frontend"),
+            format!("{b}:-:86400:3:continue:group=frontend"),
+            format!("frontend:{gscript}:86400:3:continue:kind=group"),
+        ],
+    );
+    let pa = env.start_daemon(&a);
+    let pb = env.start_daemon(&b);
+    let first = env.pcheck(&["-f", &pfile]);
+    let first_pid = env.pcheck_pid(first);
+    env.wait_log(&format!("({a} ,pid={pa}) Up"));
+    env.wait_log(&format!("({b} ,pid={pb}) Up"));
+    kill(pa);
+    env.wait_log(&format!("pcheck[{first_pid}]: Try to restart (frontend)"));
+    wait_json(&env, &pfile, "the script in the view", |j| {
+        j["groups"][0]["state"] == "restarting"
+    });
+    signal(first_pid, "KILL");
+    env.pcheck_exit(first, Duration::from_secs(10));
+    let second = env.pcheck(&["-f", &pfile]);
+    let second_pid = env.pcheck_pid(second);
+    let adopted = format!(
+        "pcheck[{second_pid}]: Restart script of (frontend) started by the previous pcheck still runs"
+    );
+    wait_for(
+        || {
+            env.log()
+                .iter()
+                .any(|l| l.starts_with(&adopted))
+                .then_some(())
+        },
+        "the script adopted",
+    );
+    let new_a = wait_for(
+        || pids_named(&a).into_iter().find(|&p| p != pa),
+        "a restarted by the old script",
+    );
+    wait_log_long(
+        &env,
+        &format!("pcheck[{second_pid}]: ({a} ,pid={new_a}) Up"),
+        20,
+    );
+    wait_json(&env, &pfile, "group up", |j| {
+        j["groups"][0]["proc_sts"] == "AVAIL"
+    });
+    assert_eq!(
+        env.count_log(&format!("pcheck[{second_pid}]: Try to restart (frontend)")),
+        0,
+        "{:#?}",
+        env.log()
+    );
+    assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 1);
+}
