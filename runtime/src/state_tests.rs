@@ -811,3 +811,71 @@ fn new_log_lines() {
         "Next restart of (a\\nb) in 4 s"
     );
 }
+
+#[test]
+fn a_retried_over_group_is_reset_by_a_reload_and_stop_start_searches_again() {
+    let mut w = World::new(0);
+    w.entry(0, Event::Scan(vec![id(10)]), 0);
+    w.entry(1, Event::Scan(vec![id(20)]), 0);
+    w.entry(0, Event::Died(10), 5);
+    assert_eq!(
+        w.take_log(),
+        [
+            "(nginx ,pid=10) Up",
+            "(php-fpm ,pid=20) Up",
+            "Process [nginx, pid=10] Down",
+            "(frontend) RETRY_OVER:EXIT"
+        ]
+    );
+    assert_eq!(w.members[1].phase, Phase::RetryOver);
+    // a reload: the group is reset, its members search again and report
+    let cfg = w.group.cfg.clone();
+    let fx = w.group.reconfigure(cfg, 0, vec![false, false], at(10));
+    assert!(fx.is_empty());
+    assert_eq!(w.group.phase, GroupPhase::Watching);
+    for i in 0..2 {
+        let c = w.members[i].cfg.clone();
+        assert_eq!(w.members[i].reconfigure(c, 1, at(10)), [Effect::ScanNow]);
+    }
+    w.entry(0, Event::Scan(vec![id(11)]), 11);
+    w.entry(1, Event::Scan(vec![id(21)]), 11);
+    assert_eq!(w.group.proc_sts, ProcSts::Avail);
+    assert_eq!(w.group.r, Restarts::default());
+    // padmin stop, then start: members search; one missing is the group's event
+    w.group.stop();
+    for m in &mut w.members {
+        m.stop();
+    }
+    assert_eq!(w.group.phase, GroupPhase::Stopped);
+    w.group.start();
+    for i in 0..2 {
+        assert_eq!(w.members[i].start(), [Effect::ScanNow]);
+    }
+    w.take_log();
+    w.entry(0, Event::Scan(vec![id(11)]), 20);
+    w.entry(1, Event::Scan(vec![]), 20);
+    assert_eq!(
+        w.take_log(),
+        [
+            "(nginx ,pid=11) Up",
+            "Set pid fail (php-fpm)",
+            "(frontend) RETRY_OVER:EXIT"
+        ],
+        "retries 0: the first event is a retry over"
+    );
+}
+
+#[test]
+fn a_group_with_restart_none_only_reports() {
+    let mut w = World::new(3);
+    w.group.cfg.restart = Restart::None;
+    w.entry(0, Event::Scan(vec![id(10)]), 0);
+    w.entry(1, Event::Scan(vec![id(20)]), 0);
+    w.entry(0, Event::Died(10), 5);
+    assert_eq!(w.scripts, 0);
+    assert_eq!(w.members[0].phase, Phase::Awaiting);
+    assert!(w.members[0].wants_scan());
+    w.entry(0, Event::Scan(vec![id(12)]), 6);
+    assert_eq!(w.group.proc_sts, ProcSts::Avail);
+    assert_eq!(w.group.r, Restarts::default());
+}
