@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{codes, Diagnostic};
 use crate::duration;
-use crate::model::{self, limits, Action, Loc, Process, Restart, Service, SpanLookup};
+use crate::fields::{self, Field};
+use crate::model::{self, Action, Process, Restart, Service, SpanLookup};
 use crate::rules;
 use crate::span::SourceFile;
 
@@ -287,13 +288,10 @@ pub fn to_service(
     src: &Arc<SourceFile>,
 ) -> (Option<Service>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let secs = |d: &DurationValue,
-                what: &str,
-                range: std::ops::RangeInclusive<u64>,
-                loc: Loc,
-                diags: &mut Vec<Diagnostic>|
-     -> u64 {
-        let span = spans.span(loc);
+    // Every range and name comes from the field's descriptor (crate::fields).
+    let secs = |d: &DurationValue, f: &Field, i: usize, diags: &mut Vec<Diagnostic>| -> u64 {
+        let (what, range) = (f.key_name(), f.range.clone().unwrap_or(0..=u64::MAX));
+        let span = spans.span((f.loc)(i));
         match duration_seconds(d) {
             Ok(n) => {
                 if !range.contains(&n) {
@@ -333,64 +331,43 @@ pub fn to_service(
             }
         }
     };
+    let count = |n: u64, f: &Field, i: usize, diags: &mut Vec<Diagnostic>| {
+        let range = f.range.clone().unwrap_or(0..=u64::MAX);
+        if let Some(d) = rules::check_range(n, range, f.key_name(), spans.span((f.loc)(i)), src) {
+            diags.push(d);
+        }
+    };
     let ipckey = ipckey_value(&desc.ipckey).unwrap_or(0);
-    if let Some(d) = rules::check_range(
-        ipckey,
-        limits::IPCKEY,
-        "ipckey",
-        spans.span(Loc::IpcKey),
-        src,
-    ) {
-        diags.push(d);
-    }
+    count(ipckey, &fields::IPCKEY.field, 0, &mut diags);
     let msg = secs(
         &desc.msg_check_interval,
-        "msg_check_interval",
-        limits::MSG_CHECK_INTERVAL,
-        Loc::MsgCheckInterval,
+        &fields::MSG_CHECK_INTERVAL.field,
+        0,
         &mut diags,
     );
     let mon = secs(
         &desc.monitor_interval,
-        "monitor_interval",
-        limits::MONITOR_INTERVAL,
-        Loc::MonitorInterval,
+        &fields::MONITOR_INTERVAL.field,
+        0,
         &mut diags,
     );
-    if let Some(d) = rules::check_range(
+    count(
         desc.monitor_try_count.into(),
-        limits::MONITOR_TRY_COUNT,
-        "monitor_try_count",
-        spans.span(Loc::MonitorTryCount),
-        src,
-    ) {
-        diags.push(d);
-    }
+        &fields::MONITOR_TRY_COUNT.field,
+        0,
+        &mut diags,
+    );
     let mut processes = Vec::with_capacity(desc.processes.len());
     for (i, p) in desc.processes.iter().enumerate() {
-        let grace = secs(&p.grace, "grace", limits::GRACE, Loc::Grace(i), &mut diags);
-        if let Some(d) = rules::check_range(
-            p.retries.into(),
-            limits::RETRY,
-            "retries",
-            spans.span(Loc::Retries(i)),
-            src,
-        ) {
-            diags.push(d);
-        }
+        let grace = secs(&p.grace, &fields::GRACE, i, &mut diags);
+        count(p.retries.into(), &fields::RETRY, i, &mut diags);
         let restart = match &p.restart {
             RestartDesc::None(_) => Restart::None,
             RestartDesc::Script(s) => Restart::Script(s.script.clone()),
             RestartDesc::Commands(c) => Restart::Commands {
                 stop: c.stop.clone(),
                 start: c.start.clone(),
-                wait: secs(
-                    &c.wait,
-                    "wait",
-                    limits::WAIT,
-                    Loc::RestartWait(i),
-                    &mut diags,
-                ) as u32,
+                wait: secs(&c.wait, &fields::WAIT, i, &mut diags) as u32,
             },
         };
         processes.push(Process {

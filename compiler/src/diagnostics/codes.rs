@@ -16,6 +16,25 @@ macro_rules! codes {
     };
 }
 
+/// The long explanation of `code`. Those of [`OUT_OF_RANGE`] and [`PFILE_UNKNOWN_KEY`] list
+/// ranges and keys, written from the descriptor table ([`crate::fields`]) so that it cannot drift from the checks.
+pub fn explanation(code: Code) -> std::borrow::Cow<'static, str> {
+    if code == OUT_OF_RANGE {
+        crate::fields::ranges_prose().into()
+    } else if code == PFILE_UNKNOWN_KEY {
+        let keys = crate::pfile::PARAM_KEYS;
+        let (last, rest) = keys.split_last().expect("PARAM keys");
+        format!(
+            "The known PARAM keys are {} and {last}. {}",
+            rest.join(", "),
+            code.explanation
+        )
+        .into()
+    } else {
+        code.explanation.into()
+    }
+}
+
 /// Finds a code by its id, also accepting the id without the `psctl::` prefix.
 pub fn lookup(id: &str) -> Option<Code> {
     ALL.iter()
@@ -44,9 +63,8 @@ comment.";
 `pname:restart:grace:retry:action`, for example \
 `crond:/var/opt/HA/PS/conf/bin/restart_crond.sh:86400:3:continue`. A pname cannot contain `:`.";
     PFILE_UNKNOWN_KEY = "psctl::pfile::unknown_key", "unknown PARAM key",
-        "The known PARAM keys are IPCKEY, MSG_CHECK_INTERVAL, MONITOR_INTERVAL, \
-MONITOR_TRY_COUNT and SHM_DUMP_FILE. Keys are upper case. A misspelt key would silently fall \
-back to a default, so it is an error.";
+        "Keys are upper case. A misspelt key would silently fall back to a default, so it is an \
+error.";
     PFILE_DUPLICATE_KEY = "psctl::pfile::duplicate_key", "a PARAM key is given twice",
         "Each PARAM key may appear once. Remove one of the two lines; the diagnostic points at the \
 second and labels the first.";
@@ -65,8 +83,7 @@ second and labels the first.";
         "This field takes a non-negative whole number (IPCKEY also takes hexadecimal with a `0x` \
 prefix). Durations in a pfile are whole seconds without a unit.";
     OUT_OF_RANGE = "psctl::value::out_of_range", "a value is outside its allowed range",
-        "Allowed ranges: IPCKEY 0x1-0x7fffffff; MSG_CHECK_INTERVAL 1-3600 s; MONITOR_INTERVAL \
-1-86400 s; MONITOR_TRY_COUNT 1-100; grace 0-31536000 s; retry 0-1000; wait 0-3600 s.";
+        "";
     NOT_ABSOLUTE = "psctl::value::not_absolute", "a path must be absolute",
         "pcheck runs as root from an unknown working directory, so SHM_DUMP_FILE, conf_dir and \
 restart scripts must be absolute paths (starting with `/`).";

@@ -201,11 +201,10 @@ pub(super) fn map_error(
             return alternatives(&c, last, inst, &field);
         }
         ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
-            let (lo, hi) = match last {
-                "monitor_try_count" => limits::MONITOR_TRY_COUNT.into_inner(),
-                "retries" => limits::RETRY.into_inner(),
-                "ipckey" => limits::IPCKEY.into_inner(),
-                _ => (0, u64::MAX),
+            // The field's own range (crate::fields); the schema's limit otherwise.
+            let (lo, hi) = match crate::fields::by_key_name(last).and_then(|f| f.range.clone()) {
+                Some(r) => r.into_inner(),
+                None => schema_limits(err.kind()),
             };
             c.at_value(
                 codes::OUT_OF_RANGE,
@@ -255,6 +254,15 @@ pub(super) fn map_error(
     vec![d]
 }
 
+/// The bounds a `minimum`/`maximum` error names, for a field the descriptor table lacks.
+fn schema_limits(kind: &ValidationErrorKind) -> (u64, u64) {
+    match kind {
+        ValidationErrorKind::Minimum { limit } => (limit.as_u64().unwrap_or(0), u64::MAX),
+        ValidationErrorKind::Maximum { limit } => (0, limit.as_u64().unwrap_or(u64::MAX)),
+        _ => (0, u64::MAX),
+    }
+}
+
 /// Errors of fields with several accepted forms: ipckey, durations, restart.
 fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagnostic> {
     match last {
@@ -293,12 +301,9 @@ fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagn
 /// A duration the schema rejected: out of the field's range, or not of the grammar.
 fn duration(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Diagnostic {
     use crate::duration::{self, human_range};
-    let range = match last {
-        "msg_check_interval" => limits::MSG_CHECK_INTERVAL,
-        "monitor_interval" => limits::MONITOR_INTERVAL,
-        "grace" => limits::GRACE,
-        _ => limits::WAIT,
-    };
+    let range = crate::fields::by_key_name(last)
+        .and_then(|f| f.range.clone())
+        .unwrap_or(limits::WAIT);
     let limits = human_range(&range);
     let in_grammar = inst.as_str().is_some_and(|s| duration::parse(s).is_ok());
     if inst.is_u64() || inst.is_i64() || in_grammar {

@@ -67,13 +67,12 @@ fn ipckey_pattern() -> String {
 /// an inline schema instead.
 fn refine(s: &mut Value) {
     use crate::duration::{human_range, PATTERN};
-    use crate::model::limits;
-    let durations = [
-        ("msg_check_interval", limits::MSG_CHECK_INTERVAL),
-        ("monitor_interval", limits::MONITOR_INTERVAL),
-        ("grace", limits::GRACE),
-        ("wait", limits::WAIT),
-    ];
+    use crate::fields::{self, Unit};
+    // Every duration field of the descriptor table, by its key in its mapping.
+    let durations: Vec<(&str, std::ops::RangeInclusive<u64>)> = fields::ranged()
+        .filter(|f| f.unit == Unit::Seconds && !f.key.is_empty())
+        .filter_map(|f| Some((f.key_name(), f.range.clone()?)))
+        .collect();
     plain_refs(s);
     let ctl = CONTROLS;
     let ctl_nt = CONTROLS_BUT_TAB;
