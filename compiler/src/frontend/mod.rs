@@ -21,6 +21,11 @@ use crate::span::{SourceFile, Span};
 /// Documents nest at most this deep; deeper input is rejected before it can hurt.
 pub const MAX_DEPTH: usize = 64;
 
+/// The message for a document nested deeper than [`MAX_DEPTH`], the same in every format.
+pub fn too_deep_message() -> String {
+    format!("the document nests deeper than {MAX_DEPTH} levels")
+}
+
 /// Where every key and value of a document stands, as a tree of nodes found by JSON pointer
 /// (`/processes/0/name`). A node stores its key once, never its full pointer: a long key
 /// holding a long list would otherwise repeat the key in every item's pointer (quadratic

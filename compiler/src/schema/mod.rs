@@ -17,9 +17,14 @@ use crate::frontend::SpanTable;
 use crate::span::SourceFile;
 
 /// Where the schema is published, for files written outside a checkout of this repository
-/// (`psctl import` without `-o`). The project's home is not settled yet: like the other
-/// `example.org` addresses in the docs, this is replaced when it is.
-pub const PUBLISHED_URL: &str = "https://example.org/psctl/schemas/psctl.schema.json";
+/// (`psctl import` without `-o`): the file in the project's repository (the `repository` of
+/// Cargo.toml) at this version's release tag, so that a file written by one release validates
+/// against that release's schema, not a newer one.
+pub const PUBLISHED_URL: &str = concat!(
+    "https://raw.githubusercontent.com/psctl/psctl/v",
+    env!("CARGO_PKG_VERSION"),
+    "/schemas/psctl.schema.json"
+);
 
 /// The schema as a JSON value. Draft-07, the newest draft that every editor integration
 /// (yaml-language-server, Taplo, VS Code) fully supports.
