@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::pfile::{Attached, Comments};
-use crate::model::{self, format_ipckey, Process, Restart, Service};
+use crate::model::{self, format_ipckey, Group, Health, HealthCheck, Process, Restart, Service};
 use crate::pfile::PARAM_KEYS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +200,12 @@ fn walk(p: &mut impl Printer, svc: &Service, comments: &Comments, opts: &Options
     for (i, proc_) in svc.processes.iter().enumerate() {
         p.item("processes", &process_fields(proc_), comments.entry(i));
     }
+    if !svc.groups.is_empty() {
+        p.list("groups");
+    }
+    for (g, group) in svc.groups.iter().enumerate() {
+        p.item("groups", &group_fields(svc, group), comments.group(svc, g));
+    }
     p.trailer(&comments.trailer);
 }
 
@@ -265,9 +271,9 @@ fn service_fields<'a>(
     .collect()
 }
 
-/// A process's keys in print order; optional keys at their default are left out.
-fn process_fields(p: &Process) -> Vec<Field<'_>> {
-    let restart = match &p.restart {
+/// A restart as a description writes it.
+fn restart(r: &Restart) -> Value<'_> {
+    match r {
         Restart::None => Value::str("none"),
         Restart::Script(cmd) => Value::Map(vec![("script", Value::str(cmd))]),
         Restart::Commands { stop, start, wait } => Value::Map(vec![
@@ -275,7 +281,48 @@ fn process_fields(p: &Process) -> Vec<Field<'_>> {
             ("start", Value::str(start)),
             ("wait", Value::Duration((*wait).into())),
         ]),
-    };
+    }
+}
+
+/// A health check's keys; tuning at its default is left out.
+fn health(h: &Health) -> Value<'_> {
+    let mut kvs = vec![match &h.check {
+        HealthCheck::Exec(cmd) => ("exec", Value::str(cmd)),
+        HealthCheck::Tcp(a) => ("tcp", Value::str(a.to_string())),
+    }];
+    let secs = |v: u32| Value::Duration(v.into());
+    if h.interval != model::DEFAULT_HEALTH_INTERVAL {
+        kvs.push(("interval", secs(h.interval)));
+    }
+    if h.timeout != model::DEFAULT_HEALTH_TIMEOUT {
+        kvs.push(("timeout", secs(h.timeout)));
+    }
+    if h.failures != model::DEFAULT_HEALTH_FAILURES {
+        kvs.push(("failures", Value::Int(h.failures.into())));
+    }
+    Value::Map(kvs)
+}
+
+/// A group's keys in print order: its members are the entries that name it.
+fn group_fields<'a>(svc: &'a Service, g: &'a Group) -> Vec<Field<'a>> {
+    let members = svc
+        .members(&g.name)
+        .map(|(_, p)| Value::str(p.name.as_str()))
+        .collect();
+    vec![
+        field("name", Value::str(&g.name)),
+        field("members", Value::List(members)),
+        field("restart", restart(&g.restart)),
+        field("grace", Value::Duration(g.grace)),
+        field("retries", Value::Int(g.retries.into())),
+        field("on_retry_over", Value::str(g.on_retry_over.as_str())),
+    ]
+}
+
+/// A process's keys in print order; optional keys at their default are left out (and a group
+/// member's restart, which is its group's).
+fn process_fields(p: &Process) -> Vec<Field<'_>> {
+    let member = p.group.is_some() && p.restart == Restart::None;
     // uids as integers, names as strings: what the description reads back the same
     fn user(u: &str) -> Value<'_> {
         if u.bytes().all(|b| b.is_ascii_digit()) {
@@ -285,13 +332,21 @@ fn process_fields(p: &Process) -> Vec<Field<'_>> {
         }
     }
     let users = || Value::List(p.user.iter().map(String::as_str).map(user).collect());
+    let secs = |v: u32| Value::Duration(v.into());
     [
         Some(field("name", Value::str(&p.name))),
-        Some(field("restart", restart)),
+        (!member).then(|| field("restart", restart(&p.restart))),
         Some(field("grace", Value::Duration(p.grace))),
         Some(field("retries", Value::Int(p.retries.into()))),
         Some(field("on_retry_over", Value::str(p.on_retry_over.as_str()))),
         (!p.user.is_empty()).then(|| field("user", users())),
+        (p.instances != model::DEFAULT_INSTANCES)
+            .then(|| field("instances", Value::Int(p.instances.into()))),
+        p.health.as_ref().map(|h| field("health", health(h))),
+        (p.stop_timeout != model::DEFAULT_STOP_TIMEOUT)
+            .then(|| field("stop_timeout", secs(p.stop_timeout))),
+        (p.retry_delay != model::DEFAULT_RETRY_DELAY)
+            .then(|| field("retry_delay", secs(p.retry_delay))),
     ]
     .into_iter()
     .flatten()

@@ -7,7 +7,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::ValidationError;
 use serde_json::Value;
 
-use crate::description::{PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
+use crate::description::{GROUP_KEYS, HEALTH_KEYS, PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
 use crate::diagnostics::{codes, Code, Diagnostic};
 use crate::frontend::SpanTable;
 use crate::model::limits;
@@ -66,10 +66,12 @@ fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<Suggestion<'a>> {
 
 /// Known keys of the object at `ptr`.
 fn keys_at(ptr: &str) -> &'static [&'static str] {
-    let depth = ptr.split('/').count() - 1;
-    match depth {
-        0 => SERVICE_KEYS,
-        2 => PROCESS_KEYS,
+    let mut segs = ptr.split('/').skip(1);
+    match (segs.next(), segs.next(), segs.next(), segs.next()) {
+        (None, ..) => SERVICE_KEYS,
+        (Some("processes"), Some(_), None, _) => PROCESS_KEYS,
+        (Some("processes"), Some(_), Some("health"), None) => HEALTH_KEYS,
+        (Some("groups"), Some(_), None, _) => GROUP_KEYS,
         _ => RESTART_KEYS,
     }
 }
@@ -449,6 +451,25 @@ fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
 fn pattern_problem(c: &Ctx<'_>, key: &str, s: &str) -> Option<Diagnostic> {
     use crate::rules;
     let (code, msg, label): (Code, String, &str) = match key {
+        "name" if c.ptr.starts_with("/groups/") => (
+            codes::GROUP_INVALID_NAME,
+            format!("group name {} is not valid", brief_str(s)),
+            "not [a-z0-9][a-z0-9_-]*",
+        ),
+        "exec" => (
+            codes::INVALID_HEALTH_CHECK,
+            rules::health_exec_problem(s)?.to_owned(),
+            "invalid health check",
+        ),
+        "tcp" => (
+            codes::INVALID_HEALTH_CHECK,
+            format!(
+                "health.tcp {}: {}",
+                brief_str(s),
+                crate::pfile::pent::parse_tcp(s, ':').err()?
+            ),
+            "not an address and port",
+        ),
         "name" => (
             codes::INVALID_PNAME,
             rules::pname_problem(s)?.to_owned(),

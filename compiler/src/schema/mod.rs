@@ -48,6 +48,9 @@ const CONTROLS_BUT_TAB: &str = "\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f";
 /// characters (`psctl::escape::is_invisible_reordering`).
 const REORDERING: &str = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029";
 
+/// A TCP health check address, `A.B.C.D:PORT` (the values are checked when converted).
+const TCP_PATTERN: &str = "^[0-9]{1,3}(\\.[0-9]{1,3}){3}:[0-9]{1,5}$";
+
 /// An IPCKEY string, `0x1` to `0x7fffffff` with at most 8 hex digits, without look-ahead
 /// (Taplo's and Rust's regex engines have none): either no leading zero and 1-7 digits, or 8
 /// digits starting with 1-7, or `k` leading zeros and at most `8 - k` digits in all.
@@ -158,9 +161,18 @@ fn refine(s: &mut Value) {
                     ));
                 }
             }
+            // Counts take their limits from the descriptor table too.
+            if let Some(r) = fields::by_key_name(key)
+                .filter(|d| d.unit == Unit::Count)
+                .and_then(|d| d.range.clone())
+            {
+                f.insert("minimum".into(), (*r.start()).into());
+                f.insert("maximum".into(), (*r.end()).into());
+            }
             let pattern = match key.as_str() {
                 "conf_dir" | "dump_file" => Some(format!("^/[^{ctl}]*$")),
-                "script" => Some(format!("^/[^:{ctl}{REORDERING}]*$")),
+                "script" | "exec" => Some(format!("^/[^:{ctl}{REORDERING}]*$")),
+                "tcp" => Some(TCP_PATTERN.to_owned()),
                 "stop" | "start" => Some(format!(
                     "^\\s*[^\\s{ctl}{REORDERING}][^{ctl_nt}{REORDERING}]*$"
                 )),
@@ -168,6 +180,20 @@ fn refine(s: &mut Value) {
             };
             if let Some(p) = pattern {
                 f.insert("pattern".into(), p.into());
+            }
+        }
+    }
+    // A health check is a mapping when given (`Option` made it "mapping or null").
+    if let Some(h) = s.pointer_mut("/definitions/ProcessDesc/properties/health") {
+        if let Some(r) = h
+            .get("anyOf")
+            .and_then(|a| a.get(0))
+            .and_then(|a| a.get("$ref"))
+            .cloned()
+        {
+            h["$ref"] = r;
+            if let Some(m) = h.as_object_mut() {
+                m.remove("anyOf");
             }
         }
     }
@@ -266,7 +292,7 @@ pub fn validate(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Vec<Di
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::description::{PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
+    use crate::description::{GROUP_KEYS, HEALTH_KEYS, PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
 
     /// Every property of every object: (path, property schema, required?).
     fn properties(s: &Value) -> Vec<(String, Value, bool)> {
@@ -351,6 +377,8 @@ mod tests {
         restart.extend(keys(&s["definitions"]["CommandsRestart"]));
         restart.sort();
         assert_eq!(restart, sorted(RESTART_KEYS));
+        assert_eq!(keys(&s["definitions"]["HealthDesc"]), sorted(HEALTH_KEYS));
+        assert_eq!(keys(&s["definitions"]["GroupDesc"]), sorted(GROUP_KEYS));
     }
 
     #[test]
