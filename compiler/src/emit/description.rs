@@ -27,7 +27,7 @@ pub struct Options<'a> {
     /// Which PARAM keys (in `PARAM_KEYS` order) the source gave. Keys given, or differing from
     /// the description default, are printed; `dump_file` always is, since the pfile default
     /// (`pcheck_dump_<ipckey>`) is not the description default (`pcheck_dump_<name>`).
-    pub given: [bool; 5],
+    pub given: [bool; PARAM_KEYS.len()],
 }
 
 /// Seconds as a duration: a whole number of days, hours or minutes when exact, else seconds.
