@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use super::read::{number, Reader};
+use super::read::{number, Kind, Reader};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::fields::{self, Field, Unit};
 use crate::model::{self, limits, Action, Group, Health, HealthCheck, Process, Restart};
-use crate::rules;
 use crate::span::{SourceFile, Span};
 use crate::suggestion::{suggest, Closeness};
 
@@ -233,39 +232,14 @@ fn read_extensions(r: &mut Reader<'_>, fields: &[Span]) -> Vec<ExtField> {
 /// The number of extension field `e` (descriptor `desc`) within its range; the range of
 /// seconds is said in human terms.
 fn ext_number(r: &mut Reader<'_>, e: ExtField, desc: &Field) -> Option<u32> {
-    let text = r.text(e.value);
-    let seconds = desc.unit == Unit::Seconds;
-    let Some(n) = number(text, false) else {
-        let what = if seconds {
-            "a whole number of seconds"
-        } else {
-            "a whole number"
-        };
-        r.error(
-            codes::NOT_A_NUMBER,
-            format!(
-                "{} must be {what}, not `{}`",
-                e.key,
-                crate::escape::for_display(text)
-            ),
-            e.value,
-            "not a number",
-        );
-        return None;
+    let kind = if desc.unit == Unit::Seconds {
+        Kind::Seconds
+    } else {
+        Kind::Plain
     };
     let range = desc.range.clone().unwrap_or(0..=u64::MAX);
-    let d = if seconds {
-        rules::check_seconds_range(n, range, e.key, e.value, r.src)
-    } else {
-        rules::check_range(n, range, e.key, e.value, r.src)
-    };
-    match d {
-        Some(d) => {
-            r.diags.push(d);
-            None
-        }
-        None => u32::try_from(n).ok(),
-    }
+    let n = r.number_in(e.value, e.key, range, kind)?;
+    u32::try_from(n).ok()
 }
 
 /// Applies the extension fields of an entry to `p`.

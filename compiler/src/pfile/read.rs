@@ -22,6 +22,17 @@ pub fn number(text: &str, hex: bool) -> Option<u64> {
     }
 }
 
+/// How a number is written and its range said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Decimal; the range in plain numbers.
+    Plain,
+    /// Hexadecimal with `0x`, or decimal.
+    Hex,
+    /// Decimal seconds; the range in human terms (`1 s to 1 d`).
+    Seconds,
+}
+
 /// A source file and the diagnostics found in it so far.
 pub struct Reader<'a> {
     pub src: &'a Arc<SourceFile>,
@@ -66,22 +77,40 @@ impl<'a> Reader<'a> {
         range: RangeInclusive<u64>,
         hex: bool,
     ) -> Option<u64> {
+        let kind = if hex { Kind::Hex } else { Kind::Plain };
+        self.number_in(span, what, range, kind)
+    }
+
+    /// A number of `kind` within `range`, or a diagnostic.
+    pub fn number_in(
+        &mut self,
+        span: Span,
+        what: &str,
+        range: RangeInclusive<u64>,
+        kind: Kind,
+    ) -> Option<u64> {
         let text = self.text(span);
-        let Some(n) = number(text, hex) else {
-            let expect = if hex {
-                "a hexadecimal (0x...) or decimal number"
-            } else {
-                "a whole number"
+        let Some(n) = number(text, kind == Kind::Hex) else {
+            let expect = match kind {
+                Kind::Hex => "a hexadecimal (0x...) or decimal number",
+                Kind::Plain => "a whole number",
+                Kind::Seconds => "a whole number of seconds",
             };
             self.error(
                 codes::NOT_A_NUMBER,
+                // As every message, escaped when printed.
                 format!("{what} must be {expect}, not `{text}`"),
                 span,
                 "not a number",
             );
             return None;
         };
-        match rules::check_range(n, range, what, span, self.src) {
+        let d = if kind == Kind::Seconds {
+            rules::check_seconds_range(n, range, what, span, self.src)
+        } else {
+            rules::check_range(n, range, what, span, self.src)
+        };
+        match d {
             Some(d) => {
                 self.diags.push(d);
                 None
