@@ -422,6 +422,25 @@ pub fn ranges_prose() -> String {
     format!("Allowed ranges: {}.", parts.join("; "))
 }
 
+/// The extension fields for people, one per line: `key=VALUE`, what it is, its range and
+/// default (for `psctl explain psctl::pfile::extension`).
+pub fn extensions_prose() -> String {
+    let mut out = String::new();
+    for f in PENT_EXTENSIONS {
+        let mut line = format!("  {}=  {}", f.pfile, f.doc);
+        if let Some(r) = f.human_range() {
+            line.push_str(&format!("; {r}"));
+        }
+        if let Some(d) = f.default {
+            let unit = if f.unit == Unit::Seconds { " s" } else { "" };
+            line.push_str(&format!("; default {d}{unit}"));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 /// The text of extension field `f` of entry `p` as a canonical pfile prints it, `None` when it
 /// has its default (and is therefore not printed).
 pub fn extension_value(f: &Field, p: &Process) -> Option<String> {
@@ -481,6 +500,25 @@ mod tests {
             model::DEFAULT_MONITOR_TRY_COUNT,
         ]) {
             assert_eq!(p.field.default, Some(d.to_string().as_str()));
+        }
+    }
+
+    /// docs/extensions.md says what the table says: each extension field's range and default.
+    #[test]
+    fn the_extension_doc_agrees_with_the_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/extensions.md");
+        let doc = std::fs::read_to_string(path).expect("docs/extensions.md");
+        for f in PENT_EXTENSIONS {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}=", f.pfile)))
+                .unwrap_or_else(|| panic!("no row for {}", f.pfile));
+            if let Some(r) = f.human_range() {
+                assert!(row.contains(&r), "{row}: {r}");
+            }
+            if let Some(d) = f.default {
+                assert!(row.ends_with(&format!("| {d} |")), "{row}: {d}");
+            }
         }
     }
 

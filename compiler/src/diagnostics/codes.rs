@@ -16,8 +16,8 @@ macro_rules! codes {
     };
 }
 
-/// The long explanation of `code`. Those of [`OUT_OF_RANGE`] and [`PFILE_UNKNOWN_KEY`] list
-/// ranges and keys, written from the descriptor table ([`crate::fields`]) so that it cannot drift from the checks.
+/// The long explanation of `code`. Those of [`OUT_OF_RANGE`], [`PFILE_UNKNOWN_KEY`] and
+/// [`PFILE_EXTENSION`] list ranges and keys, written from the descriptor table ([`crate::fields`]) so that it cannot drift from the checks.
 pub fn explanation(code: Code) -> std::borrow::Cow<'static, str> {
     if code == OUT_OF_RANGE {
         crate::fields::ranges_prose().into()
@@ -27,6 +27,15 @@ pub fn explanation(code: Code) -> std::borrow::Cow<'static, str> {
         format!(
             "The known PARAM keys are {} and {last}. {}",
             rest.join(", "),
+            code.explanation
+        )
+        .into()
+    } else if code == PFILE_EXTENSION {
+        format!(
+            "After its five fields a PENT line may carry psctl extensions (docs/extensions.md), \
+each `:key=value`, each at most once, at most {}:\n\n{}\n{}",
+            crate::pfile::pent::MAX_EXTENSIONS,
+            crate::fields::extensions_prose(),
             code.explanation
         )
         .into()
@@ -214,12 +223,9 @@ user running psctl) lets that user run commands as root. Fix with `chown root PA
         "pcheck runs restart scripts as root; a script others can write lets them run commands as \
 root. Fix with `chmod go-w PATH`.";
     PFILE_EXTENSION = "psctl::pfile::extension", "a PENT extension field is unknown, repeated or misplaced",
-        "After its five fields a PENT line may carry psctl extensions (docs/extensions.md), each \
-`:key=value`, each at most once, at most 16: `user=NAME[,NAME...]`, `instances=N`, \
-`health_exec=PATH [ARGS]`, `health_tcp=A.B.C.D PORT`, `health_interval=SECONDS`, \
-`health_timeout=SECONDS`, `health_failures=N`, `stop_timeout=SECONDS`, `retry_delay=SECONDS`, \
-`group=NAME`. A line whose sixth field is `kind=group` defines a group and takes no other \
-extension. Legacy pfiles have no extension fields and need none.";
+        "A line whose sixth field is `kind=group` defines a group: \
+`name:restart:grace:retry:action:kind=group`; it takes no other extension field. Legacy \
+pfiles have no extension fields and need none.";
     INVALID_USER = "psctl::value::invalid_user", "a trusted user is not a valid user name or uid",
         "`user` lists the users whose processes may match an entry: user names (letters, digits, \
 `.`, `_`, `-`, not starting with `-`, at most 32 characters, optionally ending in `$`) or \

@@ -11,7 +11,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::pfile::{Attached, Comments};
-use crate::model::{self, format_ipckey, Group, Health, HealthCheck, Process, Restart, Service};
+use crate::fields::{self, Access, Unit};
+use crate::model::{self, Group, Health, HealthCheck, Process, Restart, Service};
 use crate::pfile::PARAM_KEYS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,65 +211,40 @@ fn walk(p: &mut impl Printer, svc: &Service, comments: &Comments, opts: &Options
 }
 
 /// The top-level keys in print order. A key read from a PARAM key carries that line's comments
-/// and is printed when the source gave it or it is not the default.
+/// and is printed when the source gave it or it is not the default; every PARAM key comes from
+/// the descriptor table ([`fields::PARAMS`]).
 fn service_fields<'a>(
     svc: &'a Service,
     comments: &'a Comments,
     opts: &Options<'_>,
 ) -> Vec<Field<'a>> {
-    // Looked up by PARAM key name: `given` and `comments.params` are indexed like PARAM_KEYS.
-    let param = |param: &str, key, value, differs: bool| {
-        let i = PARAM_KEYS.iter().position(|k| *k == param);
-        let given = i.is_some_and(|i| opts.given.get(i) == Some(&true));
-        (given || differs).then(|| Field {
-            key,
+    let mut out = vec![field("name", Value::str(&svc.name))];
+    // `given` and `comments.params` are indexed like the table.
+    for (i, param) in fields::PARAMS.iter().enumerate() {
+        let text = param.print(svc);
+        // A key without a default (IPCKEY) is always printed; so is SHM_DUMP_FILE, whose pfile
+        // default (`pcheck_dump_<ipckey>`) is not the description default (`pcheck_dump_<name>`)
+        // and never equals a printed path.
+        let differs = param.field.default != Some(text.as_str());
+        if !(differs || opts.given.get(i) == Some(&true)) {
+            continue;
+        }
+        let value = match (param.field.unit, param.access) {
+            (Unit::IpcKey, _) => Value::Bare(text),
+            (Unit::Seconds, Access::Number { get, .. }) => Value::Duration(get(svc)),
+            (Unit::Count, Access::Number { get, .. }) => Value::Int(get(svc)),
+            _ => Value::str(text),
+        };
+        out.push(Field {
+            key: param.field.key,
             value,
-            comments: i.and_then(|i| comments.params.get(i)),
-        })
-    };
-    let dur = |secs: u32| Value::Duration(secs.into());
-    [
-        Some(field("name", Value::str(&svc.name))),
-        // Always: a description must name its ipckey.
-        param(
-            "IPCKEY",
-            "ipckey",
-            Value::Bare(format_ipckey(svc.ipckey)),
-            true,
-        ),
-        param(
-            "MSG_CHECK_INTERVAL",
-            "msg_check_interval",
-            dur(svc.msg_check_interval),
-            svc.msg_check_interval != model::DEFAULT_MSG_CHECK_INTERVAL,
-        ),
-        param(
-            "MONITOR_INTERVAL",
-            "monitor_interval",
-            dur(svc.monitor_interval),
-            svc.monitor_interval != model::DEFAULT_MONITOR_INTERVAL,
-        ),
-        param(
-            "MONITOR_TRY_COUNT",
-            "monitor_try_count",
-            Value::Int(svc.monitor_try_count.into()),
-            svc.monitor_try_count != model::DEFAULT_MONITOR_TRY_COUNT,
-        ),
-        // Always: the pfile default (`pcheck_dump_<ipckey>`) is not the description default
-        // (`pcheck_dump_<name>`).
-        param(
-            "SHM_DUMP_FILE",
-            "dump_file",
-            Value::str(svc.dump_file_or_default()),
-            true,
-        ),
-        svc.conf_dir
-            .as_deref()
-            .map(|d| field("conf_dir", Value::str(d))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+            comments: comments.params.get(i),
+        });
+    }
+    if let Some(d) = svc.conf_dir.as_deref() {
+        out.push(field("conf_dir", Value::str(d)));
+    }
+    out
 }
 
 /// A restart as a description writes it.

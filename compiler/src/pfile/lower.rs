@@ -78,12 +78,10 @@ impl SpanLookup for PfileSpans {
         let line = |i: usize| self.entries.get(i).map(|e| e.0);
         let value = |i: usize, k: &str| self.ext(i, k).map(|f| f.1).or_else(|| line(i));
         let group = |g: usize, f: usize| self.groups.get(g).map(|e| e.1[f]);
+        if let Some(key) = param_key(loc) {
+            return param(key).unwrap_or_default();
+        }
         let found = match loc {
-            Loc::IpcKey => param("IPCKEY"),
-            Loc::MsgCheckInterval => param("MSG_CHECK_INTERVAL"),
-            Loc::MonitorInterval => param("MONITOR_INTERVAL"),
-            Loc::MonitorTryCount => param("MONITOR_TRY_COUNT"),
-            Loc::DumpFile => param("SHM_DUMP_FILE"),
             Loc::Process(i) => line(i),
             Loc::ProcessName(i) => field(i, 0),
             Loc::Restart(i) | Loc::RestartStop(i) | Loc::RestartStart(i) | Loc::RestartWait(i) => {
@@ -110,22 +108,26 @@ impl SpanLookup for PfileSpans {
             Loc::GroupGrace(g) => group(g, 2),
             Loc::GroupRetries(g) => group(g, 3),
             Loc::GroupOnRetryOver(g) => group(g, 4),
-            Loc::Document | Loc::Name | Loc::ConfDir | Loc::Processes | Loc::Groups => None,
+            // PARAM locations are answered above, from the table.
+            _ => None,
         };
         found.unwrap_or_default()
     }
 
     fn key_span(&self, loc: Loc) -> Span {
-        let key = match loc {
-            Loc::IpcKey => "IPCKEY",
-            Loc::MsgCheckInterval => "MSG_CHECK_INTERVAL",
-            Loc::MonitorInterval => "MONITOR_INTERVAL",
-            Loc::MonitorTryCount => "MONITOR_TRY_COUNT",
-            Loc::DumpFile => "SHM_DUMP_FILE",
-            _ => return self.ext_field(loc).unwrap_or_else(|| self.span(loc)),
-        };
-        self.params.get(key).map(|p| p.0).unwrap_or_default()
+        match param_key(loc) {
+            Some(key) => self.params.get(key).map(|p| p.0).unwrap_or_default(),
+            None => self.ext_field(loc).unwrap_or_else(|| self.span(loc)),
+        }
     }
+}
+
+/// The PARAM key of a model location, if it is one.
+fn param_key(loc: Loc) -> Option<&'static str> {
+    fields::PARAMS
+        .iter()
+        .find(|p| (p.field.loc)(0) == loc)
+        .map(|p| p.field.pfile)
 }
 
 /// What the driver knows while it reads the lines.
