@@ -180,3 +180,137 @@ fn a_legacy_pfile_is_untouched_by_the_extensions() {
         "{built}"
     );
 }
+
+mod props {
+    //! For any valid service using the extensions: the canonical pfile reads back to the same
+    //! model, and so do the YAML and TOML descriptions `import` prints of it.
+
+    use proptest::prelude::*;
+    use psctl::emit::description::{self, Format, Options};
+    use psctl::emit::pfile::{print, Comments};
+    use psctl::input::{load_bytes, Format as In};
+    use psctl::model::{Action, Group, Health, HealthCheck, Process, Restart, Service};
+    use psctl::pfile::{parse_bytes, PARAM_KEYS};
+
+    fn health() -> impl Strategy<Value = Option<Health>> {
+        let check = prop_oneof![
+            (0u8..10).prop_map(|n| HealthCheck::Exec(format!("/usr/local/bin/alive-{n} --quiet"))),
+            (any::<[u8; 4]>(), 1u16..).prop_map(|(ip, port)| HealthCheck::Tcp(
+                std::net::SocketAddrV4::new(ip.into(), port)
+            )),
+        ];
+        proptest::option::of((check, 1u32..=86_400, 1u32..=3600, 1u32..=100).prop_map(
+            |(check, interval, timeout, failures)| Health {
+                check,
+                interval,
+                timeout,
+                failures,
+            },
+        ))
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            Just(Action::Continue),
+            Just(Action::Exit),
+            Just(Action::Shutdown)
+        ]
+    }
+
+    prop_compose! {
+        fn process(i: usize)(
+            script in any::<bool>(),
+            grace in 0u64..=31_536_000,
+            retries in 0u32..=1000,
+            on_retry_over in action(),
+            instances in 1u32..=1000,
+            health in health(),
+            stop_timeout in 1u32..=3600,
+            retry_delay in 0u32..=300,
+            group in proptest::option::of(0usize..2),
+        ) -> Process {
+            let restart = if script && group.is_none() {
+                Restart::Script(format!("/etc/ps/restart_{i}.sh"))
+            } else {
+                Restart::None
+            };
+            Process {
+                restart,
+                grace,
+                retries,
+                on_retry_over,
+                instances,
+                health,
+                stop_timeout,
+                // A member's retries are its group's.
+                retry_delay: if group.is_some() { 0 } else { retry_delay },
+                group: group.map(|g| format!("g{g}")),
+                ..Process::new(format!("proc-{i}"))
+            }
+        }
+    }
+
+    fn service() -> impl Strategy<Value = Service> {
+        let procs = (1usize..5).prop_flat_map(|n| (0..n).map(process).collect::<Vec<_>>());
+        (
+            procs,
+            proptest::collection::vec((any::<bool>(), 0u64..=86_400, 0u32..=5, action()), 2),
+        )
+            .prop_map(|(processes, groups)| {
+                let mut svc = Service {
+                    name: "web".into(),
+                    ipckey: 0x1f00_0601,
+                    msg_check_interval: 5,
+                    monitor_interval: 10,
+                    monitor_try_count: 2,
+                    dump_file: Some("/var/log/pcheck_dump_web".into()),
+                    conf_dir: Some("/etc/ps".into()),
+                    processes,
+                    groups: Vec::new(),
+                };
+                for (g, (script, grace, retries, on_retry_over)) in groups.into_iter().enumerate() {
+                    let name = format!("g{g}");
+                    // A group without members is an error: keep only those with some.
+                    if svc.members(&name).next().is_none() {
+                        continue;
+                    }
+                    let restart = if script {
+                        Restart::Script(format!("/etc/ps/restart_{name}.sh"))
+                    } else {
+                        Restart::None
+                    };
+                    svc.groups.push(Group {
+                        name,
+                        restart,
+                        grace,
+                        retries,
+                        on_retry_over,
+                    });
+                }
+                svc
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn pfiles_and_descriptions_read_back(svc in service()) {
+            let pfile = print(&svc, &Comments::default(), None);
+            let p = parse_bytes("pfile_web", pfile.as_bytes(), "web");
+            prop_assert!(p.diagnostics.is_empty(), "{:?}\n{}", p.diagnostics, pfile);
+            let back = p.service.unwrap();
+            prop_assert_eq!(&back.processes, &svc.processes, "{}", pfile);
+            prop_assert_eq!(&back.groups, &svc.groups, "{}", pfile);
+            for (format, input) in [(Format::Yaml, In::Yaml), (Format::Toml, In::Toml)] {
+                let opts = Options { format, schema: "s.json", given: [true; PARAM_KEYS.len()] };
+                let text = description::print(&svc, &Comments::default(), &opts);
+                let loaded = load_bytes("web", text.as_bytes(), input);
+                prop_assert!(
+                    loaded.diagnostics.is_empty(), "{:?}\n{}", loaded.diagnostics, text
+                );
+                let d = loaded.service.unwrap();
+                prop_assert_eq!(&d.processes, &svc.processes, "{}", text);
+                prop_assert_eq!(&d.groups, &svc.groups, "{}", text);
+            }
+        }
+    }
+}
