@@ -587,8 +587,6 @@ pub fn to_service(
     }
     let svc =
         Service {
-            name: desc.name.clone(),
-            ipckey: small(ipckey),
             msg_check_interval: small(msg),
             monitor_interval: small(mon),
             monitor_try_count: desc.monitor_try_count,
@@ -598,6 +596,7 @@ pub fn to_service(
             conf_dir: Some(desc.conf_dir.clone()),
             processes,
             groups,
+            ..Service::new(desc.name.clone(), small(ipckey))
         };
     // A group that lists members has its own error when none of them can be one (unknown, or
     // in another group): "no members" would only repeat it.

@@ -10,7 +10,7 @@ use super::read::Reader;
 use super::syntax::{LineKind, PfileSyntax};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::fields::{self, Param};
-use crate::model::{self, Loc, Service, SpanLookup};
+use crate::model::{Loc, Service, SpanLookup};
 use crate::rules;
 use crate::span::{SourceFile, Span};
 use crate::suggestion::{suggest, Closeness, Suggestion};
@@ -154,17 +154,7 @@ pub fn lower(
 ) -> (Option<Service>, PfileSpans, Vec<Diagnostic>) {
     let mut d = Driver {
         r: Reader::new(src),
-        svc: Service {
-            name: name.to_owned(),
-            ipckey: 0,
-            msg_check_interval: model::DEFAULT_MSG_CHECK_INTERVAL,
-            monitor_interval: model::DEFAULT_MONITOR_INTERVAL,
-            monitor_try_count: model::DEFAULT_MONITOR_TRY_COUNT,
-            dump_file: None,
-            conf_dir: None,
-            processes: Vec::new(),
-            groups: Vec::new(),
-        },
+        svc: Service::new(name, 0),
         spans: PfileSpans::default(),
         have_ipckey: false,
         ipckey_misspelled: false,
