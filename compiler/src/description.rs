@@ -221,6 +221,7 @@ pub struct GroupDesc {
     /// The names of the group's processes (of this description). A member has no restart of
     /// its own and belongs to one group only.
     #[schemars(title = "Members")]
+    #[schemars(length(min = 1))]
     pub members: Vec<String>,
     /// How the group is brought back when a member dies: "none", {script: PATH [ARGS]} or
     /// {stop, start, wait}. Members still alive are the script's to stop.
@@ -598,19 +599,12 @@ pub fn to_service(
             groups,
             ..Service::new(desc.name.clone(), small(ipckey))
         };
-    // A group that lists members has its own error when none of them can be one (unknown, or
-    // in another group): "no members" would only repeat it.
-    let listed: Vec<_> = (desc.groups.iter().enumerate())
-        .filter(|(_, g)| !g.members.is_empty())
-        .map(|(g, _)| spans.span(Loc::GroupName(g)))
-        .collect();
+    // A description's group says who its members are: an empty list is the schema's error,
+    // and a listed name that cannot be a member has its own. "No members" would repeat them.
     diags.extend(
         rules::check_service(&svc, spans, src)
             .into_iter()
-            .filter(|d| {
-                d.code != codes::GROUP_NO_MEMBERS
-                    || !d.primary_span().is_some_and(|s| listed.contains(&s))
-            }),
+            .filter(|d| d.code != codes::GROUP_NO_MEMBERS),
     );
     let ok = !diags.iter().any(Diagnostic::is_error);
     (ok.then_some(svc), diags)

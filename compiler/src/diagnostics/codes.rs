@@ -276,7 +276,9 @@ from all but one group's `members`.";
         "Group names are unique within a pfile or description: members name their group, and \
 log lines such as `Try to restart (NAME)` must say which group they mean. Rename one.";
     GROUP_INVALID_NAME = "psctl::group::invalid_name", "a group name is not valid",
-        "A group name matches `[a-z0-9][a-z0-9_-]*` (it appears in log lines and becomes part of \
-a generated script's name) and is not the pname of an entry of the same file, so that a log \
-line `Try to restart (NAME)` names one thing only.";
+        "A group name matches `[a-z0-9][a-z0-9_-]*`: it appears in log lines and becomes part of \
+a generated script's name.";
+    GROUP_NAME_CLASH = "psctl::group::name_clash", "a group has the name of an entry",
+        "A group may not have the pname of an entry of the same file, so that a log line \
+`Try to restart (NAME)` names one thing only. Rename the group.";
 }

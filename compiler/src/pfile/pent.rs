@@ -389,7 +389,7 @@ pub fn parse_tcp(text: &str, sep: char) -> Result<std::net::SocketAddrV4, &'stat
         .parse()
         .map_err(|_| "not an IPv4 address in dotted decimal (A.B.C.D)")?;
     let port = match number(port, false) {
-        Some(n @ 1..=65535) => n as u16,
+        Some(n @ 1..=65535) if !port.starts_with('0') => n as u16,
         _ => return Err("the port must be a whole number from 1 to 65535"),
     };
     Ok(std::net::SocketAddrV4::new(addr, port))
@@ -409,6 +409,8 @@ mod tests {
             ("127.0.0.1", ' '),
             ("127.0.0.1 0", ' '),
             ("127.0.0.1 65536", ' '),
+            ("127.0.0.1 080", ' '),
+            ("127.0.0.01 80", ' '),
             ("127.0.0 80", ' '),
             ("::1 80", ' '),
             ("localhost:80", ':'),

@@ -199,7 +199,9 @@ pub(super) fn map_error(
             }
             d
         }
-        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+        ValidationErrorKind::AnyOf { .. }
+        | ValidationErrorKind::OneOfNotValid { .. }
+        | ValidationErrorKind::OneOfMultipleValid { .. } => {
             return alternatives(&c, last, inst, &field);
         }
         ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
@@ -233,6 +235,13 @@ pub(super) fn map_error(
             .with_help(
                 "use lower-case letters, digits, `_` and `-`, starting with a letter or digit",
             ),
+        ValidationErrorKind::MinItems { .. } if ptr.ends_with("/members") => c
+            .at_value(
+                codes::GROUP_NO_MEMBERS,
+                format!("{field} is empty: a group has at least one member"),
+                "empty list",
+            )
+            .with_help("list the names of processes of this description, or remove the group"),
         ValidationErrorKind::MinItems { .. } if ptr == "/processes" => c
             .at_value(
                 codes::SCHEMA_INVALID,
@@ -296,7 +305,29 @@ fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagn
                 .with_help("for example `ipckey: 0x1f000501`")]
         }
         "restart" => restart(c, inst, field),
+        "health" => vec![health(c, inst)],
         _ => vec![duration(c, last, inst, field)],
+    }
+}
+
+/// A health mapping with no check or two: said as the conversion says it, so that its report
+/// of the same problem is recognized as a repeat.
+fn health(c: &Ctx<'_>, inst: &Value) -> Diagnostic {
+    let has = |k: &str| inst.get(k).is_some();
+    if has("exec") && has("tcp") {
+        c.at_value(
+            codes::HEALTH_TWO_CHECKS,
+            "the health check has both `exec` and `tcp`".into(),
+            "two checks",
+        )
+        .with_help("keep either `exec` or `tcp`")
+    } else {
+        c.at_value(
+            codes::HEALTH_NO_CHECK,
+            "the health check has neither `exec` nor `tcp`".into(),
+            "no check here",
+        )
+        .with_help("add `exec: /path/to/check` or `tcp: 127.0.0.1:80`, or remove `health`")
     }
 }
 

@@ -48,8 +48,12 @@ const CONTROLS_BUT_TAB: &str = "\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f";
 /// characters (`psctl::escape::is_invisible_reordering`).
 const REORDERING: &str = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029";
 
-/// A TCP health check address, `A.B.C.D:PORT` (the values are checked when converted).
-const TCP_PATTERN: &str = "^[0-9]{1,3}(\\.[0-9]{1,3}){3}:[0-9]{1,5}$";
+/// A TCP health check address, `A.B.C.D:PORT`: octets 0-255 and a port 1-65535, without
+/// leading zeros (what `pfile::pent::parse_tcp` accepts).
+const TCP_PATTERN: &str = concat!(
+    "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+    ":([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+);
 
 /// An IPCKEY string, `0x1` to `0x7fffffff` with at most 8 hex digits, without look-ahead
 /// (Taplo's and Rust's regex engines have none): either no leading zero and 1-7 digits, or 8
@@ -182,6 +186,10 @@ fn refine(s: &mut Value) {
                 f.insert("pattern".into(), p.into());
             }
         }
+    }
+    // A health check holds exactly one of `exec` and `tcp`.
+    if let Some(h) = s.pointer_mut("/definitions/HealthDesc") {
+        h["oneOf"] = serde_json::json!([{"required": ["exec"]}, {"required": ["tcp"]}]);
     }
     // A health check is a mapping when given (`Option` made it "mapping or null").
     if let Some(h) = s.pointer_mut("/definitions/ProcessDesc/properties/health") {
