@@ -97,9 +97,18 @@ impl Field {
 pub struct Param {
     pub field: Field,
     pub access: Access,
+    /// Printed even at its default. The guide's five keys are (the canonical form makes their
+    /// defaults explicit); a key added since is printed only when it is not the default, so
+    /// that every pfile written before it prints as it did.
+    pub always_printed: bool,
 }
 
 impl Param {
+    /// Whether a canonical pfile of `svc` has a line for this key.
+    pub fn printed(&self, svc: &Service) -> bool {
+        self.always_printed || self.field.default != Some(self.print(svc).as_str())
+    }
+
     /// The canonical pfile text of this key's value in `svc` (defaults made explicit).
     pub fn print(&self, svc: &Service) -> String {
         match self.access {
@@ -130,6 +139,7 @@ pub const IPCKEY: Param = Param {
         get: |s| s.ipckey.into(),
         set: |s, v| s.ipckey = n(v),
     },
+    always_printed: true,
 };
 
 pub const MSG_CHECK_INTERVAL: Param = Param {
@@ -146,6 +156,7 @@ pub const MSG_CHECK_INTERVAL: Param = Param {
         get: |s| s.msg_check_interval.into(),
         set: |s, v| s.msg_check_interval = n(v),
     },
+    always_printed: true,
 };
 
 pub const MONITOR_INTERVAL: Param = Param {
@@ -162,6 +173,7 @@ pub const MONITOR_INTERVAL: Param = Param {
         get: |s| s.monitor_interval.into(),
         set: |s, v| s.monitor_interval = n(v),
     },
+    always_printed: true,
 };
 
 pub const MONITOR_TRY_COUNT: Param = Param {
@@ -178,6 +190,7 @@ pub const MONITOR_TRY_COUNT: Param = Param {
         get: |s| s.monitor_try_count.into(),
         set: |s, v| s.monitor_try_count = n(v),
     },
+    always_printed: true,
 };
 
 pub const SHM_DUMP_FILE: Param = Param {
@@ -194,6 +207,7 @@ pub const SHM_DUMP_FILE: Param = Param {
         get: Service::dump_file_or_default,
         set: |s, v| s.dump_file = Some(v),
     },
+    always_printed: true,
 };
 
 /// The PARAM keys, in canonical (printing) order.

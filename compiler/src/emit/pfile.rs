@@ -237,8 +237,12 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
     }
     push_line(&mut out, PARAM_BANNER, None);
     for (i, param) in fields::PARAMS.iter().enumerate() {
-        let (key, value) = (param.field.pfile, param.print(svc));
         let a = &comments.params[i];
+        // A key at its default that is not always printed goes, unless it carries comments.
+        if !param.printed(svc) && a.before.is_empty() && a.trailing.is_none() {
+            continue;
+        }
+        let (key, value) = (param.field.pfile, param.print(svc));
         for c in &a.before {
             push_line(&mut out, c, None);
         }
