@@ -258,15 +258,10 @@ mod props {
         )
             .prop_map(|(processes, groups)| {
                 let mut svc = Service {
-                    name: "web".into(),
-                    ipckey: 0x1f00_0601,
-                    msg_check_interval: 5,
-                    monitor_interval: 10,
-                    monitor_try_count: 2,
                     dump_file: Some("/var/log/pcheck_dump_web".into()),
                     conf_dir: Some("/etc/ps".into()),
                     processes,
-                    groups: Vec::new(),
+                    ..Service::new("web", 0x1f00_0601)
                 };
                 for (g, (script, grace, retries, on_retry_over)) in groups.into_iter().enumerate() {
                     let name = format!("g{g}");
