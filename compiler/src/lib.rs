@@ -17,6 +17,7 @@ pub mod duration;
 #[cfg(feature = "apply")]
 pub mod emit;
 pub mod escape;
+pub mod fields;
 #[cfg(feature = "descriptions")]
 pub mod frontend;
 #[cfg(feature = "descriptions")]

@@ -205,14 +205,14 @@ fn print_report(r: &ApplyReport, args: &Args) {
     }
     for w in &r.warnings {
         if args.message_format == MessageFormat::Github {
-            println!("::warning title=psctl apply::{}", github_escape(w));
+            println!("::warning title=psctl apply::{}", output::github_escape(w));
         } else {
             eprintln!("warning: {w}");
         }
     }
     for e in &r.errors {
         if args.message_format == MessageFormat::Github {
-            println!("::error title=psctl apply::{}", github_escape(e));
+            println!("::error title=psctl apply::{}", output::github_escape(e));
         } else {
             eprintln!("error: {e}");
         }
@@ -235,11 +235,4 @@ fn print_report(r: &ApplyReport, args: &Args) {
             r.errors.len()
         );
     }
-}
-
-/// Workflow-command data escaping (`%`, CR, LF), as GitHub Actions defines it.
-fn github_escape(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
 }

@@ -25,7 +25,7 @@ pub fn run(args: Args) -> u8 {
     };
     match codes::lookup(word.trim()) {
         Some(c) => {
-            println!("{}: {}\n\n{}", c.id, c.summary, c.explanation);
+            println!("{}: {}\n\n{}", c.id, c.summary, codes::explanation(c));
             0
         }
         None => {

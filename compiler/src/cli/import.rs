@@ -124,13 +124,6 @@ pub fn run(args: Args) -> u8 {
         print_diagnostics(&parsed.diagnostics, args.message_format);
         return 1;
     };
-    // Until the description printer carries them, refuse rather than drop them silently.
-    if uses_spec7(svc) {
-        eprintln!(
-            "psctl import: `{display}` uses pfile extensions (instances, health, stop_timeout, retry_delay or groups) that import cannot carry into a description yet"
-        );
-        return 2;
-    }
     let format = match (args.to, &args.output) {
         (Some(To::Toml), _) => Format::Toml,
         (Some(To::Yaml), _) => Format::Yaml,
@@ -167,17 +160,4 @@ pub fn run(args: Args) -> u8 {
         }
     }
     0
-}
-
-/// Whether `svc` sets any extension of spec 7 (beyond `user`).
-fn uses_spec7(svc: &crate::model::Service) -> bool {
-    let d = crate::model::Process::new("");
-    !svc.groups.is_empty()
-        || svc.processes.iter().any(|p| {
-            p.instances != d.instances
-                || p.health.is_some()
-                || p.stop_timeout != d.stop_timeout
-                || p.retry_delay != d.retry_delay
-                || p.group.is_some()
-        })
 }

@@ -40,16 +40,17 @@ pub fn to_json(d: &Diagnostic) -> String {
     format!("{{{}}}", body.join(","))
 }
 
-/// Escapes workflow-command data (`%`, CR, LF) and, for properties, also `:` and `,`.
-fn gh_escape(s: &str, property: bool) -> String {
-    let mut out = s
-        .replace('%', "%25")
+/// Escapes workflow-command data (`%`, CR, LF), as GitHub Actions defines it.
+pub fn github_escape(s: &str) -> String {
+    s.replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A");
-    if property {
-        out = out.replace(':', "%3A").replace(',', "%2C");
-    }
-    out
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property (`file=`, `title=`): data escaping plus `:` and `,`,
+/// which separate properties.
+fn github_property(s: &str) -> String {
+    github_escape(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// `::error file=F,line=L,col=C,endLine=..,endColumn=..,title=CODE::message`
@@ -60,7 +61,7 @@ pub fn to_github(d: &Diagnostic) -> String {
     };
     let mut props = Vec::new();
     if let Some(f) = d.file_name() {
-        props.push(format!("file={}", gh_escape(&escape(f), true)));
+        props.push(format!("file={}", github_property(&escape(f))));
     }
     if let Some((s, e)) = d.location() {
         props.push(format!("line={}", s.line));
@@ -68,14 +69,14 @@ pub fn to_github(d: &Diagnostic) -> String {
         props.push(format!("endLine={}", e.line));
         props.push(format!("endColumn={}", e.column));
     }
-    props.push(format!("title={}", gh_escape(d.code.id, true)));
+    props.push(format!("title={}", github_property(d.code.id)));
     // Escaped first: the one line break is the one added here, written as `%0A`.
     let mut msg = escape(&d.message).into_owned();
     if let Some(h) = &d.help {
         msg.push_str("\nhelp: ");
         msg.push_str(&escape(h));
     }
-    format!("::{kind} {}::{}", props.join(","), gh_escape(&msg, false))
+    format!("::{kind} {}::{}", props.join(","), github_escape(&msg))
 }
 
 /// miette's report, with escaped text. It prints source lines as they are, so a diagnostic

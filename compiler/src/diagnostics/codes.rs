@@ -16,6 +16,34 @@ macro_rules! codes {
     };
 }
 
+/// The long explanation of `code`. Those of [`OUT_OF_RANGE`], [`PFILE_UNKNOWN_KEY`] and
+/// [`PFILE_EXTENSION`] list ranges and keys, written from the descriptor table ([`crate::fields`]) so that it cannot drift from the checks.
+pub fn explanation(code: Code) -> std::borrow::Cow<'static, str> {
+    if code == OUT_OF_RANGE {
+        crate::fields::ranges_prose().into()
+    } else if code == PFILE_UNKNOWN_KEY {
+        let keys = crate::pfile::PARAM_KEYS;
+        let (last, rest) = keys.split_last().expect("PARAM keys");
+        format!(
+            "The known PARAM keys are {} and {last}. {}",
+            rest.join(", "),
+            code.explanation
+        )
+        .into()
+    } else if code == PFILE_EXTENSION {
+        format!(
+            "After its five fields a PENT line may carry psctl extensions (docs/extensions.md), \
+each `:key=value`, each at most once, at most {}:\n\n{}\n{}",
+            crate::pfile::pent::MAX_EXTENSIONS,
+            crate::fields::extensions_prose(),
+            code.explanation
+        )
+        .into()
+    } else {
+        code.explanation.into()
+    }
+}
+
 /// Finds a code by its id, also accepting the id without the `psctl::` prefix.
 pub fn lookup(id: &str) -> Option<Code> {
     ALL.iter()
@@ -44,9 +72,8 @@ comment.";
 `pname:restart:grace:retry:action`, for example \
 `crond:/var/opt/HA/PS/conf/bin/restart_crond.sh:86400:3:continue`. A pname cannot contain `:`.";
     PFILE_UNKNOWN_KEY = "psctl::pfile::unknown_key", "unknown PARAM key",
-        "The known PARAM keys are IPCKEY, MSG_CHECK_INTERVAL, MONITOR_INTERVAL, \
-MONITOR_TRY_COUNT and SHM_DUMP_FILE. Keys are upper case. A misspelt key would silently fall \
-back to a default, so it is an error.";
+        "Keys are upper case. A misspelt key would silently fall back to a default, so it is an \
+error.";
     PFILE_DUPLICATE_KEY = "psctl::pfile::duplicate_key", "a PARAM key is given twice",
         "Each PARAM key may appear once. Remove one of the two lines; the diagnostic points at the \
 second and labels the first.";
@@ -65,8 +92,7 @@ second and labels the first.";
         "This field takes a non-negative whole number (IPCKEY also takes hexadecimal with a `0x` \
 prefix). Durations in a pfile are whole seconds without a unit.";
     OUT_OF_RANGE = "psctl::value::out_of_range", "a value is outside its allowed range",
-        "Allowed ranges: IPCKEY 0x1-0x7fffffff; MSG_CHECK_INTERVAL 1-3600 s; MONITOR_INTERVAL \
-1-86400 s; MONITOR_TRY_COUNT 1-100; grace 0-31536000 s; retry 0-1000; wait 0-3600 s.";
+        "";
     NOT_ABSOLUTE = "psctl::value::not_absolute", "a path must be absolute",
         "pcheck runs as root from an unknown working directory, so SHM_DUMP_FILE, conf_dir and \
 restart scripts must be absolute paths (starting with `/`).";
@@ -197,12 +223,9 @@ user running psctl) lets that user run commands as root. Fix with `chown root PA
         "pcheck runs restart scripts as root; a script others can write lets them run commands as \
 root. Fix with `chmod go-w PATH`.";
     PFILE_EXTENSION = "psctl::pfile::extension", "a PENT extension field is unknown, repeated or misplaced",
-        "After its five fields a PENT line may carry psctl extensions (docs/extensions.md), each \
-`:key=value`, each at most once, at most 16: `user=NAME[,NAME...]`, `instances=N`, \
-`health_exec=PATH [ARGS]`, `health_tcp=A.B.C.D PORT`, `health_interval=SECONDS`, \
-`health_timeout=SECONDS`, `health_failures=N`, `stop_timeout=SECONDS`, `retry_delay=SECONDS`, \
-`group=NAME`. A line whose sixth field is `kind=group` defines a group and takes no other \
-extension. Legacy pfiles have no extension fields and need none.";
+        "A line whose sixth field is `kind=group` defines a group: \
+`name:restart:grace:retry:action:kind=group`; it takes no other extension field. Legacy \
+pfiles have no extension fields and need none.";
     INVALID_USER = "psctl::value::invalid_user", "a trusted user is not a valid user name or uid",
         "`user` lists the users whose processes may match an entry: user names (letters, digits, \
 `.`, `_`, `-`, not starting with `-`, at most 32 characters, optionally ending in `$`) or \
@@ -253,7 +276,9 @@ from all but one group's `members`.";
         "Group names are unique within a pfile or description: members name their group, and \
 log lines such as `Try to restart (NAME)` must say which group they mean. Rename one.";
     GROUP_INVALID_NAME = "psctl::group::invalid_name", "a group name is not valid",
-        "A group name matches `[a-z0-9][a-z0-9_-]*` (it appears in log lines and becomes part of \
-a generated script's name) and is not the pname of an entry of the same file, so that a log \
-line `Try to restart (NAME)` names one thing only.";
+        "A group name matches `[a-z0-9][a-z0-9_-]*`: it appears in log lines and becomes part of \
+a generated script's name.";
+    GROUP_NAME_CLASH = "psctl::group::name_clash", "a group has the name of an entry",
+        "A group may not have the pname of an entry of the same file, so that a log line \
+`Try to restart (NAME)` names one thing only. Rename the group.";
 }

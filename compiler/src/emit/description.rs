@@ -2,11 +2,18 @@
 //! order and comments are ours to place. Every value is written so that it reads back exactly:
 //! strings are quoted whenever a plain form could be misread, durations use a unit only when
 //! it is exact.
+//!
+//! One walk ([`walk`]) decides what is printed — which keys, in which order, which defaults are
+//! left out, where the pfile's comments go — and hands it to a [`Printer`], one per format,
+//! which decides only how it is spelled. A new key is one line in the walk.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::pfile::{Attached, Comments};
-use crate::model::{self, format_ipckey, Restart, Service};
+use crate::fields::{self, Access, Unit};
+use crate::model::{self, Group, Health, HealthCheck, Process, Restart, Service};
+use crate::pfile::PARAM_KEYS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -21,7 +28,7 @@ pub struct Options<'a> {
     /// Which PARAM keys (in `PARAM_KEYS` order) the source gave. Keys given, or differing from
     /// the description default, are printed; `dump_file` always is, since the pfile default
     /// (`pcheck_dump_<ipckey>`) is not the description default (`pcheck_dump_<name>`).
-    pub given: [bool; 5],
+    pub given: [bool; PARAM_KEYS.len()],
 }
 
 /// Seconds as a duration: a whole number of days, hours or minutes when exact, else seconds.
@@ -88,6 +95,241 @@ fn yaml_str(s: &str) -> String {
     }
 }
 
+/// A value as the walk hands it to a printer.
+enum Value<'a> {
+    /// A string, quoted as the format needs.
+    Str(Cow<'a, str>),
+    Int(u64),
+    /// Text printed as it stands in both formats: the hex ipckey, a numeric uid.
+    Bare(String),
+    /// Seconds, printed by [`duration`].
+    Duration(u64),
+    /// A flow sequence (YAML) or array (TOML).
+    List(Vec<Value<'a>>),
+    /// A nested mapping (YAML) or inline table (TOML), keys in print order.
+    Map(Vec<(&'static str, Value<'a>)>),
+}
+
+impl<'a> Value<'a> {
+    fn str(s: impl Into<Cow<'a, str>>) -> Self {
+        Value::Str(s.into())
+    }
+}
+
+/// One key with its value and the pfile comments of the line it came from.
+struct Field<'a> {
+    key: &'static str,
+    value: Value<'a>,
+    comments: Option<&'a Attached>,
+}
+
+fn field<'a>(key: &'static str, value: Value<'a>) -> Field<'a> {
+    Field {
+        key,
+        value,
+        comments: None,
+    }
+}
+
+/// How one format spells what the walk decides. Top-level fields come before any list (TOML
+/// would read a key after `[[processes]]` as part of the table).
+trait Printer {
+    /// Between a key and its value on one line.
+    const SEP: &'static str;
+    fn string(s: &str) -> String;
+    fn duration(secs: u64) -> String;
+
+    /// A value on one line; nested lists and mappings in flow style, which both formats
+    /// spell alike but for [`Self::SEP`].
+    fn inline(v: &Value<'_>) -> String {
+        match v {
+            Value::Str(s) => Self::string(s),
+            Value::Int(n) => n.to_string(),
+            Value::Bare(s) => s.clone(),
+            Value::Duration(secs) => Self::duration(*secs),
+            Value::List(vs) => {
+                let items: Vec<_> = vs.iter().map(Self::inline).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Value::Map(kvs) if kvs.is_empty() => "{}".to_owned(),
+            Value::Map(kvs) => {
+                let items: Vec<_> = kvs
+                    .iter()
+                    .map(|(k, v)| format!("{k}{}{}", Self::SEP, Self::inline(v)))
+                    .collect();
+                format!("{{ {} }}", items.join(", "))
+            }
+        }
+    }
+
+    /// The first line, naming the schema for editors.
+    fn modeline(&mut self, schema: &str);
+    /// Own-line comments at the top level.
+    fn comments(&mut self, cs: &[String]);
+    /// A top-level key, with its comments.
+    fn field(&mut self, f: &Field<'_>);
+    /// Opens the list of tables `key`, before its items. YAML writes `key:` even for an empty
+    /// list (as `processes` has always been printed), so the walk skips an optional empty one.
+    fn list(&mut self, key: &str);
+    /// One table of the list `key`. `comments` belong to the table: own-line ones go before
+    /// it, the trailing one after its first field.
+    fn item(&mut self, key: &str, fields: &[Field<'_>], comments: Option<&Attached>);
+    /// The comments after everything else.
+    fn trailer(&mut self, cs: &[String]);
+}
+
+/// Prints `svc` as a service description with `comments` placed where they belong.
+pub fn print(svc: &Service, comments: &Comments, opts: &Options<'_>) -> String {
+    let mut out = Out {
+        text: String::with_capacity(512 + 160 * svc.processes.len()),
+    };
+    match opts.format {
+        Format::Yaml => walk(&mut Yaml(&mut out), svc, comments, opts),
+        Format::Toml => walk(&mut Toml(&mut out), svc, comments, opts),
+    }
+    out.text
+}
+
+/// What a description holds, in order, whatever the format.
+fn walk(p: &mut impl Printer, svc: &Service, comments: &Comments, opts: &Options<'_>) {
+    p.modeline(opts.schema);
+    p.comments(&comments.preamble);
+    for f in service_fields(svc, comments, opts) {
+        p.field(&f);
+    }
+    p.list("processes");
+    for (i, proc_) in svc.processes.iter().enumerate() {
+        p.item("processes", &process_fields(proc_), comments.entry(i));
+    }
+    if !svc.groups.is_empty() {
+        p.list("groups");
+    }
+    for (g, group) in svc.groups.iter().enumerate() {
+        p.item("groups", &group_fields(svc, group), comments.group(svc, g));
+    }
+    p.trailer(&comments.trailer);
+}
+
+/// The top-level keys in print order. A key read from a PARAM key carries that line's comments
+/// and is printed when the source gave it or it is not the default; every PARAM key comes from
+/// the descriptor table ([`fields::PARAMS`]).
+fn service_fields<'a>(
+    svc: &'a Service,
+    comments: &'a Comments,
+    opts: &Options<'_>,
+) -> Vec<Field<'a>> {
+    let mut out = vec![field("name", Value::str(&svc.name))];
+    // `given` and `comments.params` are indexed like the table.
+    for (i, param) in fields::PARAMS.iter().enumerate() {
+        let text = param.print(svc);
+        // A key without a default (IPCKEY) is always printed; so is SHM_DUMP_FILE, whose pfile
+        // default (`pcheck_dump_<ipckey>`) is not the description default (`pcheck_dump_<name>`)
+        // and never equals a printed path.
+        let differs = param.field.default != Some(text.as_str());
+        if !(differs || opts.given.get(i) == Some(&true)) {
+            continue;
+        }
+        let value = match (param.field.unit, param.access) {
+            (Unit::IpcKey, _) => Value::Bare(text),
+            (Unit::Seconds, Access::Number { get, .. }) => Value::Duration(get(svc)),
+            (Unit::Count, Access::Number { get, .. }) => Value::Int(get(svc)),
+            _ => Value::str(text),
+        };
+        out.push(Field {
+            key: param.field.key,
+            value,
+            comments: comments.params.get(i),
+        });
+    }
+    if let Some(d) = svc.conf_dir.as_deref() {
+        out.push(field("conf_dir", Value::str(d)));
+    }
+    out
+}
+
+/// A restart as a description writes it.
+fn restart(r: &Restart) -> Value<'_> {
+    match r {
+        Restart::None => Value::str("none"),
+        Restart::Script(cmd) => Value::Map(vec![("script", Value::str(cmd))]),
+        Restart::Commands { stop, start, wait } => Value::Map(vec![
+            ("stop", Value::str(stop)),
+            ("start", Value::str(start)),
+            ("wait", Value::Duration((*wait).into())),
+        ]),
+    }
+}
+
+/// A health check's keys; tuning at its default is left out.
+fn health(h: &Health) -> Value<'_> {
+    let mut kvs = vec![match &h.check {
+        HealthCheck::Exec(cmd) => ("exec", Value::str(cmd)),
+        HealthCheck::Tcp(a) => ("tcp", Value::str(a.to_string())),
+    }];
+    let secs = |v: u32| Value::Duration(v.into());
+    if h.interval != model::DEFAULT_HEALTH_INTERVAL {
+        kvs.push(("interval", secs(h.interval)));
+    }
+    if h.timeout != model::DEFAULT_HEALTH_TIMEOUT {
+        kvs.push(("timeout", secs(h.timeout)));
+    }
+    if h.failures != model::DEFAULT_HEALTH_FAILURES {
+        kvs.push(("failures", Value::Int(h.failures.into())));
+    }
+    Value::Map(kvs)
+}
+
+/// A group's keys in print order: its members are the entries that name it.
+fn group_fields<'a>(svc: &'a Service, g: &'a Group) -> Vec<Field<'a>> {
+    let members = svc
+        .members(&g.name)
+        .map(|(_, p)| Value::str(p.name.as_str()))
+        .collect();
+    vec![
+        field("name", Value::str(&g.name)),
+        field("members", Value::List(members)),
+        field("restart", restart(&g.restart)),
+        field("grace", Value::Duration(g.grace)),
+        field("retries", Value::Int(g.retries.into())),
+        field("on_retry_over", Value::str(g.on_retry_over.as_str())),
+    ]
+}
+
+/// A process's keys in print order; optional keys at their default are left out (and a group
+/// member's restart, which is its group's).
+fn process_fields(p: &Process) -> Vec<Field<'_>> {
+    let member = p.group.is_some() && p.restart == Restart::None;
+    // uids as integers, names as strings: what the description reads back the same
+    fn user(u: &str) -> Value<'_> {
+        if u.bytes().all(|b| b.is_ascii_digit()) {
+            Value::Bare(u.to_owned())
+        } else {
+            Value::str(u)
+        }
+    }
+    let users = || Value::List(p.user.iter().map(String::as_str).map(user).collect());
+    let secs = |v: u32| Value::Duration(v.into());
+    [
+        Some(field("name", Value::str(&p.name))),
+        (!member).then(|| field("restart", restart(&p.restart))),
+        Some(field("grace", Value::Duration(p.grace))),
+        Some(field("retries", Value::Int(p.retries.into()))),
+        Some(field("on_retry_over", Value::str(p.on_retry_over.as_str()))),
+        (!p.user.is_empty()).then(|| field("user", users())),
+        (p.instances != model::DEFAULT_INSTANCES)
+            .then(|| field("instances", Value::Int(p.instances.into()))),
+        p.health.as_ref().map(|h| field("health", health(h))),
+        (p.stop_timeout != model::DEFAULT_STOP_TIMEOUT)
+            .then(|| field("stop_timeout", secs(p.stop_timeout))),
+        (p.retry_delay != model::DEFAULT_RETRY_DELAY)
+            .then(|| field("retry_delay", secs(p.retry_delay))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The text being built, shared by both printers.
 struct Out {
     text: String,
 }
@@ -99,162 +341,146 @@ impl Out {
         }
     }
 
-    /// A line, with the attached comments: own-line ones before it, a trailing one after it.
-    fn line(&mut self, indent: &str, text: &str, a: Option<&Attached>) {
-        if let Some(a) = a {
-            self.comments(indent, &a.before);
-        }
+    /// One line (or a key with its nested lines), then its trailing comment if any.
+    fn line(&mut self, indent: &str, text: &str, trailing: Option<&str>) {
         let _ = write!(self.text, "{indent}{text}");
-        if let Some(t) = a.and_then(|a| a.trailing.as_deref()) {
+        if let Some(t) = trailing {
             let _ = write!(self.text, " {}", comment(t));
         }
         self.text.push('\n');
     }
+
+    /// A top-level key: its own-line comments, then the line.
+    fn field(&mut self, text: &str, a: Option<&Attached>) {
+        if let Some(a) = a {
+            self.comments("", &a.before);
+        }
+        self.line("", text, a.and_then(|a| a.trailing.as_deref()));
+    }
 }
 
-/// Prints `svc` as a service description with `comments` placed where they belong.
-pub fn print(svc: &Service, comments: &Comments, opts: &Options<'_>) -> String {
-    let yaml = opts.format == Format::Yaml;
-    let s = |v: &str| if yaml { yaml_str(v) } else { quoted(v) };
-    let dur = |secs: u64| {
-        let d = duration(secs);
-        if yaml || secs == 0 {
-            d
+struct Yaml<'o>(&'o mut Out);
+
+impl Yaml<'_> {
+    /// `key: value`; a nested mapping goes on the following lines, two columns deeper than
+    /// `indent`, the indent of the key.
+    fn key_value(indent: &str, key: &str, value: &Value<'_>) -> String {
+        match value {
+            Value::Map(kvs) if !kvs.is_empty() => {
+                let inner = format!("{indent}  ");
+                let mut s = format!("{key}:");
+                for (k, v) in kvs {
+                    let _ = write!(s, "\n{inner}{}", Self::key_value(&inner, k, v));
+                }
+                s
+            }
+            v => format!("{key}: {}", Self::inline(v)),
+        }
+    }
+}
+
+impl Printer for Yaml<'_> {
+    const SEP: &'static str = ": ";
+
+    fn string(s: &str) -> String {
+        yaml_str(s)
+    }
+
+    fn duration(secs: u64) -> String {
+        duration(secs)
+    }
+
+    fn modeline(&mut self, schema: &str) {
+        let _ = writeln!(self.0.text, "# yaml-language-server: $schema={schema}");
+    }
+
+    fn comments(&mut self, cs: &[String]) {
+        self.0.comments("", cs);
+    }
+
+    fn field(&mut self, f: &Field<'_>) {
+        self.0
+            .field(&Self::key_value("", f.key, &f.value), f.comments);
+    }
+
+    fn list(&mut self, key: &str) {
+        let _ = writeln!(self.0.text, "{key}:");
+    }
+
+    fn item(&mut self, _key: &str, fields: &[Field<'_>], comments: Option<&Attached>) {
+        if let Some(a) = comments {
+            self.0.comments("  ", &a.before);
+        }
+        let mut trailing = comments.and_then(|a| a.trailing.as_deref());
+        for (i, f) in fields.iter().enumerate() {
+            let (indent, dash) = if i == 0 { ("  ", "- ") } else { ("    ", "") };
+            let text = format!("{dash}{}", Self::key_value("    ", f.key, &f.value));
+            self.0.line(indent, &text, trailing.take());
+        }
+    }
+
+    fn trailer(&mut self, cs: &[String]) {
+        self.0.comments("", cs);
+    }
+}
+
+struct Toml<'o>(&'o mut Out);
+
+impl Toml<'_> {
+    fn key_value(f: &Field<'_>) -> String {
+        format!("{} = {}", f.key, Self::inline(&f.value))
+    }
+}
+
+impl Printer for Toml<'_> {
+    const SEP: &'static str = " = ";
+
+    fn string(s: &str) -> String {
+        quoted(s)
+    }
+
+    /// Quoted, except 0: a bare integer, which the description reads as seconds.
+    fn duration(secs: u64) -> String {
+        if secs == 0 {
+            duration(0)
         } else {
-            quoted(&d)
-        }
-    };
-    let kv = |k: &str, v: String| {
-        if yaml {
-            format!("{k}: {v}")
-        } else {
-            format!("{k} = {v}")
-        }
-    };
-    let mut out = Out {
-        text: String::with_capacity(512 + 160 * svc.processes.len()),
-    };
-    if yaml {
-        let _ = writeln!(out.text, "# yaml-language-server: $schema={}", opts.schema);
-    } else {
-        let _ = writeln!(out.text, "#:schema {}", opts.schema);
-    }
-    out.comments("", &comments.preamble);
-    out.line("", &kv("name", s(&svc.name)), None);
-    let p = &comments.params;
-    out.line("", &kv("ipckey", format_ipckey(svc.ipckey)), Some(&p[0]));
-    let scalars = [
-        (
-            1,
-            "msg_check_interval",
-            svc.msg_check_interval,
-            model::DEFAULT_MSG_CHECK_INTERVAL,
-        ),
-        (
-            2,
-            "monitor_interval",
-            svc.monitor_interval,
-            model::DEFAULT_MONITOR_INTERVAL,
-        ),
-    ];
-    for (i, key, value, default) in scalars {
-        if opts.given[i] || value != default {
-            out.line("", &kv(key, dur(value.into())), Some(&p[i]));
+            quoted(&duration(secs))
         }
     }
-    if opts.given[3] || svc.monitor_try_count != model::DEFAULT_MONITOR_TRY_COUNT {
-        let v = svc.monitor_try_count.to_string();
-        out.line("", &kv("monitor_try_count", v), Some(&p[3]));
+
+    fn modeline(&mut self, schema: &str) {
+        let _ = writeln!(self.0.text, "#:schema {schema}");
     }
-    out.line(
-        "",
-        &kv("dump_file", s(&svc.dump_file_or_default())),
-        Some(&p[4]),
-    );
-    if let Some(dir) = &svc.conf_dir {
-        out.line("", &kv("conf_dir", s(dir)), None);
+
+    fn comments(&mut self, cs: &[String]) {
+        self.0.comments("", cs);
     }
-    if yaml {
-        out.text.push_str("processes:\n");
+
+    fn field(&mut self, f: &Field<'_>) {
+        self.0.field(&Self::key_value(f), f.comments);
     }
-    for (i, proc_) in svc.processes.iter().enumerate() {
-        let a = comments.entry(i);
-        let restart = match &proc_.restart {
-            Restart::None => s("none"),
-            Restart::Script(cmd) if yaml => format!("\n      script: {}", s(cmd)),
-            Restart::Script(cmd) => format!("{{ script = {} }}", s(cmd)),
-            Restart::Commands { stop, start, wait } if yaml => format!(
-                "\n      stop: {}\n      start: {}\n      wait: {}",
-                s(stop),
-                s(start),
-                dur((*wait).into())
-            ),
-            Restart::Commands { stop, start, wait } => format!(
-                "{{ stop = {}, start = {}, wait = {} }}",
-                s(stop),
-                s(start),
-                dur((*wait).into())
-            ),
-        };
-        let mut fields = vec![
-            kv("restart", restart),
-            kv("grace", dur(proc_.grace)),
-            kv("retries", proc_.retries.to_string()),
-            kv("on_retry_over", s(proc_.on_retry_over.as_str())),
-        ];
-        if !proc_.user.is_empty() {
-            // uids as integers, names as strings: what the description reads back the same
-            let users: Vec<String> = proc_
-                .user
-                .iter()
-                .map(|u| {
-                    if u.bytes().all(|b| b.is_ascii_digit()) {
-                        u.clone()
-                    } else {
-                        s(u)
-                    }
-                })
-                .collect();
-            fields.push(kv("user", format!("[{}]", users.join(", "))));
+
+    /// An array of tables needs no header of its own.
+    fn list(&mut self, _key: &str) {}
+
+    fn item(&mut self, key: &str, fields: &[Field<'_>], comments: Option<&Attached>) {
+        self.0.text.push('\n');
+        if let Some(a) = comments {
+            self.0.comments("", &a.before);
         }
-        if yaml {
-            if let Some(a) = a {
-                out.comments("  ", &a.before);
-            }
-            let name_only = a.map(|a| Attached {
-                before: Vec::new(),
-                trailing: a.trailing.clone(),
-            });
-            out.line(
-                "  ",
-                &format!("- name: {}", s(&proc_.name)),
-                name_only.as_ref(),
-            );
-            for f in fields {
-                // `restart:` followed by a nested mapping must not keep the space before it.
-                out.line("    ", f.replace(": \n", ":\n").as_str(), None);
-            }
-        } else {
-            out.text.push('\n');
-            if let Some(a) = a {
-                out.comments("", &a.before);
-            }
-            out.text.push_str("[[processes]]\n");
-            let trailing = a.map(|a| Attached {
-                before: Vec::new(),
-                trailing: a.trailing.clone(),
-            });
-            out.line("", &kv("name", s(&proc_.name)), trailing.as_ref());
-            for f in fields {
-                out.line("", &f, None);
-            }
+        let _ = writeln!(self.0.text, "[[{key}]]");
+        let mut trailing = comments.and_then(|a| a.trailing.as_deref());
+        for f in fields {
+            self.0.line("", &Self::key_value(f), trailing.take());
         }
     }
-    if !comments.trailer.is_empty() && !yaml {
-        out.text.push('\n');
+
+    fn trailer(&mut self, cs: &[String]) {
+        if !cs.is_empty() {
+            self.0.text.push('\n');
+        }
+        self.0.comments("", cs);
     }
-    out.comments("", &comments.trailer);
-    out.text
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@
 use std::fmt::Write as _;
 
 use super::script;
-use crate::model::{self, format_ipckey, Health, HealthCheck, Loc, Process, Restart, Service};
-use crate::pfile::lower::is_group_line;
+use crate::fields;
+use crate::model::{Health, HealthCheck, Loc, Process, Restart, Service};
+use crate::pfile::pent::is_group_line;
 use crate::pfile::syntax::{LineKind, PfileSyntax};
 use crate::pfile::PARAM_KEYS;
 use crate::span::SourceFile;
@@ -39,7 +40,7 @@ pub struct Comments {
     /// PARAM or PENT line. Printed above the PARAM banner.
     pub preamble: Vec<String>,
     /// Indexed like [`PARAM_KEYS`].
-    pub params: [Attached; 5],
+    pub params: [Attached; PARAM_KEYS.len()],
     /// Per PENT line in model order: the entries, then the group definition lines.
     pub entries: Vec<Attached>,
     /// Comments after the last PARAM or PENT line.
@@ -235,15 +236,13 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
         out.push('\n');
     }
     push_line(&mut out, PARAM_BANNER, None);
-    let values = [
-        format_ipckey(svc.ipckey),
-        svc.msg_check_interval.to_string(),
-        svc.monitor_interval.to_string(),
-        svc.monitor_try_count.to_string(),
-        svc.dump_file_or_default(),
-    ];
-    for (i, (key, value)) in PARAM_KEYS.iter().zip(values).enumerate() {
+    for (i, param) in fields::PARAMS.iter().enumerate() {
         let a = &comments.params[i];
+        // A key at its default that is not always printed goes, unless it carries comments.
+        if !param.printed(svc) && a.before.is_empty() && a.trailing.is_none() {
+            continue;
+        }
+        let (key, value) = (param.field.pfile, param.print(svc));
         for c in &a.before {
             push_line(&mut out, c, None);
         }
@@ -294,42 +293,13 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
     out
 }
 
-/// Appends entry `p`'s extension fields that differ from their defaults, in the order of
-/// [`crate::pfile::lower::PENT_EXTENSIONS`]. A legacy entry gets none.
+/// Appends entry `p`'s extension fields that differ from their defaults, in table order
+/// ([`fields::PENT_EXTENSIONS`]). A legacy entry gets none.
 fn push_extensions(line: &mut String, p: &Process) {
-    if !p.user.is_empty() {
-        let _ = write!(line, ":user={}", p.user.join(","));
-    }
-    if p.instances != model::DEFAULT_INSTANCES {
-        let _ = write!(line, ":instances={}", p.instances);
-    }
-    if let Some(h) = &p.health {
-        match &h.check {
-            HealthCheck::Exec(cmd) => {
-                let _ = write!(line, ":health_exec={cmd}");
-            }
-            HealthCheck::Tcp(a) => {
-                let _ = write!(line, ":health_tcp={} {}", a.ip(), a.port());
-            }
+    for f in fields::PENT_EXTENSIONS {
+        if let Some(v) = fields::extension_value(f, p) {
+            let _ = write!(line, ":{}={v}", f.pfile);
         }
-        if h.interval != model::DEFAULT_HEALTH_INTERVAL {
-            let _ = write!(line, ":health_interval={}", h.interval);
-        }
-        if h.timeout != model::DEFAULT_HEALTH_TIMEOUT {
-            let _ = write!(line, ":health_timeout={}", h.timeout);
-        }
-        if h.failures != model::DEFAULT_HEALTH_FAILURES {
-            let _ = write!(line, ":health_failures={}", h.failures);
-        }
-    }
-    if p.stop_timeout != model::DEFAULT_STOP_TIMEOUT {
-        let _ = write!(line, ":stop_timeout={}", p.stop_timeout);
-    }
-    if p.retry_delay != model::DEFAULT_RETRY_DELAY {
-        let _ = write!(line, ":retry_delay={}", p.retry_delay);
-    }
-    if let Some(g) = &p.group {
-        let _ = write!(line, ":group={g}");
     }
 }
 

@@ -198,13 +198,7 @@ mod tests {
 
     fn svc(name: &str, restart: Restart) -> Service {
         Service {
-            name: name.into(),
-            ipckey: 0x1f000501,
-            msg_check_interval: 5,
-            monitor_interval: 10,
-            monitor_try_count: 2,
             dump_file: Some(format!("/var/log/d_{name}")),
-            conf_dir: None,
             processes: vec![Process {
                 name: "crond".into(),
                 restart,
@@ -215,6 +209,7 @@ mod tests {
                 ..Process::new("")
             }],
             groups: Vec::new(),
+            ..Service::new(name, 0x1f000501)
         }
     }
 

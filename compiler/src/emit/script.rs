@@ -180,12 +180,6 @@ mod tests {
 
     fn svc(names: &[&str]) -> Service {
         Service {
-            name: "t".into(),
-            ipckey: 1,
-            msg_check_interval: 5,
-            monitor_interval: 10,
-            monitor_try_count: 2,
-            dump_file: None,
             conf_dir: Some("/etc/ps/".into()),
             processes: names
                 .iter()
@@ -203,7 +197,7 @@ mod tests {
                     ..Process::new("")
                 })
                 .collect(),
-            groups: Vec::new(),
+            ..Service::new("t", 1)
         }
     }
 

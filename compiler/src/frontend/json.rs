@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{yaml, Document, MAX_DEPTH};
+use super::{too_deep_message, yaml, Document};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -61,12 +61,9 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
             if msg.contains("recursion limit") {
                 if !diagnostics.iter().any(|d| d.code == codes::TOO_DEEP) {
                     diagnostics.push(
-                        Diagnostic::error(
-                            codes::TOO_DEEP,
-                            format!("the document nests deeper than {MAX_DEPTH} levels"),
-                        )
-                        .with_label(Span::new(at, end), "too deep")
-                        .in_file(src),
+                        Diagnostic::error(codes::TOO_DEEP, too_deep_message())
+                            .with_label(Span::new(at, end), "too deep")
+                            .in_file(src),
                     );
                 }
             } else {

@@ -21,6 +21,11 @@ use crate::span::{SourceFile, Span};
 /// Documents nest at most this deep; deeper input is rejected before it can hurt.
 pub const MAX_DEPTH: usize = 64;
 
+/// The message for a document nested deeper than [`MAX_DEPTH`], the same in every format.
+pub fn too_deep_message() -> String {
+    format!("the document nests deeper than {MAX_DEPTH} levels")
+}
+
 /// Where every key and value of a document stands, as a tree of nodes found by JSON pointer
 /// (`/processes/0/name`). A node stores its key once, never its full pointer: a long key
 /// holding a long list would otherwise repeat the key in every item's pointer (quadratic
@@ -189,11 +194,17 @@ pub fn pointer(loc: Loc) -> String {
 impl SpanLookup for SpanTable {
     fn span(&self, loc: Loc) -> Span {
         let ptr = pointer(loc);
-        // A script restart is written `restart: {script: ...}`: point at the script itself.
-        if let Loc::Restart(i) = loc {
-            let script = format!("/processes/{i}/restart/script");
-            if self.contains(&script) {
-                return self.value_span(&script);
+        // A script restart is written `restart: {script: ...}`, a health check `health: {exec:
+        // ...}` or `{tcp: ...}`: point at the script or check itself.
+        let inner: &[&str] = match loc {
+            Loc::Restart(_) | Loc::GroupRestart(_) => &["/script"],
+            Loc::HealthCheck(_) => &["/exec", "/tcp"],
+            _ => &[],
+        };
+        for sub in inner {
+            let at = format!("{ptr}{sub}");
+            if self.contains(&at) {
+                return self.value_span(&at);
             }
         }
         self.value_span(&ptr)

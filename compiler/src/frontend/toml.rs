@@ -7,7 +7,7 @@ use serde_json::{Map, Number, Value};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::{Document, NodeId, SpanTable, MAX_DEPTH};
+use super::{too_deep_message, Document, NodeId, SpanTable, MAX_DEPTH};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -28,8 +28,7 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
                 .unwrap_or_default();
             let msg = e.message().trim().to_owned();
             let (code, msg) = if msg.contains("recursion depth") {
-                let msg = format!("the document nests deeper than {MAX_DEPTH} levels");
-                (codes::TOO_DEEP, msg)
+                (codes::TOO_DEEP, too_deep_message())
             } else {
                 (codes::TOML_SYNTAX, format!("invalid TOML: {msg}"))
             };
@@ -90,12 +89,9 @@ fn convert(
     if depth > MAX_DEPTH {
         if diags.is_empty() {
             diags.push(
-                Diagnostic::error(
-                    codes::TOO_DEEP,
-                    format!("the document nests deeper than {MAX_DEPTH} levels"),
-                )
-                .with_label(span_of(v), "too deep")
-                .in_file(src),
+                Diagnostic::error(codes::TOO_DEEP, too_deep_message())
+                    .with_label(span_of(v), "too deep")
+                    .in_file(src),
             );
         }
         return Value::Null;

@@ -9,7 +9,7 @@ use saphyr::Scalar;
 use saphyr_parser::{Event, Parser, Span as YSpan};
 use serde_json::{Map, Number, Value};
 
-use super::{CharIndex, Document, NodeId, SpanTable, MAX_DEPTH};
+use super::{too_deep_message, CharIndex, Document, NodeId, SpanTable, MAX_DEPTH};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -119,8 +119,7 @@ impl Builder<'_> {
                         .next()
                         .map_or(at, |c| at + c.len_utf8());
                     let (code, msg) = if e.info().contains("recursion limit") {
-                        let msg = format!("the document nests deeper than {MAX_DEPTH} levels");
-                        (codes::TOO_DEEP, msg)
+                        (codes::TOO_DEEP, too_deep_message())
                     } else {
                         (codes::YAML_SYNTAX, format!("invalid YAML: {}", e.info()))
                     };
@@ -192,12 +191,7 @@ impl Builder<'_> {
                 }
                 Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                     if self.stack.len() >= MAX_DEPTH {
-                        self.fail(
-                            codes::TOO_DEEP,
-                            format!("the document nests deeper than {MAX_DEPTH} levels"),
-                            span,
-                            "too deep",
-                        );
+                        self.fail(codes::TOO_DEEP, too_deep_message(), span, "too deep");
                         return Err(());
                     }
                     if self.map_wants_key() {

@@ -55,7 +55,7 @@ pub fn check(svc: &Service, spans: &dyn SpanLookup, src: &Arc<SourceFile>) -> Ve
         if let Some(i) = svc.processes.iter().position(|p| p.name == group.name) {
             out.push(
                 Diagnostic::error(
-                    codes::GROUP_INVALID_NAME,
+                    codes::GROUP_NAME_CLASH,
                     format!(
                         "group `{}` has the name of an entry: log lines would not say which one they mean",
                         group.name

@@ -18,20 +18,13 @@ pub fn check_range(
     span: Span,
     src: &Arc<SourceFile>,
 ) -> Option<Diagnostic> {
-    if range.contains(&value) {
-        return None;
-    }
-    Some(
-        Diagnostic::error(
-            codes::OUT_OF_RANGE,
-            format!(
-                "{what} must be between {} and {}, not {value}",
-                range.start(),
-                range.end()
-            ),
-        )
-        .with_label(span, "out of range")
-        .in_file(src),
+    let limits = format!("between {} and {}", range.start(), range.end());
+    out_of_range(
+        value,
+        &range,
+        format!("{what} must be {limits}, not {value}"),
+        span,
+        src,
     )
 }
 
@@ -44,20 +37,23 @@ pub fn check_seconds_range(
     span: Span,
     src: &Arc<SourceFile>,
 ) -> Option<Diagnostic> {
-    if range.contains(&value) {
-        return None;
-    }
-    Some(
-        Diagnostic::error(
-            codes::OUT_OF_RANGE,
-            format!(
-                "{what} must be {}, not {value} (seconds)",
-                crate::duration::human_range(&range)
-            ),
-        )
-        .with_label(span, "out of range")
-        .in_file(src),
-    )
+    let limits = crate::duration::human_range(&range);
+    let msg = format!("{what} must be {limits}, not {value} (seconds)");
+    out_of_range(value, &range, msg, span, src)
+}
+
+fn out_of_range(
+    value: u64,
+    range: &RangeInclusive<u64>,
+    msg: String,
+    span: Span,
+    src: &Arc<SourceFile>,
+) -> Option<Diagnostic> {
+    (!range.contains(&value)).then(|| {
+        Diagnostic::error(codes::OUT_OF_RANGE, msg)
+            .with_label(span, "out of range")
+            .in_file(src)
+    })
 }
 
 /// Why a pname cannot be used, if it cannot.
