@@ -602,3 +602,73 @@ fn a_group_script_left_by_a_killed_pcheck_is_waited_for() {
     );
     assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 1);
 }
+
+/// From a YAML description through `psctl build` to a running pcheck: instances, a tcp health
+/// check and a group, as the description says them.
+#[test]
+fn a_yaml_description_built_by_psctl_runs_in_pcheck() {
+    let env = Env::new("yaml");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let a = env.name("a");
+    let b = env.name("b");
+    let gscript = env.script(
+        "restart_frontend.sh",
+        &format!("setsid -f bash -c 'exec -a {a} sleep 100000' </dev/null >/dev/null 2>&1"),
+    );
+    let yaml = env.write(
+        "svc.yaml",
+        &format!(
+            "name: svc\nipckey: {key}\nmonitor_interval: 1\ndump_file: {dump}\nprocesses:\n\
+             \x20 - name: {a}\n    instances: 2\n    health: {{ tcp: '127.0.0.1:{port}', interval: 1s, failures: 2 }}\n\
+             \x20 - name: {b}\ngroups:\n  - name: frontend\n    members: [{a}, {b}]\n\
+             \x20   restart: {{ script: {gscript} }}\n    retries: 2\n    on_retry_over: continue\n",
+            key = key(9),
+            dump = env.path("dump_svc").display()
+        ),
+    );
+    let out = env.path("out");
+    let o = Command::new(psctl_bin())
+        .args(["build", &yaml, "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pfile = out.join("pfile_svc").display().to_string();
+    let text = std::fs::read_to_string(&pfile).unwrap();
+    assert!(
+        text.contains(&format!(
+            "{a}:-:86400:3:continue:instances=2:health_tcp=127.0.0.1 {port}:health_interval=1:health_failures=2:group=frontend\n"
+        )),
+        "{text}"
+    );
+    let a1 = env.start_daemon(&a);
+    std::thread::sleep(Duration::from_millis(20));
+    let a2 = env.start_daemon(&a);
+    let pb = env.start_daemon(&b);
+    let _pc = env.pcheck(&["-f", &pfile]);
+    env.wait_log(&format!("({a} ,pid={a2}) Up"));
+    env.wait_log(&format!("({b} ,pid={pb}) Up"));
+    let j = wait_json(&env, &pfile, "group up and checked", |j| {
+        j["groups"][0]["proc_sts"] == "AVAIL"
+            && j["entries"][0]["history"]["health_checks_total"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 1
+    });
+    assert_eq!(j["entries"][0]["pids"], serde_json::json!([a1, a2]));
+    assert_eq!(j["entries"][0]["history"]["health_failures_total"], 0);
+    // one instance dies: fewer than 2, so the group restarts (its script starts one more)
+    kill(a1);
+    env.wait_log(&format!("Process [{a}, pid={a1}] Down"));
+    env.wait_log("Try to restart (frontend)");
+    let a3 = wait_for(
+        || pids_named(&a).into_iter().find(|&p| p != a1 && p != a2),
+        "a restarted",
+    );
+    env.wait_log(&format!("({a} ,pid={a3}) Up"));
+    wait_json(&env, &pfile, "group up again", |j| {
+        j["groups"][0]["proc_sts"] == "AVAIL" && j["groups"][0]["restart_count"] == 1
+    });
+    drop(listener);
+}
