@@ -315,7 +315,11 @@ fn a_two_member_group_is_restarted_once_when_either_dies() {
     let gscript = env.script(
         "restart_frontend.sh",
         &format!(
-            "echo x >> {}\npkill -f '^{a} ' ; pkill -f '^{b} '\nsleep 0.2\n{}\n{}",
+            "echo x >> {}\n\
+             for d in /proc/[0-9]*; do\n\
+             \x20 read -r -d '' arg0 < \"$d/cmdline\" 2>/dev/null\n\
+             \x20 case \"$arg0\" in {a}|{b}) kill \"${{d#/proc/}}\";; esac\n\
+             done\nsleep 0.2\n{}\n{}",
             count.display(),
             start(&a),
             start(&b)
@@ -364,6 +368,15 @@ fn a_two_member_group_is_restarted_once_when_either_dies() {
         );
         env.wait_log(&format!("({a} ,pid={new_a}) Up"));
         env.wait_log(&format!("({b} ,pid={new_b}) Up"));
+        // the script stopped the member still alive: it was logged Down, no second event
+        let alive: Vec<i32> = [&a, &b].iter().flat_map(|n| pids_named(n)).collect();
+        assert!(
+            before.iter().all(|p| !alive.contains(p)),
+            "{before:?} {alive:?}"
+        );
+        for p in &before {
+            env.wait_log(&format!(", pid={p}] Down"));
+        }
         let j = wait_json(&env, &pfile, "group up again", |j| {
             j["groups"][0]["proc_sts"] == "AVAIL" && j["groups"][0]["state"] == "watching"
         });
