@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{codes, Diagnostic};
 use crate::duration;
-use crate::model::{self, limits, Action, Loc, Process, Restart, Service, SpanLookup};
+use crate::fields::{self, Field};
+use crate::model::{
+    self, Action, Group, Health, HealthCheck, Loc, Process, Restart, Service, SpanLookup,
+};
 use crate::rules;
 use crate::span::SourceFile;
 
@@ -27,6 +30,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "dump_file",
     "conf_dir",
     "processes",
+    "groups",
 ];
 /// Keys of one process.
 pub const PROCESS_KEYS: &[&str] = &[
@@ -36,9 +40,24 @@ pub const PROCESS_KEYS: &[&str] = &[
     "retries",
     "on_retry_over",
     "user",
+    "instances",
+    "health",
+    "stop_timeout",
+    "retry_delay",
 ];
 /// Keys of the two restart mappings.
 pub const RESTART_KEYS: &[&str] = &["script", "stop", "start", "wait"];
+/// Keys of a process's health check.
+pub const HEALTH_KEYS: &[&str] = &["exec", "tcp", "interval", "timeout", "failures"];
+/// Keys of one group.
+pub const GROUP_KEYS: &[&str] = &[
+    "name",
+    "members",
+    "restart",
+    "grace",
+    "retries",
+    "on_retry_over",
+];
 
 /// One pcheck: the processes it watches and how it restarts them. Compiles to the legacy pfile
 /// `pfile_<name>`.
@@ -71,7 +90,6 @@ pub struct Description {
     /// How many scans pcheck makes to find a process before it reports "Set pid fail": 1 to 100.
     #[schemars(title = "Monitor try count")]
     #[serde(default = "default_monitor_try_count")]
-    #[schemars(range(min = 1, max = 100))]
     pub monitor_try_count: u32,
     /// Absolute path where pcheck writes its state dump; unique on a host. When absent:
     /// /var/opt/HA/PS/log/pcheck_dump_<name>.
@@ -88,6 +106,13 @@ pub struct Description {
     #[schemars(title = "Processes")]
     #[schemars(length(min = 1))]
     pub processes: Vec<ProcessDesc>,
+    /// Processes restarted together (docs/extensions.md): any member's death or stall is the
+    /// group's event, with the group's restart, one set of counters, one grace window and the
+    /// group's retry-over action.
+    #[schemars(title = "Groups")]
+    #[schemars(extend("default" = []))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupDesc>,
 }
 
 /// One watched process (a PENT entry).
@@ -113,7 +138,6 @@ pub struct ProcessDesc {
     /// a retry over.
     #[schemars(title = "Retries")]
     #[serde(default = "default_retries")]
-    #[schemars(range(max = 1000))]
     pub retries: u32,
     /// What pcheck does when the retries are used up: continue (stop watching this entry), exit
     /// (pcheck exits with status 1) or shutdown (pcheck exits with status 0).
@@ -129,6 +153,94 @@ pub struct ProcessDesc {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(min = 1))]
     pub user: Vec<UserRef>,
+    /// Same-name monitoring: pcheck watches the N oldest matching processes and restarts when
+    /// fewer than N remain. 1 to 1000.
+    #[schemars(title = "Instances")]
+    #[serde(default = "default_instances")]
+    pub instances: u32,
+    /// Hang detection: a check run every `interval`; after `failures` consecutive failures the
+    /// process is logged as stalled, terminated and handled as a death. When absent: none.
+    #[schemars(title = "Health check")]
+    #[schemars(extend("default" = null))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthDesc>,
+    /// Time between SIGTERM and SIGKILL when pcheck ends a stalled process.
+    #[schemars(title = "Stop timeout")]
+    #[serde(default = "default_stop_timeout")]
+    pub stop_timeout: DurationValue,
+    /// Delay before the next restart after a failed one, doubling per consecutive failure up
+    /// to 5 minutes; 0 retries at once, as the guide's pcheck does.
+    #[schemars(title = "Retry delay")]
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay: DurationValue,
+}
+
+/// A health check: exactly one of `exec` and `tcp`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Health check")]
+pub struct HealthDesc {
+    /// A command, an absolute path optionally followed by arguments; exit status 0 means
+    /// healthy. Run with PCHECK_PID and PCHECK_PNAME set, under the trust rules of restart
+    /// scripts. Either this or `tcp`.
+    #[schemars(title = "Health command")]
+    #[schemars(extend("default" = null))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<String>,
+    /// An IPv4 address and port, `A.B.C.D:PORT`: a connection that succeeds within `timeout`
+    /// means healthy. Either this or `exec`.
+    #[schemars(title = "TCP health check")]
+    #[schemars(extend("default" = null))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
+    /// Time between the start of one check and the next.
+    #[schemars(title = "Check interval")]
+    #[serde(default = "default_health_interval")]
+    pub interval: DurationValue,
+    /// Time a check may take; one that does not finish in time has failed.
+    #[schemars(title = "Check timeout")]
+    #[serde(default = "default_health_timeout")]
+    pub timeout: DurationValue,
+    /// Consecutive failed checks that make the process stalled: 1 to 100.
+    #[schemars(title = "Failures")]
+    #[serde(default = "default_health_failures")]
+    pub failures: u32,
+}
+
+/// Processes of this description restarted together.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Group")]
+pub struct GroupDesc {
+    /// Names the group in log lines (`Try to restart (NAME)`) and its generated script.
+    /// Lower-case letters, digits, `_` and `-`, starting with a letter or digit; not the name
+    /// of a process.
+    #[schemars(title = "Group name")]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"), length(max = 200))]
+    pub name: String,
+    /// The names of the group's processes (of this description). A member has no restart of
+    /// its own and belongs to one group only.
+    #[schemars(title = "Members")]
+    #[schemars(length(min = 1))]
+    pub members: Vec<String>,
+    /// How the group is brought back when a member dies: "none", {script: PATH [ARGS]} or
+    /// {stop, start, wait}. Members still alive are the script's to stop.
+    #[schemars(title = "Restart")]
+    #[serde(default = "default_restart")]
+    pub restart: RestartDesc,
+    /// The window in which `retries` restarts of the group are allowed; 0 means the window
+    /// never ends.
+    #[schemars(title = "Grace window")]
+    #[serde(default = "default_grace")]
+    pub grace: DurationValue,
+    /// Restarts of the group allowed within one grace window: 0 to 1000.
+    #[schemars(title = "Retries")]
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// What pcheck does when the group's retries are used up: continue, exit or shutdown.
+    #[schemars(title = "Action on retry over")]
+    #[serde(default = "default_action")]
+    pub on_retry_over: ActionDesc,
 }
 
 /// A user: a name or a numeric uid.
@@ -251,6 +363,24 @@ fn default_action() -> ActionDesc {
 fn default_wait() -> DurationValue {
     DurationValue::Seconds(model::DEFAULT_WAIT.into())
 }
+fn default_instances() -> u32 {
+    model::DEFAULT_INSTANCES
+}
+fn default_stop_timeout() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_STOP_TIMEOUT.into())
+}
+fn default_retry_delay() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_RETRY_DELAY.into())
+}
+fn default_health_interval() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_HEALTH_INTERVAL.into())
+}
+fn default_health_timeout() -> DurationValue {
+    DurationValue::Seconds(model::DEFAULT_HEALTH_TIMEOUT.into())
+}
+fn default_health_failures() -> u32 {
+    model::DEFAULT_HEALTH_FAILURES
+}
 
 /// Reads a duration as whole seconds (the grammar of [`crate::duration`]), or says why it
 /// cannot be read.
@@ -287,12 +417,10 @@ pub fn to_service(
     src: &Arc<SourceFile>,
 ) -> (Option<Service>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let secs = |d: &DurationValue,
-                what: &str,
-                range: std::ops::RangeInclusive<u64>,
-                loc: Loc,
-                diags: &mut Vec<Diagnostic>|
-     -> u64 {
+    // Every range and name comes from the field's descriptor (crate::fields); `loc` is where
+    // the value is (a group's fields share the descriptors of an entry's).
+    let secs = |d: &DurationValue, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>| -> u64 {
+        let (what, range) = (f.key_name(), f.range.clone().unwrap_or(0..=u64::MAX));
         let span = spans.span(loc);
         match duration_seconds(d) {
             Ok(n) => {
@@ -333,97 +461,256 @@ pub fn to_service(
             }
         }
     };
+    let count = |n: u64, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>| {
+        let range = f.range.clone().unwrap_or(0..=u64::MAX);
+        if let Some(d) = rules::check_range(n, range, f.key_name(), spans.span(loc), src) {
+            diags.push(d);
+        }
+    };
+    let small = |n: u64| n.min(u32::MAX.into()) as u32;
+    let restart = |r: &RestartDesc, loc: Loc, diags: &mut Vec<Diagnostic>| match r {
+        RestartDesc::None(_) => Restart::None,
+        RestartDesc::Script(s) => Restart::Script(s.script.clone()),
+        RestartDesc::Commands(c) => Restart::Commands {
+            stop: c.stop.clone(),
+            start: c.start.clone(),
+            wait: small(secs(&c.wait, &fields::WAIT, loc, diags)),
+        },
+    };
+    let action = |a: ActionDesc| match a {
+        ActionDesc::Continue => Action::Continue,
+        ActionDesc::Exit => Action::Exit,
+        ActionDesc::Shutdown => Action::Shutdown,
+    };
     let ipckey = ipckey_value(&desc.ipckey).unwrap_or(0);
-    if let Some(d) = rules::check_range(
-        ipckey,
-        limits::IPCKEY,
-        "ipckey",
-        spans.span(Loc::IpcKey),
-        src,
-    ) {
-        diags.push(d);
-    }
+    count(ipckey, &fields::IPCKEY.field, Loc::IpcKey, &mut diags);
     let msg = secs(
         &desc.msg_check_interval,
-        "msg_check_interval",
-        limits::MSG_CHECK_INTERVAL,
+        &fields::MSG_CHECK_INTERVAL.field,
         Loc::MsgCheckInterval,
         &mut diags,
     );
     let mon = secs(
         &desc.monitor_interval,
-        "monitor_interval",
-        limits::MONITOR_INTERVAL,
+        &fields::MONITOR_INTERVAL.field,
         Loc::MonitorInterval,
         &mut diags,
     );
-    if let Some(d) = rules::check_range(
+    count(
         desc.monitor_try_count.into(),
-        limits::MONITOR_TRY_COUNT,
-        "monitor_try_count",
-        spans.span(Loc::MonitorTryCount),
-        src,
-    ) {
-        diags.push(d);
-    }
+        &fields::MONITOR_TRY_COUNT.field,
+        Loc::MonitorTryCount,
+        &mut diags,
+    );
     let mut processes = Vec::with_capacity(desc.processes.len());
     for (i, p) in desc.processes.iter().enumerate() {
-        let grace = secs(&p.grace, "grace", limits::GRACE, Loc::Grace(i), &mut diags);
-        if let Some(d) = rules::check_range(
+        let grace = secs(&p.grace, &fields::GRACE, Loc::Grace(i), &mut diags);
+        count(
             p.retries.into(),
-            limits::RETRY,
-            "retries",
-            spans.span(Loc::Retries(i)),
-            src,
-        ) {
-            diags.push(d);
-        }
-        let restart = match &p.restart {
-            RestartDesc::None(_) => Restart::None,
-            RestartDesc::Script(s) => Restart::Script(s.script.clone()),
-            RestartDesc::Commands(c) => Restart::Commands {
-                stop: c.stop.clone(),
-                start: c.start.clone(),
-                wait: secs(
-                    &c.wait,
-                    "wait",
-                    limits::WAIT,
-                    Loc::RestartWait(i),
-                    &mut diags,
-                ) as u32,
-            },
-        };
+            &fields::RETRY,
+            Loc::Retries(i),
+            &mut diags,
+        );
+        count(
+            p.instances.into(),
+            &fields::INSTANCES,
+            Loc::Instances(i),
+            &mut diags,
+        );
+        let health = p.health.as_ref().and_then(|h| {
+            let interval = secs(
+                &h.interval,
+                &fields::HEALTH_INTERVAL,
+                Loc::HealthInterval(i),
+                &mut diags,
+            );
+            let timeout = secs(
+                &h.timeout,
+                &fields::HEALTH_TIMEOUT,
+                Loc::HealthTimeout(i),
+                &mut diags,
+            );
+            count(
+                h.failures.into(),
+                &fields::HEALTH_FAILURES,
+                Loc::HealthFailures(i),
+                &mut diags,
+            );
+            let check = health_check(h, i, spans, src, &mut diags)?;
+            Some(Health {
+                check,
+                interval: small(interval),
+                timeout: small(timeout),
+                failures: h.failures,
+            })
+        });
         processes.push(Process {
             name: p.name.clone(),
-            restart,
+            restart: restart(&p.restart, Loc::RestartWait(i), &mut diags),
             grace,
             retries: p.retries,
-            on_retry_over: match p.on_retry_over {
-                ActionDesc::Continue => Action::Continue,
-                ActionDesc::Exit => Action::Exit,
-                ActionDesc::Shutdown => Action::Shutdown,
-            },
+            on_retry_over: action(p.on_retry_over),
             user: p.user.iter().map(UserRef::text).collect(),
-            ..Process::new(p.name.clone())
+            instances: p.instances,
+            health,
+            stop_timeout: small(secs(
+                &p.stop_timeout,
+                &fields::STOP_TIMEOUT,
+                Loc::StopTimeout(i),
+                &mut diags,
+            )),
+            retry_delay: small(secs(
+                &p.retry_delay,
+                &fields::RETRY_DELAY,
+                Loc::RetryDelay(i),
+                &mut diags,
+            )),
+            group: None,
+        });
+    }
+    let mut groups = Vec::with_capacity(desc.groups.len());
+    for (g, group) in desc.groups.iter().enumerate() {
+        let grace = secs(&group.grace, &fields::GRACE, Loc::GroupGrace(g), &mut diags);
+        count(
+            group.retries.into(),
+            &fields::RETRY,
+            Loc::GroupRetries(g),
+            &mut diags,
+        );
+        members(group, g, &mut processes, spans, src, &mut diags);
+        groups.push(Group {
+            name: group.name.clone(),
+            restart: restart(&group.restart, Loc::GroupRestart(g), &mut diags),
+            grace,
+            retries: group.retries,
+            on_retry_over: action(group.on_retry_over),
         });
     }
     let svc =
         Service {
-            name: desc.name.clone(),
-            ipckey: ipckey.min(u32::MAX.into()) as u32,
-            msg_check_interval: msg.min(u32::MAX.into()) as u32,
-            monitor_interval: mon.min(u32::MAX.into()) as u32,
+            msg_check_interval: small(msg),
+            monitor_interval: small(mon),
             monitor_try_count: desc.monitor_try_count,
             dump_file: Some(desc.dump_file.clone().unwrap_or_else(|| {
                 format!("{}/pcheck_dump_{}", model::DEFAULT_DUMP_DIR, desc.name)
             })),
             conf_dir: Some(desc.conf_dir.clone()),
             processes,
-            groups: Vec::new(),
+            groups,
+            ..Service::new(desc.name.clone(), small(ipckey))
         };
-    diags.extend(rules::check_service(&svc, spans, src));
+    // A description's group says who its members are: an empty list is the schema's error,
+    // and a listed name that cannot be a member has its own. "No members" would repeat them.
+    diags.extend(
+        rules::check_service(&svc, spans, src)
+            .into_iter()
+            .filter(|d| d.code != codes::GROUP_NO_MEMBERS),
+    );
     let ok = !diags.iter().any(Diagnostic::is_error);
     (ok.then_some(svc), diags)
+}
+
+/// The check of health mapping `h` of process `i`: exactly one of `exec` and `tcp`, the
+/// address one that parses. `None` (and a diagnostic) otherwise.
+fn health_check(
+    h: &HealthDesc,
+    i: usize,
+    spans: &dyn SpanLookup,
+    src: &Arc<SourceFile>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<HealthCheck> {
+    let at = spans.span(Loc::Health(i));
+    match (&h.exec, &h.tcp) {
+        (Some(cmd), None) => Some(HealthCheck::Exec(cmd.clone())),
+        (None, Some(addr)) => match crate::pfile::pent::parse_tcp(addr, ':') {
+            Ok(a) => Some(HealthCheck::Tcp(a)),
+            Err(why) => {
+                diags.push(
+                    Diagnostic::error(
+                        codes::INVALID_HEALTH_CHECK,
+                        format!("health.tcp {}: {why}", crate::schema::brief_str(addr)),
+                    )
+                    .with_label(spans.span(Loc::HealthCheck(i)), "not an address and port")
+                    .with_help("write an IPv4 address and a port, such as `tcp: 127.0.0.1:80`")
+                    .in_file(src),
+                );
+                None
+            }
+        },
+        (None, None) => {
+            diags.push(
+                Diagnostic::error(
+                    codes::HEALTH_NO_CHECK,
+                    "the health check has neither `exec` nor `tcp`",
+                )
+                .with_label(at, "no check here")
+                .with_help("add `exec: /path/to/check` or `tcp: 127.0.0.1:80`, or remove `health`")
+                .in_file(src),
+            );
+            None
+        }
+        (Some(_), Some(_)) => {
+            diags.push(
+                Diagnostic::error(
+                    codes::HEALTH_TWO_CHECKS,
+                    "the health check has both `exec` and `tcp`",
+                )
+                .with_label(at, "two checks")
+                .with_help("keep either `exec` or `tcp`")
+                .in_file(src),
+            );
+            None
+        }
+    }
+}
+
+/// Makes the processes that group `g` lists its members, or says why one cannot be.
+fn members(
+    group: &GroupDesc,
+    g: usize,
+    processes: &mut [Process],
+    spans: &dyn SpanLookup,
+    src: &Arc<SourceFile>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (m, name) in group.members.iter().enumerate() {
+        let at = spans.span(Loc::GroupMember(g, m));
+        let Some(p) = processes.iter_mut().find(|p| p.name == *name) else {
+            let names: Vec<&str> = processes.iter().map(|p| p.name.as_str()).collect();
+            let mut d = Diagnostic::error(
+                codes::GROUP_UNKNOWN_MEMBER,
+                format!(
+                    "group `{}` lists {}, which is not a process of this description",
+                    group.name,
+                    crate::schema::brief_str(name)
+                ),
+            )
+            .with_label(at, "unknown process");
+            if let Some(best) =
+                crate::suggestion::suggest(name, &names, crate::suggestion::Closeness::Near)
+            {
+                d = d.with_help(best.to_string());
+            }
+            diags.push(d.in_file(src));
+            continue;
+        };
+        match &p.group {
+            None => p.group = Some(group.name.clone()),
+            Some(other) => {
+                let msg = if *other == group.name {
+                    format!("`{name}` is listed twice in group `{other}`")
+                } else {
+                    format!("`{name}` is already a member of group `{other}`")
+                };
+                diags.push(
+                    Diagnostic::error(codes::GROUP_TWO_GROUPS, msg)
+                        .with_label(at, "listed again here")
+                        .with_help("a process belongs to one group at most, listed once")
+                        .in_file(src),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod duration;
 #[cfg(feature = "apply")]
 pub mod emit;
 pub mod escape;
+pub mod fields;
 #[cfg(feature = "descriptions")]
 pub mod frontend;
 #[cfg(feature = "descriptions")]
@@ -31,8 +32,9 @@ pub mod rules;
 #[cfg(feature = "descriptions")]
 pub mod schema;
 pub mod span;
-#[cfg(test)]
-mod testing;
 #[cfg(feature = "descriptions")]
 pub mod spans;
+pub mod suggestion;
+#[cfg(test)]
+mod testing;
 pub mod trust;

@@ -151,6 +151,22 @@ pub struct Group {
 }
 
 impl Service {
+    /// A service named `name` with `ipckey`, every PARAM value at its default, and nothing to
+    /// watch yet. Front-ends start from it, so that a new PARAM key is one default here.
+    pub fn new(name: impl Into<String>, ipckey: u32) -> Service {
+        Service {
+            name: name.into(),
+            ipckey,
+            msg_check_interval: DEFAULT_MSG_CHECK_INTERVAL,
+            monitor_interval: DEFAULT_MONITOR_INTERVAL,
+            monitor_try_count: DEFAULT_MONITOR_TRY_COUNT,
+            dump_file: None,
+            conf_dir: None,
+            processes: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
     /// The members of group `name`, in entry order.
     pub fn members<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a Process)> {
         self.processes

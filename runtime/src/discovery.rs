@@ -239,8 +239,9 @@ pub fn resolve_users(
     Ok(())
 }
 
-/// What a scan looks for: pname -> (entry index, the entry's trusted users as uids).
-pub type Wanted<'a> = HashMap<&'a str, (usize, &'a [String])>;
+/// What a scan looks for: pname -> (entry index, the entry's trusted users as uids, how many
+/// of the oldest matching processes it wants: `instances`).
+pub type Wanted<'a> = HashMap<&'a str, (usize, &'a [String], usize)>;
 
 /// One process, read through its /proc directory: every read refers to that very process
 /// (a recycled pid has another directory), and reads stop when they have what matching needs.
@@ -300,13 +301,13 @@ impl ProcDir {
     }
 }
 
-/// One scan: for each wanted pname (mapped to its entry index and trusted users), the oldest
-/// matching process. Kernel threads, exited processes, pcheck itself and members of
+/// One scan: for each wanted pname (mapped to its entry index, trusted users and count), the
+/// oldest matching processes, oldest first, at most that many. Kernel threads, exited processes, pcheck itself and members of
 /// `excluded_pgrps` (running restart scripts) never match; nor does a process whose real or
 /// effective uid the entry does not trust, nor — for a pname that is an absolute path without
 /// blanks — one whose executable is not that file (spec 6).
-pub fn scan(wanted: &Wanted<'_>, excluded_pgrps: &HashSet<i32>) -> HashMap<usize, Ident> {
-    let mut best: HashMap<usize, Ident> = HashMap::new();
+pub fn scan(wanted: &Wanted<'_>, excluded_pgrps: &HashSet<i32>) -> HashMap<usize, Vec<Ident>> {
+    let mut best: HashMap<usize, Vec<Ident>> = HashMap::new();
     if wanted.is_empty() {
         return best;
     }
@@ -357,12 +358,14 @@ pub fn scan(wanted: &Wanted<'_>, excluded_pgrps: &HashSet<i32>) -> HashMap<usize
         };
         let mut uids = None;
         for name in names {
-            let Some((pname, &(i, users))) = wanted.get_key_value(name.as_str()) else {
+            let Some((pname, &(i, users, n))) = wanted.get_key_value(name.as_str()) else {
                 continue;
             };
-            if best
-                .get(&i)
-                .is_some_and(|slot| (slot.start, slot.pid) <= (id.start, id.pid))
+            let n = n.max(1);
+            let older = |a: &Ident, b: &Ident| (a.start, a.pid) <= (b.start, b.pid);
+            if best.get(&i).is_some_and(|found| {
+                found.len() >= n && found.last().is_some_and(|y| older(y, &id))
+            }) || best.get(&i).is_some_and(|found| found.contains(&id))
             {
                 continue;
             }
@@ -379,7 +382,10 @@ pub fn scan(wanted: &Wanted<'_>, excluded_pgrps: &HashSet<i32>) -> HashMap<usize
                     continue;
                 }
             }
-            best.insert(i, id);
+            let found = best.entry(i).or_default();
+            let at = found.partition_point(|y| older(y, &id));
+            found.insert(at, id);
+            found.truncate(n);
         }
     }
     best
@@ -443,17 +449,30 @@ mod tests {
         let mut a = spawn();
         std::thread::sleep(std::time::Duration::from_millis(20));
         let mut b = spawn();
-        let wanted: Wanted = [(name.as_str(), (7, &[][..]))].into();
+        let wanted: Wanted = [(name.as_str(), (7, &[][..], 1))].into();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         let found = loop {
             let f = scan(&wanted, &HashSet::new());
-            if f.get(&7).is_some_and(|id| id.pid == a.id() as i32)
+            if f.get(&7).is_some_and(|ids| ids[0].pid == a.id() as i32)
                 || std::time::Instant::now() > deadline
             {
                 break f;
             }
         };
-        assert_eq!(found[&7].pid, a.id() as i32, "oldest wins");
+        assert_eq!(found[&7].len(), 1);
+        assert_eq!(found[&7][0].pid, a.id() as i32, "oldest wins");
+        // with instances = 2, both, oldest first
+        let two: Wanted = [(name.as_str(), (7, &[][..], 2))].into();
+        let both = loop {
+            let f = scan(&two, &HashSet::new());
+            if f.get(&7).is_some_and(|ids| ids.len() == 2) || std::time::Instant::now() > deadline {
+                break f;
+            }
+        };
+        assert_eq!(
+            both[&7].iter().map(|i| i.pid).collect::<Vec<_>>(),
+            [a.id() as i32, b.id() as i32]
+        );
         let pgrp = read_stat(a.id() as i32).unwrap().pgrp;
         let excluded: HashSet<i32> = [pgrp].into();
         assert!(

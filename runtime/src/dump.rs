@@ -1,5 +1,8 @@
-//! The state dump (spec 3.5), format `pcheck-dump 2`: a header block of `key = value` lines,
-//! then one block per entry, blocks separated by a blank line. Times are epoch seconds so that
+//! The state dump (spec 3.5), format `pcheck-dump 3`: a header block of `key = value` lines,
+//! then one block per entry, then one per group (spec 7), blocks separated by a blank line.
+//! Version 3 adds spec 7's state to the entry blocks (`pids`, `instances`, `group`,
+//! `health_failures`, `stalled`, `backoff`) and the group blocks (`gname` first); versions 2
+//! and 1 are still read (entries without that state, no groups). Times are epoch seconds so that
 //! the reader renders them in its own local time; values are escaped (`\\`, `\n`, `\r`) so that
 //! no value can add a line. Documented in docs/runtime.md.
 //!
@@ -18,9 +21,11 @@ use rustix::io::Errno;
 
 use crate::clock;
 use crate::syslog::{self, Logger};
-use crate::view::{ParamView, PentView};
+use crate::view::{Backoff, GroupView, ParamView, PentExt, PentView};
 
-pub const MAGIC: &str = "pcheck-dump 2";
+pub const MAGIC: &str = "pcheck-dump 3";
+/// Still read (no spec 7 state, no groups).
+const MAGIC_V2: &str = "pcheck-dump 2";
 /// Still read (no escapes, no `script` lines).
 const MAGIC_V1: &str = "pcheck-dump 1";
 /// The largest pid Linux can hand out (PID_MAX_LIMIT).
@@ -34,6 +39,7 @@ pub struct Dump {
     pub ipckey: u32,
     pub param: ParamView,
     pub pents: Vec<PentView>,
+    pub groups: Vec<GroupView>,
 }
 
 /// Why a dump could not be read or written.
@@ -124,18 +130,47 @@ impl Dump {
                 if e.monitor_on { "on" } else { "off" },
                 e.script.map_or_else(|| "-".to_owned(), |(g, s)| format!("{g} {s}")),
             ));
+            let x = &e.ext;
+            let pids: Vec<String> = x.pids.iter().map(i32::to_string).collect();
+            out.push_str(&format!(
+                "pids = {}\ninstances = {}\ngroup = {}\nhealth_failures = {}\nstalled = {}\nbackoff = {}\n",
+                if pids.is_empty() { "-".to_owned() } else { pids.join(" ") },
+                x.instances.max(1),
+                x.group.as_deref().map_or_else(|| "-".to_owned(), encode),
+                x.health_failures.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+                if x.stalled { "yes" } else { "no" },
+                backoff_text(x.backoff),
+            ));
+        }
+        for g in &self.groups {
+            out.push_str(&format!(
+                "\ngname = {}\nmembers = {}\nproc_sts = {}\nstate = {}\nretry_count = {}\nrestart_count = {}\nretry_over_act = {}\nrerun_time = {}\nbackoff = {}\nscript = {}\n",
+                encode(&g.name),
+                encode(&g.members.join("\t")),
+                g.proc_sts,
+                g.state,
+                g.retry_count,
+                g.restart_count,
+                g.retry_over_act,
+                g.rerun_time.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+                backoff_text(g.backoff),
+                g.script.map_or_else(|| "-".to_owned(), |(p, s)| format!("{p} {s}")),
+            ));
         }
         out
     }
 
     pub fn parse(text: &str) -> Result<Dump, DumpError> {
-        let (escaped, body) = if let Some(b) = text.strip_prefix(MAGIC) {
-            (true, b)
+        let (version, body) = if let Some(b) = text.strip_prefix(MAGIC) {
+            (3, b)
+        } else if let Some(b) = text.strip_prefix(MAGIC_V2) {
+            (2, b)
         } else if let Some(b) = text.strip_prefix(MAGIC_V1) {
-            (false, b)
+            (1, b)
         } else {
             return Err(DumpError::NotADump);
         };
+        let escaped = version >= 2;
         let body = body.strip_prefix('\n').ok_or(DumpError::NotADump)?;
         // Lines end at `\n` only: a `\r` is part of a (v1) value, never eaten as a line end.
         let mut blocks: Vec<Block> = vec![Block::default()];
@@ -165,8 +200,21 @@ impl Dump {
         let mut blocks = blocks.into_iter();
         let h = blocks.next().ok_or(DumpError::Missing("written"))?;
         let mut pents = Vec::new();
-        for (i, b) in blocks.enumerate() {
-            let want_id = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1);
+        let mut groups = Vec::new();
+        for b in blocks {
+            if version >= 3 && b.keys.contains_key("gname") {
+                groups.push(parse_group(&b)?);
+                continue;
+            }
+            if !groups.is_empty() {
+                return Err(DumpError::Line(
+                    b.line("pname"),
+                    "an entry after the groups".to_owned(),
+                ));
+            }
+            let want_id = i64::try_from(pents.len())
+                .unwrap_or(i64::MAX)
+                .saturating_add(1);
             let (n, id) = b.int("pent_id", 1, i64::MAX)?;
             if id != want_id {
                 return Err(DumpError::Line(
@@ -195,6 +243,11 @@ impl Dump {
                 pent_id: b.num("pent_id", 1, i64::MAX)?,
                 monitor_on: b.one_of("monitor_sts", &["on", "off"])? == "on",
                 script,
+                ext: if version >= 3 {
+                    parse_ext(&b)?
+                } else {
+                    PentExt::default()
+                },
             });
         }
         let fail = pents.iter().filter(|p| p.proc_sts == "RETRY_OVER").count();
@@ -224,8 +277,107 @@ impl Dump {
                 all_proc_count: pents.len(),
             },
             pents,
+            groups,
         })
     }
+}
+
+fn backoff_text(b: Option<Backoff>) -> String {
+    b.map_or_else(|| "-".to_owned(), |b| format!("{} {}", b.until, b.seconds))
+}
+
+fn parse_backoff(b: &Block) -> Result<Option<Backoff>, DumpError> {
+    let v = b.str("backoff")?;
+    if v == "-" {
+        return Ok(None);
+    }
+    let bad = || DumpError::Line(b.line("backoff"), format!("bad backoff `{}`", show(v)));
+    let (until, secs) = v.split_once(' ').ok_or_else(bad)?;
+    let until: i64 = until.parse().map_err(|_| bad())?;
+    let seconds: u64 = secs.parse().map_err(|_| bad())?;
+    if !(0..=clock::MAX_DISPLAYED).contains(&until)
+        || seconds > u64::from(psctl::model::RETRY_DELAY_CAP)
+    {
+        return Err(bad());
+    }
+    Ok(Some(Backoff { until, seconds }))
+}
+
+/// The spec 7 state of an entry block (version 3).
+fn parse_ext(b: &Block) -> Result<PentExt, DumpError> {
+    let pids = match b.str("pids")? {
+        "-" => Vec::new(),
+        v => v
+            .split(' ')
+            .map(|p| {
+                p.parse::<i32>()
+                    .ok()
+                    .filter(|&p| (1..=PID_MAX).contains(&i64::from(p)))
+            })
+            .collect::<Option<Vec<i32>>>()
+            .ok_or_else(|| DumpError::Line(b.line("pids"), format!("bad pids `{}`", show(v))))?,
+    };
+    let instances = b.num("instances", 1, 1000)?;
+    if pids.len() > instances as usize {
+        return Err(DumpError::Line(
+            b.line("pids"),
+            format!("{} pids for {instances} instances", pids.len()),
+        ));
+    }
+    Ok(PentExt {
+        pids,
+        instances,
+        group: match b.str("group")? {
+            "-" => None,
+            g => Some(g.to_owned()),
+        },
+        health_failures: match b.str("health_failures")? {
+            "-" => None,
+            _ => Some(b.num("health_failures", 0, i64::from(u32::MAX))?),
+        },
+        stalled: b.one_of("stalled", &["yes", "no"])? == "yes",
+        backoff: parse_backoff(b)?,
+    })
+}
+
+fn parse_group(b: &Block) -> Result<GroupView, DumpError> {
+    let script = match b.str("script")? {
+        "-" => None,
+        v => Some(parse_script(v).ok_or_else(|| {
+            DumpError::Line(b.line("script"), format!("bad script `{}`", show(v)))
+        })?),
+    };
+    let members = b.str("members")?;
+    Ok(GroupView {
+        name: b.str("gname")?.to_owned(),
+        members: if members.is_empty() {
+            Vec::new()
+        } else {
+            members.split('\t').map(str::to_owned).collect()
+        },
+        proc_sts: b.one_of("proc_sts", &["AVAIL", "DOWN", "RETRY_OVER"])?,
+        state: b.one_of(
+            "state",
+            &[
+                "watching",
+                "restarting",
+                "deferred",
+                "backoff",
+                "searching",
+                "retry_over",
+                "stopped",
+            ],
+        )?,
+        retry_count: b.num("retry_count", 0, u32::MAX.into())?,
+        restart_count: b.num("restart_count", 0, u32::MAX.into())?,
+        retry_over_act: b.one_of("retry_over_act", &["continue", "exit", "shutdown"])?,
+        rerun_time: match b.str("rerun_time")? {
+            "-" => None,
+            _ => Some(b.int("rerun_time", 0, clock::MAX_DISPLAYED)?.1),
+        },
+        backoff: parse_backoff(b)?,
+        script,
+    })
 }
 
 fn parse_script(v: &str) -> Option<(i32, u64)> {
@@ -297,6 +449,9 @@ impl Block {
     }
 }
 
+/// Running scripts by name: (process group, start time).
+pub type Scripts = HashMap<String, (i32, u64)>;
+
 /// The dump's directory, opened once through the trust walk and then used as a handle, so a
 /// link planted on its path later changes nothing.
 pub struct DumpDir {
@@ -334,19 +489,24 @@ impl DumpDir {
     }
 
     /// Before the first write: removes temporary files a killed pcheck left, and returns, by
-    /// pname, the restart scripts its dump says were running.
-    pub fn previous_scripts(&mut self, log: &mut Logger) -> HashMap<String, (i32, u64)> {
+    /// pname and by group name, the restart scripts its dump says were running.
+    pub fn previous_scripts(&mut self, log: &mut Logger) -> (Scripts, Scripts) {
         let found = self.clean_and_read();
         match found {
-            Ok(Some(d)) => d
-                .pents
-                .into_iter()
-                .filter_map(|p| Some((p.pname, p.script?)))
-                .collect(),
-            Ok(None) => HashMap::new(),
+            Ok(Some(d)) => (
+                d.pents
+                    .into_iter()
+                    .filter_map(|p| Some((p.pname, p.script?)))
+                    .collect(),
+                d.groups
+                    .into_iter()
+                    .filter_map(|g| Some((g.name, g.script?)))
+                    .collect(),
+            ),
+            Ok(None) => Default::default(),
             Err(e) => {
                 self.log_once(log, &e);
-                HashMap::new()
+                Default::default()
             }
         }
     }

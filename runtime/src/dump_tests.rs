@@ -14,6 +14,7 @@ fn pent(id: usize, sts: &str, t: Option<i64>) -> PentView {
         pent_id: id,
         monitor_on: id == 1,
         script: (id == 2).then_some((4242, 987_654)),
+        ext: PentExt::default(),
     }
 }
 
@@ -37,6 +38,7 @@ fn sample() -> Dump {
             pent(1, "AVAIL", None),
             pent(2, "RETRY_OVER", Some(1_600_000_000)),
         ],
+        groups: vec![],
     }
 }
 
@@ -88,12 +90,12 @@ fn out_of_range_values_are_refused() {
         (
             "pent_id = 2\n",
             "pent_id = 7\n",
-            "line 30: pent_id = 7, but this is entry 2",
+            "line 36: pent_id = 7, but this is entry 2",
         ),
         (
             "rerun_time = 1600000000\n",
             "rerun_time = 99999999999999\n",
-            "line 29: rerun_time = 99999999999999 is out of range (0 to 253402300799)",
+            "line 35: rerun_time = 99999999999999 is out of range (0 to 253402300799)",
         ),
         (
             "written = 1700000000\n",
@@ -128,7 +130,7 @@ fn out_of_range_values_are_refused() {
         (
             "script = 4242 987654\n",
             "script = -5 1\n",
-            "line 32: bad script `-5 1`",
+            "line 38: bad script `-5 1`",
         ),
         (
             "monitor_interval = 10\n",
@@ -215,7 +217,7 @@ fn written_through_a_checked_directory() {
     std::fs::write(dir.join(".tmpAbC123"), "pcheck-dump 1\n").unwrap();
     std::fs::write(dir.join(".tmpOther1"), "someone else's").unwrap();
     let mut again = DumpDir::new(path.to_str().unwrap());
-    let scripts = again.previous_scripts(&mut l);
+    let (scripts, _) = again.previous_scripts(&mut l);
     assert_eq!(scripts.get("p2"), Some(&(4242, 987_654)));
     let mut left: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -253,4 +255,75 @@ fn a_directory_others_can_write_or_a_link_on_the_way_is_refused() {
     d.try_write("new").unwrap();
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
     assert_eq!(std::fs::read_to_string(good.join("dump")).unwrap(), "new");
+}
+
+/// Version 3 carries spec 7's state: all pids, instances, group membership, health failures,
+/// stall, backoff, and one block per group. Version 2 dumps are still read (without it).
+#[test]
+fn version_3_round_trip_and_version_2_still_read() {
+    let mut d = sample();
+    let v2 = d.to_text().replace(MAGIC, MAGIC_V2);
+    let v2: String = v2
+        .lines()
+        .filter(|l| {
+            ![
+                "pids",
+                "instances",
+                "group",
+                "health_failures",
+                "stalled",
+                "backoff",
+            ]
+            .iter()
+            .any(|k| l.starts_with(&format!("{k} = ")))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!v2.contains("pids"));
+    assert_eq!(Dump::parse(&v2).unwrap(), d, "a version 2 dump");
+    d.pents[0].ext = PentExt {
+        pids: vec![11, 12, 13],
+        instances: 3,
+        group: Some("front end".into()),
+        health_failures: Some(2),
+        stalled: true,
+        backoff: Some(Backoff {
+            until: 1_700_000_100,
+            seconds: 8,
+        }),
+    };
+    d.groups = vec![GroupView {
+        name: "front end".into(),
+        members: vec!["p1".into(), "p 2".into()],
+        proc_sts: "DOWN".into(),
+        state: "backoff".into(),
+        retry_count: 2,
+        restart_count: 3,
+        retry_over_act: "exit".into(),
+        rerun_time: Some(1_600_000_000),
+        backoff: Some(Backoff {
+            until: 1_700_000_100,
+            seconds: 8,
+        }),
+        script: Some((77, 88)),
+    }];
+    let text = d.to_text();
+    assert!(text.starts_with("pcheck-dump 3\n"));
+    assert!(
+        text.contains("\npids = 11 12 13\ninstances = 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\ngname = front end\nmembers = p1\tp 2\n"),
+        "{text}"
+    );
+    assert_eq!(Dump::parse(&text).unwrap(), d);
+    // read strictly: more pids than instances, a bad backoff, an entry after the groups
+    let bad = text.replace("instances = 3", "instances = 2");
+    assert!(matches!(Dump::parse(&bad), Err(DumpError::Line(_, m)) if m.contains("3 pids")));
+    let bad = text.replacen("backoff = 1700000100 8", "backoff = 1700000100 301", 1);
+    assert!(matches!(Dump::parse(&bad), Err(DumpError::Line(_, m)) if m.contains("backoff")));
+    let mut swapped = d.clone();
+    swapped.groups[0].state = "dancing".into();
+    assert!(Dump::parse(&swapped.to_text()).is_err());
 }

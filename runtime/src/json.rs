@@ -11,7 +11,7 @@ use std::fmt::Write;
 use crate::dump::Dump;
 use crate::report::{Detail, History, Outcome, Snapshot};
 use crate::state::Wall;
-use crate::view::{ListView, PentView};
+use crate::view::{Backoff, GroupView, ListView, PentView};
 
 /// The version of the shape; bumped on an incompatible change (fields may be added within it).
 pub const FORMAT: &str = "psctl-padmin/1";
@@ -231,7 +231,59 @@ fn history(h: &History) -> Json {
         ("retry_overs_total", Json::int(h.retry_overs)),
         ("last_death", Json::opt(h.last_death, time)),
         ("last_restart", last_restart.unwrap_or(Json::Null)),
+        ("health_checks_total", Json::int(h.health_checks)),
+        ("health_failures_total", Json::int(h.health_failures)),
+        ("stalls_total", Json::int(h.stalls)),
+        (
+            "last_health",
+            Json::opt(h.last_health, |(ok, t)| {
+                Json::Obj(vec![("healthy", Json::Bool(ok)), ("at", time(t))])
+            }),
+        ),
     ])
+}
+
+fn health_config(h: &psctl::model::Health) -> Json {
+    let (kind, target) = match &h.check {
+        psctl::model::HealthCheck::Exec(cmd) => ("exec", cmd.clone()),
+        psctl::model::HealthCheck::Tcp(addr) => ("tcp", addr.to_string()),
+    };
+    Json::Obj(vec![
+        ("check", Json::str(kind)),
+        ("target", Json::Str(target)),
+        ("interval_seconds", Json::int(h.interval)),
+        ("timeout_seconds", Json::int(h.timeout)),
+        ("failures", Json::int(h.failures)),
+    ])
+}
+
+fn backoff(b: &Backoff) -> Json {
+    Json::Obj(vec![
+        ("until", time(b.until)),
+        ("seconds", Json::int(b.seconds)),
+    ])
+}
+
+/// One group (spec 7): the counters and state its members share.
+fn group(g: &GroupView) -> Json {
+    Json::Obj(vec![
+        ("name", Json::str(&g.name)),
+        (
+            "members",
+            Json::Arr(g.members.iter().map(|m| Json::str(m)).collect()),
+        ),
+        ("proc_sts", Json::str(&g.proc_sts)),
+        ("state", Json::str(&g.state)),
+        ("retry_count", Json::int(g.retry_count)),
+        ("restart_count", Json::int(g.restart_count)),
+        ("retry_over_act", Json::str(&g.retry_over_act)),
+        ("rerun_time", Json::opt(g.rerun_time, time)),
+        ("backoff", Json::opt(g.backoff.as_ref(), backoff)),
+    ])
+}
+
+fn groups(gs: &[GroupView]) -> Json {
+    Json::Arr(gs.iter().map(group).collect())
 }
 
 fn config(d: &Detail) -> Json {
@@ -243,6 +295,10 @@ fn config(d: &Detail) -> Json {
             "trusted_users",
             Json::Arr(d.trusted_users.iter().map(|u| Json::str(u)).collect()),
         ),
+        ("instances", Json::int(d.ext.instances)),
+        ("health", Json::opt(d.ext.health.as_ref(), health_config)),
+        ("stop_timeout_seconds", Json::int(d.ext.stop_timeout)),
+        ("retry_delay_seconds", Json::int(d.ext.retry_delay)),
     ])
 }
 
@@ -264,6 +320,22 @@ fn pent(p: &PentView, d: Option<&Detail>) -> Json {
         ),
         ("config", Json::opt(d, config)),
         ("history", Json::opt(d.map(|d| &d.history), history)),
+        (
+            "pids",
+            Json::Arr(p.ext.pids.iter().map(|&p| Json::int(p)).collect()),
+        ),
+        ("instances", Json::int(p.ext.instances)),
+        ("group", Json::opt(p.ext.group.as_deref(), Json::str)),
+        (
+            "health",
+            Json::opt(p.ext.health_failures, |n| {
+                Json::Obj(vec![
+                    ("consecutive_failures", Json::int(n)),
+                    ("stalled", Json::Bool(p.ext.stalled)),
+                ])
+            }),
+        ),
+        ("backoff", Json::opt(p.ext.backoff.as_ref(), backoff)),
     ])
 }
 
@@ -284,6 +356,7 @@ pub fn pent_document(s: &Snapshot) -> String {
         ("pfile", Json::str(&s.param.pfile)),
         ("dump", Json::Null),
         ("entries", Json::Arr(entries)),
+        ("groups", groups(&s.groups)),
     ])
     .document()
 }
@@ -309,6 +382,7 @@ pub fn dump_document(d: &Dump, path: &str, age: i64) -> String {
             "entries",
             Json::Arr(d.pents.iter().map(|p| pent(p, None)).collect()),
         ),
+        ("groups", groups(&d.groups)),
     ])
     .document()
 }
@@ -347,6 +421,7 @@ mod tests {
             grace: 0,
             retries: 0,
             trusted_users: vec!["root".into()],
+            ext: crate::report::ConfigExt::default(),
             history: History {
                 restarts: 1,
                 last_restart: Some(crate::report::LastRestart {
@@ -362,11 +437,13 @@ mod tests {
         history(&d.history).write(&mut s);
         assert_eq!(
             s,
-            "{\"restart\":null,\"grace_seconds\":0,\"retries\":0,\"trusted_users\":[\"root\"]}\
+            "{\"restart\":null,\"grace_seconds\":0,\"retries\":0,\"trusted_users\":[\"root\"],\
+             \"instances\":1,\"health\":null,\"stop_timeout_seconds\":10,\"retry_delay_seconds\":0}\
              {\"deaths_total\":0,\"restarts_total\":1,\"failures_total\":0,\"retry_overs_total\":0,\"last_death\":null,\
              \"last_restart\":{\"started\":{\"unix\":0,\"rfc3339\":\"1970-01-01T00:00:00Z\"},\
              \"ended\":{\"unix\":1,\"rfc3339\":\"1970-01-01T00:00:01Z\"},\"outcome\":\"signaled\",\
-             \"exit_status\":null,\"signal\":9,\"timeout_seconds\":null,\"reason\":null}}"
+             \"exit_status\":null,\"signal\":9,\"timeout_seconds\":null,\"reason\":null},\
+             \"health_checks_total\":0,\"health_failures_total\":0,\"stalls_total\":0,\"last_health\":null}"
         );
     }
 }

@@ -121,8 +121,46 @@ const LAST_RESTART: Family = Family(
     "Start time of the last restart script since the Unix epoch in seconds (0: none).",
 );
 
+// Spec 7: written only for the entries (and groups) that use the extension, so that the
+// exposition of a pfile without extensions is unchanged.
+const WATCHED: Family = Family(
+    "pcheck_process_watched_processes",
+    "gauge",
+    "Processes an entry with instances > 1 watches now (at most its instances).",
+);
+const HEALTH_CHECKS: Family = Family(
+    "pcheck_process_health_checks_total",
+    "counter",
+    "Health checks that ended with a verdict since pcheck started (entries with a health check).",
+);
+const HEALTH_FAILURES: Family = Family(
+    "pcheck_process_health_check_failures_total",
+    "counter",
+    "Failed health checks since pcheck started (entries with a health check).",
+);
+const STALLS: Family = Family(
+    "pcheck_process_stalls_total",
+    "counter",
+    "Stall lines (failures consecutive failed checks) since pcheck started.",
+);
+const BACKOFF: Family = Family(
+    "pcheck_process_backoff_until_timestamp_seconds",
+    "gauge",
+    "End of the backoff wait before the next restart since the Unix epoch in seconds (0: not waiting; entries with retry_delay > 0).",
+);
+const GROUP_UP: Family = Family(
+    "pcheck_group_up",
+    "gauge",
+    "Whether every member of a group is up (the group's proc_sts AVAIL).",
+);
+const GROUP_RESTARTS: Family = Family(
+    "pcheck_group_window_restarts",
+    "gauge",
+    "Restarts of a group in its current grace window (restart_count).",
+);
+
 /// Every family, in the order `render` writes them.
-const ALL: [&Family; 20] = [
+const ALL: [&Family; 27] = [
     &RUNNING,
     &INFO,
     &START,
@@ -143,6 +181,13 @@ const ALL: [&Family; 20] = [
     &RETRY_OVERS,
     &LAST_DEATH,
     &LAST_RESTART,
+    &WATCHED,
+    &HEALTH_CHECKS,
+    &HEALTH_FAILURES,
+    &STALLS,
+    &BACKOFF,
+    &GROUP_UP,
+    &GROUP_RESTARTS,
 ];
 
 /// (name, type, help) of every family, in the order they are written.
@@ -238,6 +283,52 @@ pub fn render(s: &Snapshot) -> String {
     each(&mut out, &LAST_RESTART, &|_, d| {
         d.history.last_restart.as_ref().map_or(0, |r| r.started)
     });
+    // Spec 7, for the entries and groups that use it (a family without samples is left out).
+    type Pick<'a> = &'a dyn Fn(&PentView, &Detail) -> Option<i64>;
+    let some = |out: &mut String, f: &Family, v: Pick| {
+        let mut first = true;
+        for (l, p, d) in &entries {
+            if let Some(x) = v(p, d) {
+                if std::mem::take(&mut first) {
+                    head(out, f);
+                }
+                sample(out, f, l, "", x);
+            }
+        }
+    };
+    some(&mut out, &WATCHED, &|p, d| {
+        (d.ext.instances > 1).then(|| i64::try_from(p.ext.pids.len()).unwrap_or(0))
+    });
+    some(&mut out, &HEALTH_CHECKS, &|_, d| {
+        d.ext.health.as_ref().map(|_| n(d.history.health_checks))
+    });
+    some(&mut out, &HEALTH_FAILURES, &|_, d| {
+        d.ext.health.as_ref().map(|_| n(d.history.health_failures))
+    });
+    some(&mut out, &STALLS, &|_, d| {
+        d.ext.health.as_ref().map(|_| n(d.history.stalls))
+    });
+    some(&mut out, &BACKOFF, &|p, d| {
+        (d.ext.retry_delay > 0).then(|| p.ext.backoff.map_or(0, |b| b.until))
+    });
+    if !s.groups.is_empty() {
+        for (f, v) in [
+            (
+                &GROUP_UP,
+                &(|g: &crate::view::GroupView| i64::from(g.proc_sts == "AVAIL"))
+                    as &dyn Fn(&crate::view::GroupView) -> i64,
+            ),
+            (&GROUP_RESTARTS, &|g: &crate::view::GroupView| {
+                i64::from(g.restart_count)
+            }),
+        ] {
+            head(&mut out, f);
+            for g in &s.groups {
+                let extra = format!(",group=\"{}\"", label(&g.name));
+                sample(&mut out, f, &pfile, &extra, v(g));
+            }
+        }
+    }
     out
 }
 

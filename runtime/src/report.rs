@@ -44,6 +44,13 @@ pub struct History {
     pub failures: u64,
     /// `RETRY_OVER` lines.
     pub retry_overs: u64,
+    /// Health checks that ended with a verdict, and those that failed (spec 7).
+    pub health_checks: u64,
+    pub health_failures: u64,
+    /// `Stall` lines.
+    pub stalls: u64,
+    /// The last health verdict: (healthy, when).
+    pub last_health: Option<(bool, Wall)>,
     pub last_death: Option<Wall>,
     pub last_restart: Option<LastRestart>,
 }
@@ -67,8 +74,18 @@ impl History {
             Msg::SetPidFail(_) => self.failures += 1,
             Msg::RetryOver(..) => self.retry_overs += 1,
             Msg::Deferred(_, why) => self.set_outcome(Outcome::Deferred(why.clone()), None),
-            Msg::Up(..) | Msg::Script(..) => {}
+            Msg::Stall(..) => self.stalls += 1,
+            Msg::Up(..) | Msg::Script(..) | Msg::Backoff(..) => {}
         }
+    }
+
+    /// Called for every health check that ended with a verdict.
+    pub fn note_health(&mut self, ok: bool, now: Wall) {
+        self.health_checks += 1;
+        if !ok {
+            self.health_failures += 1;
+        }
+        self.last_health = Some((ok, now));
     }
 
     /// Called for every event fed to this entry: the ends of its scripts (a successful end is
@@ -86,7 +103,12 @@ impl History {
                 self.set_outcome(outcome, Some(now));
             }
             Event::RetryScript => self.set_outcome(Outcome::Running, None),
-            Event::Scan(_) | Event::Died | Event::SpawnLater(_) => {}
+            Event::Scan(_)
+            | Event::Died(_)
+            | Event::SpawnLater(_)
+            | Event::BackoffOver
+            | Event::Health(_)
+            | Event::Group(_) => {}
         }
     }
 
@@ -112,6 +134,28 @@ pub struct Detail {
     /// Users whose processes may match (spec 6); empty: the default rule.
     pub trusted_users: Vec<String>,
     pub history: History,
+    /// Spec 7's settings.
+    pub ext: ConfigExt,
+}
+
+/// An entry's spec 7 settings as pcheck runs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigExt {
+    pub instances: u32,
+    pub health: Option<psctl::model::Health>,
+    pub stop_timeout: u32,
+    pub retry_delay: u32,
+}
+
+impl Default for ConfigExt {
+    fn default() -> ConfigExt {
+        ConfigExt {
+            instances: psctl::model::DEFAULT_INSTANCES,
+            health: None,
+            stop_timeout: psctl::model::DEFAULT_STOP_TIMEOUT,
+            retry_delay: psctl::model::DEFAULT_RETRY_DELAY,
+        }
+    }
 }
 
 impl Detail {
@@ -122,6 +166,12 @@ impl Detail {
             retries: cfg.retries,
             trusted_users: trusted_users(cfg),
             history: history.clone(),
+            ext: ConfigExt {
+                instances: cfg.instances,
+                health: cfg.health.clone(),
+                stop_timeout: cfg.stop_timeout,
+                retry_delay: cfg.retry_delay,
+            },
         }
     }
 }
@@ -146,6 +196,8 @@ pub struct Snapshot {
     pub pents: Vec<PentView>,
     /// One per entry of `pents`, same order.
     pub details: Vec<Detail>,
+    /// One per group (spec 7).
+    pub groups: Vec<crate::view::GroupView>,
     /// Wall-clock start of pcheck.
     pub started: Wall,
     pub reloads: Reloads,

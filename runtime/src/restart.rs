@@ -149,7 +149,11 @@ fn base_env() -> &'static [CString] {
         let mut out: Vec<CString> = std::env::vars_os()
             .filter(|(k, _)| {
                 let k = k.as_bytes();
-                !k.starts_with(b"LD_") && k != b"PATH" && k != b"PCHECK_SCRIPT"
+                !k.starts_with(b"LD_")
+                    && !matches!(
+                        k,
+                        b"PATH" | b"PCHECK_SCRIPT" | b"PCHECK_PID" | b"PCHECK_PNAME"
+                    )
             })
             .filter_map(|(k, v)| {
                 let mut kv = k.as_bytes().to_vec();
@@ -176,8 +180,8 @@ fn cstring(s: &str) -> Result<CString, SpawnError> {
     CString::new(s).map_err(|_| SpawnError::Refused("the command contains a NUL byte".into()))
 }
 
-/// Checks the command and decides how to execute it.
-fn prepare(cmd: &str, me: u32) -> Result<Exec, SpawnError> {
+/// Checks the command and decides how to execute it; `extra` is added to its environment.
+fn prepare(cmd: &str, me: u32, extra: &[String]) -> Result<Exec, SpawnError> {
     let (prog, argv) = match plain_words(cmd) {
         Some(words) => {
             let prog = open_checked(words[0], me)?;
@@ -216,6 +220,9 @@ fn prepare(cmd: &str, me: u32) -> Result<Exec, SpawnError> {
     if let Ok(v) = CString::new(script_var) {
         envp.push(v);
     }
+    for kv in extra {
+        envp.push(cstring(kv)?);
+    }
     Ok(Exec {
         prog,
         script: interp.is_some(),
@@ -225,8 +232,29 @@ fn prepare(cmd: &str, me: u32) -> Result<Exec, SpawnError> {
 }
 
 pub fn spawn(pname: &str, cmd: &str, timeout: Duration) -> Result<Script, SpawnError> {
+    spawn_with(pname, cmd, timeout, &[])
+}
+
+/// A health-check command (spec 7): started exactly as a restart script (same trust rules,
+/// same clean start, own process group), with `PCHECK_PID` and `PCHECK_PNAME` set.
+pub fn spawn_check(
+    pname: &str,
+    cmd: &str,
+    timeout: Duration,
+    pid: i32,
+) -> Result<Script, SpawnError> {
+    let extra = [format!("PCHECK_PID={pid}"), format!("PCHECK_PNAME={pname}")];
+    spawn_with(pname, cmd, timeout, &extra)
+}
+
+fn spawn_with(
+    pname: &str,
+    cmd: &str,
+    timeout: Duration,
+    extra: &[String],
+) -> Result<Script, SpawnError> {
     let me = rustix::process::geteuid().as_raw();
-    let exec = prepare(cmd, me)?;
+    let exec = prepare(cmd, me, extra)?;
     let pid = fork_exec(&exec)?;
     // The child is ours and unreaped, so its pid cannot be reused before pidfd_open.
     let pidfd = match pidfd_open(

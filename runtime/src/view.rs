@@ -46,6 +46,65 @@ pub struct PentView {
     pub monitor_on: bool,
     /// The running restart script: (process group, start time). Dumped, not shown.
     pub script: Option<(i32, u64)>,
+    /// What spec 7 adds: in the JSON view and the dump, never in `show pent`.
+    pub ext: PentExt,
+}
+
+/// An entry's state beyond spec 4's block (spec 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PentExt {
+    /// Every watched pid, oldest first (`pid` shows the first). Empty when none is watched.
+    pub pids: Vec<i32>,
+    /// How many it watches (`instances`; 1 in a dump older than version 3).
+    pub instances: u32,
+    /// The group it is a member of.
+    pub group: Option<String>,
+    /// With a health check: consecutive failed checks so far; `None` without one.
+    pub health_failures: Option<u32>,
+    /// Stalled and being stopped.
+    pub stalled: bool,
+    pub backoff: Option<Backoff>,
+}
+
+impl Default for PentExt {
+    fn default() -> PentExt {
+        PentExt {
+            pids: Vec::new(),
+            instances: 1,
+            group: None,
+            health_failures: None,
+            stalled: false,
+            backoff: None,
+        }
+    }
+}
+
+/// A backoff wait before the next restart (spec 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// When it ends (wall clock, epoch seconds).
+    pub until: i64,
+    /// Its length in seconds.
+    pub seconds: u64,
+}
+
+/// One group (spec 7): the counters and state its members share. In the JSON view and the
+/// dump; `show pent` shows them in each member's block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    pub name: String,
+    /// Member pnames, in entry order.
+    pub members: Vec<String>,
+    pub proc_sts: String,
+    /// `watching`, `restarting`, `deferred`, `backoff`, `searching`, `retry_over`, `stopped`.
+    pub state: String,
+    pub retry_count: u32,
+    pub restart_count: u32,
+    pub retry_over_act: String,
+    pub rerun_time: Option<i64>,
+    pub backoff: Option<Backoff>,
+    /// The running restart script: (process group, start time). Dumped, not shown.
+    pub script: Option<(i32, u64)>,
 }
 
 fn message(running: bool) -> &'static str {
@@ -158,6 +217,7 @@ mod tests {
             pent_id: 1,
             monitor_on: true,
             script: None,
+            ext: PentExt::default(),
         };
         assert_eq!(
             render_pents(&[e]),
@@ -178,6 +238,7 @@ mod tests {
             pent_id: 1,
             monitor_on: true,
             script: None,
+            ext: PentExt::default(),
         };
         assert!(render_pents(&[e]).starts_with("pname          = a\\x1b]0;owned\\x07b\\u{202e}\n"));
         let l = ListView {

@@ -12,19 +12,8 @@ pub struct Args {
 
 /// Codes whose id (or last segment) is close to `word`, best first.
 fn close_matches(word: &str) -> Vec<&'static str> {
-    let mut scored: Vec<(f64, &'static str)> = codes::ALL
-        .iter()
-        .map(|c| {
-            let last = c.id.rsplit("::").next().unwrap_or(c.id);
-            let score = strsim::normalized_levenshtein(word, c.id)
-                .max(strsim::normalized_levenshtein(word, last))
-                .max(if c.id.contains(word) { 0.9 } else { 0.0 });
-            (score, c.id)
-        })
-        .filter(|(s, _)| *s >= 0.5)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    scored.into_iter().take(5).map(|(_, id)| id).collect()
+    let ids: Vec<&'static str> = codes::ALL.iter().map(|c| c.id).collect();
+    crate::suggestion::ranked(word, &ids, 5)
 }
 
 pub fn run(args: Args) -> u8 {
@@ -36,7 +25,7 @@ pub fn run(args: Args) -> u8 {
     };
     match codes::lookup(word.trim()) {
         Some(c) => {
-            println!("{}: {}\n\n{}", c.id, c.summary, c.explanation);
+            println!("{}: {}\n\n{}", c.id, c.summary, codes::explanation(c));
             0
         }
         None => {

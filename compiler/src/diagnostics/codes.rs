@@ -16,6 +16,34 @@ macro_rules! codes {
     };
 }
 
+/// The long explanation of `code`. Those of [`OUT_OF_RANGE`], [`PFILE_UNKNOWN_KEY`] and
+/// [`PFILE_EXTENSION`] list ranges and keys, written from the descriptor table ([`crate::fields`]) so that it cannot drift from the checks.
+pub fn explanation(code: Code) -> std::borrow::Cow<'static, str> {
+    if code == OUT_OF_RANGE {
+        crate::fields::ranges_prose().into()
+    } else if code == PFILE_UNKNOWN_KEY {
+        let keys = crate::pfile::PARAM_KEYS;
+        let (last, rest) = keys.split_last().expect("PARAM keys");
+        format!(
+            "The known PARAM keys are {} and {last}. {}",
+            rest.join(", "),
+            code.explanation
+        )
+        .into()
+    } else if code == PFILE_EXTENSION {
+        format!(
+            "After its five fields a PENT line may carry psctl extensions (docs/extensions.md), \
+each `:key=value`, each at most once, at most {}:\n\n{}\n{}",
+            crate::pfile::pent::MAX_EXTENSIONS,
+            crate::fields::extensions_prose(),
+            code.explanation
+        )
+        .into()
+    } else {
+        code.explanation.into()
+    }
+}
+
 /// Finds a code by its id, also accepting the id without the `psctl::` prefix.
 pub fn lookup(id: &str) -> Option<Code> {
     ALL.iter()
@@ -44,9 +72,8 @@ comment.";
 `pname:restart:grace:retry:action`, for example \
 `crond:/var/opt/HA/PS/conf/bin/restart_crond.sh:86400:3:continue`. A pname cannot contain `:`.";
     PFILE_UNKNOWN_KEY = "psctl::pfile::unknown_key", "unknown PARAM key",
-        "The known PARAM keys are IPCKEY, MSG_CHECK_INTERVAL, MONITOR_INTERVAL, \
-MONITOR_TRY_COUNT and SHM_DUMP_FILE. Keys are upper case. A misspelt key would silently fall \
-back to a default, so it is an error.";
+        "Keys are upper case. A misspelt key would silently fall back to a default, so it is an \
+error.";
     PFILE_DUPLICATE_KEY = "psctl::pfile::duplicate_key", "a PARAM key is given twice",
         "Each PARAM key may appear once. Remove one of the two lines; the diagnostic points at the \
 second and labels the first.";
@@ -65,8 +92,7 @@ second and labels the first.";
         "This field takes a non-negative whole number (IPCKEY also takes hexadecimal with a `0x` \
 prefix). Durations in a pfile are whole seconds without a unit.";
     OUT_OF_RANGE = "psctl::value::out_of_range", "a value is outside its allowed range",
-        "Allowed ranges: IPCKEY 0x1-0x7fffffff; MSG_CHECK_INTERVAL 1-3600 s; MONITOR_INTERVAL \
-1-86400 s; MONITOR_TRY_COUNT 1-100; grace 0-31536000 s; retry 0-1000; wait 0-3600 s.";
+        "";
     NOT_ABSOLUTE = "psctl::value::not_absolute", "a path must be absolute",
         "pcheck runs as root from an unknown working directory, so SHM_DUMP_FILE, conf_dir and \
 restart scripts must be absolute paths (starting with `/`).";
@@ -196,10 +222,10 @@ user running psctl) lets that user run commands as root. Fix with `chown root PA
     HOST_WRITABLE = "psctl::host::writable", "a restart script is group- or world-writable",
         "pcheck runs restart scripts as root; a script others can write lets them run commands as \
 root. Fix with `chmod go-w PATH`.";
-    PFILE_EXTENSION = "psctl::pfile::extension", "a PENT extension field is unknown or repeated",
-        "After its five fields a PENT line may carry psctl extensions, each `:key=value`. The one \
-known today is `user=NAME[,NAME...]`: the users whose processes may match the entry (names \
-from /etc/passwd or numeric uids). Legacy pfiles have no extension fields and need none.";
+    PFILE_EXTENSION = "psctl::pfile::extension", "a PENT extension field is unknown, repeated or misplaced",
+        "A line whose sixth field is `kind=group` defines a group: \
+`name:restart:grace:retry:action:kind=group`; it takes no other extension field. Legacy \
+pfiles have no extension fields and need none.";
     INVALID_USER = "psctl::value::invalid_user", "a trusted user is not a valid user name or uid",
         "`user` lists the users whose processes may match an entry: user names (letters, digits, \
 `.`, `_`, `-`, not starting with `-`, at most 32 characters, optionally ending in `$`) or \
@@ -211,4 +237,48 @@ checking that nobody but root can change it. A command with shell syntax (quotes
 `|`, `&`, redirections, globs, `~`, a `#` starting a word) must run through /bin/sh, which \
 opens every further program by its path; pcheck checks only the first word. Put the commands \
 in a script and name the script instead.";
+    HEALTH_NO_CHECK = "psctl::health::no_check", "health settings without a health check",
+        "`health_interval`, `health_timeout` and `health_failures` (a description's `health` \
+mapping) only tune a health check; the check itself is `health_exec=PATH [ARGS]` or \
+`health_tcp=A.B.C.D PORT` (`exec:` or `tcp:` in a description). Give one, or remove the \
+settings.";
+    HEALTH_TWO_CHECKS = "psctl::health::two_checks", "an entry has two health checks",
+        "An entry has at most one health check: either a command (`health_exec`, `exec:`) or a \
+TCP connection (`health_tcp`, `tcp:`). Keep one of the two.";
+    INVALID_HEALTH_CHECK = "psctl::value::invalid_health_check", "a health check cannot be used",
+        "A command health check is an absolute path to an executable, optionally followed by \
+arguments, on one line; pcheck runs it under the trust rules of restart scripts (spec 6) and \
+exit status 0 means healthy. A TCP health check is an IPv4 address and a port 1-65535: \
+`health_tcp=127.0.0.1 80` in a pfile (a pfile field cannot hold `:`), `tcp: 127.0.0.1:80` in a \
+description.";
+    GROUP_UNKNOWN = "psctl::group::unknown", "an entry names a group that is not defined",
+        "`group=NAME` makes an entry a member of group NAME, which a line \
+`NAME:restart:grace:retry:action:kind=group` of the same pfile must define. Define the group \
+or correct the name (the help suggests the closest one).";
+    GROUP_UNKNOWN_MEMBER = "psctl::group::unknown_member", "a group lists a process that does not exist",
+        "A group's `members` are names of `processes` of the same description. Add the process or \
+correct the name (the help suggests the closest one).";
+    GROUP_MEMBER_RESTART = "psctl::group::member_restart", "a group member has a restart of its own",
+        "A member of a group is restarted by the group's restart, together with the other \
+members; a restart of its own would never run. In a pfile its restart field must be `-`; in a \
+description it has no `restart`. Move the restart to the group.";
+    GROUP_MEMBER_SETTING = "psctl::group::member_setting", "a setting of a group member has no effect",
+        "A member's deaths are its group's events: the group's restart, grace, retries and \
+retry-over action apply, and the group's attempts follow each other without delay. A member's \
+`retry_delay` would have no effect, so it is refused; remove it.";
+    GROUP_TWO_GROUPS = "psctl::group::two_groups", "a process is a member of two groups",
+        "A process belongs to at most one group: one death cannot trigger two restarts. Remove it \
+from all but one group's `members`.";
+    GROUP_NO_MEMBERS = "psctl::group::no_members", "a group has no members",
+        "A group with no members would never be restarted. In a pfile, give its members \
+`group=NAME`; in a description, list them in `members`. Or remove the group.";
+    GROUP_DUPLICATE = "psctl::group::duplicate", "two groups have the same name",
+        "Group names are unique within a pfile or description: members name their group, and \
+log lines such as `Try to restart (NAME)` must say which group they mean. Rename one.";
+    GROUP_INVALID_NAME = "psctl::group::invalid_name", "a group name is not valid",
+        "A group name matches `[a-z0-9][a-z0-9_-]*`: it appears in log lines and becomes part of \
+a generated script's name.";
+    GROUP_NAME_CLASH = "psctl::group::name_clash", "a group has the name of an entry",
+        "A group may not have the pname of an entry of the same file, so that a log line \
+`Try to restart (NAME)` names one thing only. Rename the group.";
 }

@@ -175,21 +175,6 @@ pub fn too_many(span: Span, src: &Arc<SourceFile>) -> Diagnostic {
     .in_file(src)
 }
 
-/// The candidate closest to `word` with a similarity of at least `min` (0 to 1), for "did
-/// you mean". A word more than twice as long as a candidate cannot reach 0.5 with it, so it is
-/// not compared: the comparison allocates a table of both lengths, and a 1 MB key would
-/// otherwise cost a hundred megabytes.
-pub fn closest<'a>(word: &str, candidates: &[&'a str], min: f64) -> Option<&'a str> {
-    let len = word.chars().count();
-    candidates
-        .iter()
-        .filter(|c| min < 0.5 || len <= 2 * c.len())
-        .map(|c| (strsim::normalized_damerau_levenshtein(word, c), *c))
-        .filter(|(score, _)| *score >= min)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
 /// Whether `c` must not reach a terminal or a CI log as it is: control characters (ESC starts
 /// terminal sequences; CR and LF would start a line of their own, such as a forged GitHub
 /// `::error` command) and the characters that reorder or split what is shown (bidirectional

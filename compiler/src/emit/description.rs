@@ -11,7 +11,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::pfile::{Attached, Comments};
-use crate::model::{self, format_ipckey, Process, Restart, Service};
+use crate::fields::{self, Access, Unit};
+use crate::model::{self, Group, Health, HealthCheck, Process, Restart, Service};
 use crate::pfile::PARAM_KEYS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub struct Options<'a> {
     /// Which PARAM keys (in `PARAM_KEYS` order) the source gave. Keys given, or differing from
     /// the description default, are printed; `dump_file` always is, since the pfile default
     /// (`pcheck_dump_<ipckey>`) is not the description default (`pcheck_dump_<name>`).
-    pub given: [bool; 5],
+    pub given: [bool; PARAM_KEYS.len()],
 }
 
 /// Seconds as a duration: a whole number of days, hours or minutes when exact, else seconds.
@@ -200,74 +201,55 @@ fn walk(p: &mut impl Printer, svc: &Service, comments: &Comments, opts: &Options
     for (i, proc_) in svc.processes.iter().enumerate() {
         p.item("processes", &process_fields(proc_), comments.entry(i));
     }
+    if !svc.groups.is_empty() {
+        p.list("groups");
+    }
+    for (g, group) in svc.groups.iter().enumerate() {
+        p.item("groups", &group_fields(svc, group), comments.group(svc, g));
+    }
     p.trailer(&comments.trailer);
 }
 
 /// The top-level keys in print order. A key read from a PARAM key carries that line's comments
-/// and is printed when the source gave it or it is not the default.
+/// and is printed when the source gave it or it is not the default; every PARAM key comes from
+/// the descriptor table ([`fields::PARAMS`]).
 fn service_fields<'a>(
     svc: &'a Service,
     comments: &'a Comments,
     opts: &Options<'_>,
 ) -> Vec<Field<'a>> {
-    // Looked up by PARAM key name: `given` and `comments.params` are indexed like PARAM_KEYS.
-    let param = |param: &str, key, value, differs: bool| {
-        let i = PARAM_KEYS.iter().position(|k| *k == param);
-        let given = i.is_some_and(|i| opts.given.get(i) == Some(&true));
-        (given || differs).then(|| Field {
-            key,
+    let mut out = vec![field("name", Value::str(&svc.name))];
+    // `given` and `comments.params` are indexed like the table.
+    for (i, param) in fields::PARAMS.iter().enumerate() {
+        let text = param.print(svc);
+        // A key without a default (IPCKEY) is always printed; so is SHM_DUMP_FILE, whose pfile
+        // default (`pcheck_dump_<ipckey>`) is not the description default (`pcheck_dump_<name>`)
+        // and never equals a printed path.
+        let differs = param.field.default != Some(text.as_str());
+        if !(differs || opts.given.get(i) == Some(&true)) {
+            continue;
+        }
+        let value = match (param.field.unit, param.access) {
+            (Unit::IpcKey, _) => Value::Bare(text),
+            (Unit::Seconds, Access::Number { get, .. }) => Value::Duration(get(svc)),
+            (Unit::Count, Access::Number { get, .. }) => Value::Int(get(svc)),
+            _ => Value::str(text),
+        };
+        out.push(Field {
+            key: param.field.key,
             value,
-            comments: i.and_then(|i| comments.params.get(i)),
-        })
-    };
-    let dur = |secs: u32| Value::Duration(secs.into());
-    [
-        Some(field("name", Value::str(&svc.name))),
-        // Always: a description must name its ipckey.
-        param(
-            "IPCKEY",
-            "ipckey",
-            Value::Bare(format_ipckey(svc.ipckey)),
-            true,
-        ),
-        param(
-            "MSG_CHECK_INTERVAL",
-            "msg_check_interval",
-            dur(svc.msg_check_interval),
-            svc.msg_check_interval != model::DEFAULT_MSG_CHECK_INTERVAL,
-        ),
-        param(
-            "MONITOR_INTERVAL",
-            "monitor_interval",
-            dur(svc.monitor_interval),
-            svc.monitor_interval != model::DEFAULT_MONITOR_INTERVAL,
-        ),
-        param(
-            "MONITOR_TRY_COUNT",
-            "monitor_try_count",
-            Value::Int(svc.monitor_try_count.into()),
-            svc.monitor_try_count != model::DEFAULT_MONITOR_TRY_COUNT,
-        ),
-        // Always: the pfile default (`pcheck_dump_<ipckey>`) is not the description default
-        // (`pcheck_dump_<name>`).
-        param(
-            "SHM_DUMP_FILE",
-            "dump_file",
-            Value::str(svc.dump_file_or_default()),
-            true,
-        ),
-        svc.conf_dir
-            .as_deref()
-            .map(|d| field("conf_dir", Value::str(d))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+            comments: comments.params.get(i),
+        });
+    }
+    if let Some(d) = svc.conf_dir.as_deref() {
+        out.push(field("conf_dir", Value::str(d)));
+    }
+    out
 }
 
-/// A process's keys in print order; optional keys at their default are left out.
-fn process_fields(p: &Process) -> Vec<Field<'_>> {
-    let restart = match &p.restart {
+/// A restart as a description writes it.
+fn restart(r: &Restart) -> Value<'_> {
+    match r {
         Restart::None => Value::str("none"),
         Restart::Script(cmd) => Value::Map(vec![("script", Value::str(cmd))]),
         Restart::Commands { stop, start, wait } => Value::Map(vec![
@@ -275,7 +257,48 @@ fn process_fields(p: &Process) -> Vec<Field<'_>> {
             ("start", Value::str(start)),
             ("wait", Value::Duration((*wait).into())),
         ]),
-    };
+    }
+}
+
+/// A health check's keys; tuning at its default is left out.
+fn health(h: &Health) -> Value<'_> {
+    let mut kvs = vec![match &h.check {
+        HealthCheck::Exec(cmd) => ("exec", Value::str(cmd)),
+        HealthCheck::Tcp(a) => ("tcp", Value::str(a.to_string())),
+    }];
+    let secs = |v: u32| Value::Duration(v.into());
+    if h.interval != model::DEFAULT_HEALTH_INTERVAL {
+        kvs.push(("interval", secs(h.interval)));
+    }
+    if h.timeout != model::DEFAULT_HEALTH_TIMEOUT {
+        kvs.push(("timeout", secs(h.timeout)));
+    }
+    if h.failures != model::DEFAULT_HEALTH_FAILURES {
+        kvs.push(("failures", Value::Int(h.failures.into())));
+    }
+    Value::Map(kvs)
+}
+
+/// A group's keys in print order: its members are the entries that name it.
+fn group_fields<'a>(svc: &'a Service, g: &'a Group) -> Vec<Field<'a>> {
+    let members = svc
+        .members(&g.name)
+        .map(|(_, p)| Value::str(p.name.as_str()))
+        .collect();
+    vec![
+        field("name", Value::str(&g.name)),
+        field("members", Value::List(members)),
+        field("restart", restart(&g.restart)),
+        field("grace", Value::Duration(g.grace)),
+        field("retries", Value::Int(g.retries.into())),
+        field("on_retry_over", Value::str(g.on_retry_over.as_str())),
+    ]
+}
+
+/// A process's keys in print order; optional keys at their default are left out (and a group
+/// member's restart, which is its group's).
+fn process_fields(p: &Process) -> Vec<Field<'_>> {
+    let member = p.group.is_some() && p.restart == Restart::None;
     // uids as integers, names as strings: what the description reads back the same
     fn user(u: &str) -> Value<'_> {
         if u.bytes().all(|b| b.is_ascii_digit()) {
@@ -285,13 +308,21 @@ fn process_fields(p: &Process) -> Vec<Field<'_>> {
         }
     }
     let users = || Value::List(p.user.iter().map(String::as_str).map(user).collect());
+    let secs = |v: u32| Value::Duration(v.into());
     [
         Some(field("name", Value::str(&p.name))),
-        Some(field("restart", restart)),
+        (!member).then(|| field("restart", restart(&p.restart))),
         Some(field("grace", Value::Duration(p.grace))),
         Some(field("retries", Value::Int(p.retries.into()))),
         Some(field("on_retry_over", Value::str(p.on_retry_over.as_str()))),
         (!p.user.is_empty()).then(|| field("user", users())),
+        (p.instances != model::DEFAULT_INSTANCES)
+            .then(|| field("instances", Value::Int(p.instances.into()))),
+        p.health.as_ref().map(|h| field("health", health(h))),
+        (p.stop_timeout != model::DEFAULT_STOP_TIMEOUT)
+            .then(|| field("stop_timeout", secs(p.stop_timeout))),
+        (p.retry_delay != model::DEFAULT_RETRY_DELAY)
+            .then(|| field("retry_delay", secs(p.retry_delay))),
     ]
     .into_iter()
     .flatten()

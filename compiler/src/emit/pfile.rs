@@ -3,13 +3,17 @@
 //! Canonical form: an optional generated-file header and the file's leading comments (then a
 //! blank line, unless there is nothing but the header), the PARAM banner, all five PARAM keys in table order padded to 22 columns (defaults made explicit, so
 //! the text means the same to every reader), a blank line, the PENT banner, the PENT lines in
-//! model order, any comments that followed the last line, LF line endings, a final newline.
+//! model order (extension fields in table order, only when not the default: docs/extensions.md),
+//! then the group definition lines in group order, any comments that followed the last line,
+//! LF line endings, a final newline.
 //! Own-line comments travel with the line they preceded; trailing comments stay on their line.
 
 use std::fmt::Write as _;
 
 use super::script;
-use crate::model::{format_ipckey, Loc, Restart, Service};
+use crate::fields;
+use crate::model::{Health, HealthCheck, Loc, Process, Restart, Service};
+use crate::pfile::pent::is_group_line;
 use crate::pfile::syntax::{LineKind, PfileSyntax};
 use crate::pfile::PARAM_KEYS;
 use crate::span::SourceFile;
@@ -36,8 +40,8 @@ pub struct Comments {
     /// PARAM or PENT line. Printed above the PARAM banner.
     pub preamble: Vec<String>,
     /// Indexed like [`PARAM_KEYS`].
-    pub params: [Attached; 5],
-    /// Per PENT entry, in model order.
+    pub params: [Attached; PARAM_KEYS.len()],
+    /// Per PENT line in model order: the entries, then the group definition lines.
     pub entries: Vec<Attached>,
     /// Comments after the last PARAM or PENT line.
     pub trailer: Vec<String>,
@@ -53,6 +57,11 @@ impl Comments {
     pub fn entry(&self, i: usize) -> Option<&Attached> {
         self.entries.get(i)
     }
+
+    /// The comments of group `g` of `svc`.
+    pub fn group(&self, svc: &Service, g: usize) -> Option<&Attached> {
+        self.entries.get(svc.processes.len() + g)
+    }
 }
 
 /// A banner such as `##### PARAM #####`: printed by the printer itself, so never carried over.
@@ -66,6 +75,7 @@ fn is_banner(comment: &str) -> bool {
 /// PARAM key known, every PENT line an entry), as `fmt` only rewrites those.
 pub fn comments_from_syntax(syntax: &PfileSyntax, src: &SourceFile) -> Comments {
     let mut out = Comments::default();
+    let mut groups = Vec::new();
     let mut pending: Vec<String> = Vec::new();
     let mut seen_entry = false;
     let text = |s| src.slice(s).trim_end_matches([' ', '\t', '\r']).to_owned();
@@ -96,15 +106,22 @@ pub fn comments_from_syntax(syntax: &PfileSyntax, src: &SourceFile) -> Comments 
                     a.trailing = trailing();
                 }
             }
-            LineKind::Pent { .. } => {
+            LineKind::Pent { fields, .. } => {
                 seen_entry = true;
-                out.entries.push(Attached {
+                let a = Attached {
                     before: std::mem::take(&mut pending),
                     trailing: trailing(),
-                });
+                };
+                let group = fields.get(5).is_some_and(|&x| is_group_line(src.slice(x)));
+                if group {
+                    groups.push(a);
+                } else {
+                    out.entries.push(a);
+                }
             }
         }
     }
+    out.entries.append(&mut groups);
     out.trailer = pending;
     out
 }
@@ -150,10 +167,39 @@ pub fn unrepresentable(svc: &Service) -> Vec<(Loc, String)> {
                 "a trusted user name contains `,`, `:`, `#` or a blank".to_owned(),
             ));
         }
+        if let Some(Health {
+            check: HealthCheck::Exec(cmd),
+            ..
+        }) = &p.health
+        {
+            if let Some(why) = field_problem(cmd) {
+                out.push((
+                    Loc::HealthCheck(i),
+                    format!("the health check command {why}"),
+                ));
+            }
+        }
+        if let Some(why) = p.group.as_deref().and_then(field_problem) {
+            out.push((Loc::Group(i), format!("the group name {why}")));
+        }
         match &p.restart {
             Restart::Script(cmd) => {
                 if let Some(why) = field_problem(cmd) {
                     out.push((Loc::Restart(i), format!("the restart command {why}")));
+                }
+            }
+            Restart::Commands { .. } => needs_scripts = true,
+            Restart::None => {}
+        }
+    }
+    for (g, group) in svc.groups.iter().enumerate() {
+        if let Some(why) = field_problem(&group.name) {
+            out.push((Loc::GroupName(g), format!("the group name {why}")));
+        }
+        match &group.restart {
+            Restart::Script(cmd) => {
+                if let Some(why) = field_problem(cmd) {
+                    out.push((Loc::GroupRestart(g), format!("the restart command {why}")));
                 }
             }
             Restart::Commands { .. } => needs_scripts = true,
@@ -190,15 +236,13 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
         out.push('\n');
     }
     push_line(&mut out, PARAM_BANNER, None);
-    let values = [
-        format_ipckey(svc.ipckey),
-        svc.msg_check_interval.to_string(),
-        svc.monitor_interval.to_string(),
-        svc.monitor_try_count.to_string(),
-        svc.dump_file_or_default(),
-    ];
-    for (i, (key, value)) in PARAM_KEYS.iter().zip(values).enumerate() {
+    for (i, param) in fields::PARAMS.iter().enumerate() {
         let a = &comments.params[i];
+        // A key at its default that is not always printed goes, unless it carries comments.
+        if !param.printed(svc) && a.before.is_empty() && a.trailing.is_none() {
+            continue;
+        }
+        let (key, value) = (param.field.pfile, param.print(svc));
         for c in &a.before {
             push_line(&mut out, c, None);
         }
@@ -224,15 +268,39 @@ pub fn print(svc: &Service, comments: &Comments, header: Option<&str>) -> String
             p.retries,
             p.on_retry_over.as_str()
         );
-        if !p.user.is_empty() {
-            let _ = write!(line, ":user={}", p.user.join(","));
+        push_extensions(&mut line, p);
+        push_line(&mut out, &line, a.trailing.as_deref());
+    }
+    let group_restarts = &restarts[svc.processes.len()..];
+    for (g, (group, restart)) in svc.groups.iter().zip(group_restarts).enumerate() {
+        let a = comments.group(svc, g).unwrap_or(&none);
+        for c in &a.before {
+            push_line(&mut out, c, None);
         }
+        let line = format!(
+            "{}:{}:{}:{}:{}:kind=group",
+            group.name,
+            restart,
+            group.grace,
+            group.retries,
+            group.on_retry_over.as_str()
+        );
         push_line(&mut out, &line, a.trailing.as_deref());
     }
     for c in &comments.trailer {
         push_line(&mut out, c, None);
     }
     out
+}
+
+/// Appends entry `p`'s extension fields that differ from their defaults, in table order
+/// ([`fields::PENT_EXTENSIONS`]). A legacy entry gets none.
+fn push_extensions(line: &mut String, p: &Process) {
+    for f in fields::PENT_EXTENSIONS {
+        if let Some(v) = fields::extension_value(f, p) {
+            let _ = write!(line, ":{}={v}", f.pfile);
+        }
+    }
 }
 
 fn push_line(out: &mut String, line: &str, trailing: Option<&str>) {
@@ -299,6 +367,52 @@ mod tests {
             assert!(p.service.is_none(), "{bad}");
             assert_eq!(p.diagnostics[0].code.id, code, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_extensions_of_spec_7_round_trip() {
+        let text = "IPCKEY 1\n# the group\nfrontend:/etc/ps/restart_frontend.sh:86400:3:exit:kind=group # grp\nnginx:-:86400:3:continue: group=frontend :retry_delay=0:health_tcp=127.0.0.1  80:instances=2:health_interval=30\nphp-fpm:-:86400:3:continue:group=frontend:stop_timeout=10\ncrond:/x.sh:0:0:exit:retry_delay=5:stop_timeout=20:health_exec=/usr/bin/true -v:health_failures=2:user=root\n";
+        let p = parse_bytes("t", text.as_bytes(), "t");
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        let svc = p.service.unwrap();
+        assert_eq!(svc.groups.len(), 1);
+        assert_eq!(svc.groups[0].name, "frontend");
+        assert_eq!(svc.groups[0].on_retry_over, crate::model::Action::Exit);
+        let members: Vec<_> = svc.members("frontend").map(|(i, _)| i).collect();
+        assert_eq!(members, [0, 1]);
+        let nginx = &svc.processes[0];
+        assert_eq!(nginx.instances, 2);
+        let h = nginx.health.as_ref().unwrap();
+        assert_eq!(h.check, HealthCheck::Tcp("127.0.0.1:80".parse().unwrap()));
+        assert_eq!((h.interval, h.timeout, h.failures), (30, 5, 3));
+        let crond = &svc.processes[2];
+        assert_eq!((crond.stop_timeout, crond.retry_delay), (20, 5));
+        assert_eq!(
+            crond.health.as_ref().unwrap().check,
+            HealthCheck::Exec("/usr/bin/true -v".into())
+        );
+        let out = fmt(text);
+        assert!(
+            out.ends_with(
+                "##### PENT #####\n\
+nginx:-:86400:3:continue:instances=2:health_tcp=127.0.0.1 80:health_interval=30:group=frontend\n\
+php-fpm:-:86400:3:continue:group=frontend\n\
+crond:/x.sh:0:0:exit:user=root:health_exec=/usr/bin/true -v:health_failures=2:stop_timeout=20:retry_delay=5\n\
+# the group\n\
+frontend:/etc/ps/restart_frontend.sh:86400:3:exit:kind=group # grp\n"
+            ),
+            "{out}"
+        );
+        assert_eq!(fmt(&out), out);
+        // The printer makes the default dump file explicit; all else reads back the same.
+        let again = parse_bytes("t", out.as_bytes(), "t").service.unwrap();
+        assert_eq!(
+            again,
+            Service {
+                dump_file: again.dump_file.clone(),
+                ..svc
+            }
+        );
     }
 
     #[test]

@@ -73,9 +73,16 @@ fn diag(
 /// its pfile, the process for a script). Cheap: nothing is rendered.
 fn outputs_of(svc: &Service) -> Vec<(Loc, String, Option<usize>)> {
     let mut out = vec![(Loc::Name, svc.pfile_name(), None)];
+    let n = svc.processes.len();
     for (i, slug) in script::slugs(svc).into_iter().enumerate() {
         if let Some(slug) = slug {
-            out.push((Loc::ProcessName(i), script::file_name(&slug), Some(i)));
+            // Indices past the entries are groups (see `script::restarts`).
+            let loc = if i < n {
+                Loc::ProcessName(i)
+            } else {
+                Loc::GroupName(i - n)
+            };
+            out.push((loc, script::file_name(&slug), Some(i)));
         }
     }
     out
@@ -152,11 +159,17 @@ pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>
             let bytes = match script {
                 None => pfile::print(svc, &input.comments, Some(&header)),
                 Some(i) => {
-                    let p = &svc.processes[i];
-                    let Restart::Commands { stop, start, wait } = &p.restart else {
+                    let (owner, restart) = match svc.processes.get(i) {
+                        Some(p) => (script::Owner::Process(&p.name), &p.restart),
+                        None => {
+                            let g = &svc.groups[i - svc.processes.len()];
+                            (script::Owner::Group(&g.name), &g.restart)
+                        }
+                    };
+                    let Restart::Commands { stop, start, wait } = restart else {
                         continue;
                     };
-                    script::render(&input.header_name, &p.name, stop, start, *wait)
+                    script::render(&input.header_name, owner, stop, start, *wait)
                 }
             };
             let mode = if script.is_some() {
@@ -185,13 +198,7 @@ mod tests {
 
     fn svc(name: &str, restart: Restart) -> Service {
         Service {
-            name: name.into(),
-            ipckey: 0x1f000501,
-            msg_check_interval: 5,
-            monitor_interval: 10,
-            monitor_try_count: 2,
             dump_file: Some(format!("/var/log/d_{name}")),
-            conf_dir: None,
             processes: vec![Process {
                 name: "crond".into(),
                 restart,
@@ -202,6 +209,7 @@ mod tests {
                 ..Process::new("")
             }],
             groups: Vec::new(),
+            ..Service::new(name, 0x1f000501)
         }
     }
 

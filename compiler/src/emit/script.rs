@@ -11,22 +11,28 @@ const MAX_SLUG: usize = 64;
 /// The slug of a pname with no letter or digit at all.
 const EMPTY_SLUG: &str = "proc";
 
-/// The script slug of each process that gets a generated script (`Restart::Commands`), `None`
-/// for the others: the pname lower-cased, every run of characters outside `[a-z0-9_]` made one
-/// `_`, trimmed of `_`, cut to 64 bytes, and made unique within the service by `_2`, `_3`...
+/// Who owns restart `i` of [`restarts`]: the entry or group name and its restart.
+pub fn restarts(svc: &Service) -> impl Iterator<Item = (&str, &Restart)> {
+    let processes = svc.processes.iter().map(|p| (p.name.as_str(), &p.restart));
+    processes.chain(svc.groups.iter().map(|g| (g.name.as_str(), &g.restart)))
+}
+
+/// The script slug of each restart of [`restarts`] (the entries, then the groups) that gets a
+/// generated script (`Restart::Commands`), `None` for the others: the name lower-cased, every
+/// run of characters outside `[a-z0-9_]` made one `_`, trimmed of `_`, cut to 64 bytes, and
+/// made unique within the service (entries and groups alike) by `_2`, `_3`...
 pub fn slugs(svc: &Service) -> Vec<Option<String>> {
     let mut used = HashSet::new();
     // The next suffix to try per base slug. `used` only grows, so the first free suffix never
     // goes down: resuming where the last search stopped gives the same answer as starting at
     // `_2`, in linear instead of quadratic time.
     let mut next: HashMap<String, usize> = HashMap::new();
-    svc.processes
-        .iter()
-        .map(|p| {
-            if !matches!(p.restart, Restart::Commands { .. }) {
+    restarts(svc)
+        .map(|(name, restart)| {
+            if !matches!(restart, Restart::Commands { .. }) {
                 return None;
             }
-            let base = base_slug(&p.name);
+            let base = base_slug(name);
             let mut slug = base.clone();
             if used.contains(&slug) {
                 let n = next.entry(base.clone()).or_insert(2);
@@ -92,20 +98,26 @@ pub fn conf_dir_problem(conf_dir: &str) -> Option<String> {
     }
 }
 
-/// The PENT restart field of each process: `-`, the script command as given, or the path of
-/// the generated script.
+/// The restart field of each restart of [`restarts`] (the entries, then the groups): `-`, the
+/// script command as given, or the path of the generated script.
 pub fn restart_fields(svc: &Service) -> Vec<String> {
     let conf_dir = svc.conf_dir_or_default();
-    svc.processes
-        .iter()
+    restarts(svc)
         .zip(slugs(svc))
-        .map(|(p, slug)| match (&p.restart, slug) {
+        .map(|((_, restart), slug)| match (restart, slug) {
             (Restart::None, _) => "-".to_owned(),
             (Restart::Script(cmd), _) => cmd.clone(),
             (Restart::Commands { .. }, Some(slug)) => script_path(conf_dir, &slug),
             (Restart::Commands { .. }, None) => unreachable!("slugs() covers every Commands"),
         })
         .collect()
+}
+
+/// What a generated script restarts: an entry (by pname) or a group (by name).
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    Process(&'a str),
+    Group(&'a str),
 }
 
 /// Quotes `s` for a POSIX shell: inside single quotes nothing is special, and a single quote
@@ -127,16 +139,20 @@ pub fn shell_quote(s: &str) -> String {
     out
 }
 
-/// The text of a generated restart script.
-pub fn render(source_name: &str, pname: &str, stop: &str, start: &str, wait: u32) -> String {
+/// The text of a generated restart script for `owner`.
+pub fn render(source_name: &str, owner: Owner<'_>, stop: &str, start: &str, wait: u32) -> String {
     let mut s = String::with_capacity(512 + stop.len() + start.len());
     s.push_str("#!/bin/sh\n");
     s.push_str(&super::generated_header(source_name));
     s.push('\n');
+    let (what, name) = match owner {
+        Owner::Process(n) => ("process", n),
+        Owner::Group(n) => ("group", n),
+    };
     let _ = writeln!(
         s,
-        "# Restart script of process `{}` for pcheck: stop, wait {wait} s, start, wait {wait} s.",
-        super::comment_safe(pname)
+        "# Restart script of {what} `{}` for pcheck: stop, wait {wait} s, start, wait {wait} s.",
+        super::comment_safe(name)
     );
     s.push_str("# The exit status is the start command's: pcheck judges the restart by it.\n\n");
     s.push_str("# The commands are kept verbatim in single quotes; they expand when they run.\n");
@@ -164,12 +180,6 @@ mod tests {
 
     fn svc(names: &[&str]) -> Service {
         Service {
-            name: "t".into(),
-            ipckey: 1,
-            msg_check_interval: 5,
-            monitor_interval: 10,
-            monitor_try_count: 2,
-            dump_file: None,
             conf_dir: Some("/etc/ps/".into()),
             processes: names
                 .iter()
@@ -187,7 +197,7 @@ mod tests {
                     ..Process::new("")
                 })
                 .collect(),
-            groups: Vec::new(),
+            ..Service::new("t", 1)
         }
     }
 

@@ -37,6 +37,12 @@ pub fn description(doc: &Value) -> Description {
                     retries: field(p, "retries").unwrap_or(base_proc.retries),
                     on_retry_over: field(p, "on_retry_over").unwrap_or(base_proc.on_retry_over),
                     user: field(p, "user").unwrap_or_default(),
+                    instances: field(p, "instances").unwrap_or(base_proc.instances),
+                    health: field(p, "health"),
+                    stop_timeout: field(p, "stop_timeout")
+                        .unwrap_or_else(|| base_proc.stop_timeout.clone()),
+                    retry_delay: field(p, "retry_delay")
+                        .unwrap_or_else(|| base_proc.retry_delay.clone()),
                 })
                 .collect()
         })
@@ -51,6 +57,7 @@ pub fn description(doc: &Value) -> Description {
         dump_file: field(doc, "dump_file"),
         conf_dir: field(doc, "conf_dir").unwrap_or(base.conf_dir),
         processes,
+        groups: field(doc, "groups").unwrap_or_default(),
     }
 }
 

@@ -73,11 +73,17 @@ pub fn pointer(loc: Loc) -> String {
 impl SpanLookup for SpanTable {
     fn span(&self, loc: Loc) -> Span {
         let ptr = pointer(loc);
-        // A script restart is written `restart: {script: ...}`: point at the script itself.
-        if let Loc::Restart(i) = loc {
-            let script = format!("/processes/{i}/restart/script");
-            if self.contains(&script) {
-                return self.value_span(&script);
+        // A script restart is written `restart: {script: ...}`, a health check `health: {exec:
+        // ...}` or `{tcp: ...}`: point at the script or check itself.
+        let inner: &[&str] = match loc {
+            Loc::Restart(_) | Loc::GroupRestart(_) => &["/script"],
+            Loc::HealthCheck(_) => &["/exec", "/tcp"],
+            _ => &[],
+        };
+        for sub in inner {
+            let at = format!("{ptr}{sub}");
+            if self.contains(&at) {
+                return self.value_span(&at);
             }
         }
         self.value_span(&ptr)

@@ -1,22 +1,30 @@
-//! Lowers a pfile's syntax into the model, reporting everything that is wrong with it.
+//! Lowers a pfile's syntax into the model, reporting everything that is wrong with it: the
+//! driver over the lines, with [`super::param`] and [`super::pent`] lowering one line each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::param::lower_param;
+use super::pent::{self, PentLine, PENT_EXTENSIONS};
+use super::read::Reader;
 use super::syntax::{LineKind, PfileSyntax};
 use crate::diagnostics::{codes, Diagnostic};
-use crate::model::{self, limits, Action, Loc, Process, Restart, Service, SpanLookup};
+use crate::fields::{self, Param};
+use crate::model::{Loc, Service, SpanLookup};
 use crate::rules;
 use crate::span::{SourceFile, Span};
+use crate::suggestion::{suggest, Closeness, Suggestion};
 
-/// The PARAM keys, in canonical order.
-pub const PARAM_KEYS: [&str; 5] = [
-    "IPCKEY",
-    "MSG_CHECK_INTERVAL",
-    "MONITOR_INTERVAL",
-    "MONITOR_TRY_COUNT",
-    "SHM_DUMP_FILE",
-];
+/// The PARAM keys, in canonical order (from [`fields::PARAMS`]).
+pub const PARAM_KEYS: [&str; fields::PARAMS.len()] = {
+    let mut keys = [""; fields::PARAMS.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = fields::PARAMS[i].field.pfile;
+        i += 1;
+    }
+    keys
+};
 
 /// Where each part of a pfile stands, for rules that point back into it.
 #[derive(Debug, Default, Clone)]
@@ -25,25 +33,56 @@ pub struct PfileSpans {
     pub params: HashMap<&'static str, (Span, Span)>,
     /// Per PENT entry in model order: the line and its five field spans.
     pub entries: Vec<(Span, [Span; 5])>,
-    /// Entry index -> the span of its `user=` extension field, when it has one.
-    pub users: HashMap<usize, Span>,
+    /// (entry index, extension key) -> (the whole `key=value` field, its value).
+    pub extensions: HashMap<(usize, &'static str), (Span, Span)>,
+    /// Per group definition line (`...:kind=group`) in model order: the line and its five
+    /// field spans.
+    pub groups: Vec<(Span, [Span; 5])>,
 }
 
-/// The extension fields a PENT line may carry after its five (docs/emit.md): `key=value`.
-/// Legacy pfiles never have a sixth field (it was an error), so they read as before.
-pub const PENT_EXTENSIONS: [&str; 1] = ["user"];
+impl PfileSpans {
+    fn ext(&self, i: usize, key: &str) -> Option<(Span, Span)> {
+        PENT_EXTENSIONS
+            .iter()
+            .find(|k| **k == key)
+            .and_then(|k| self.extensions.get(&(i, *k)).copied())
+    }
+
+    /// The health check field of entry `i` (`health_exec` or `health_tcp`).
+    fn health_check(&self, i: usize) -> Option<(Span, Span)> {
+        self.ext(i, "health_exec")
+            .or_else(|| self.ext(i, "health_tcp"))
+    }
+
+    /// The whole field of an extension location, for "given twice" style messages.
+    fn ext_field(&self, loc: Loc) -> Option<Span> {
+        let (i, key) = match loc {
+            Loc::Instances(i) => (i, "instances"),
+            Loc::Health(i) | Loc::HealthCheck(i) => return self.health_check(i).map(|f| f.0),
+            Loc::HealthInterval(i) => (i, "health_interval"),
+            Loc::HealthTimeout(i) => (i, "health_timeout"),
+            Loc::HealthFailures(i) => (i, "health_failures"),
+            Loc::StopTimeout(i) => (i, "stop_timeout"),
+            Loc::RetryDelay(i) => (i, "retry_delay"),
+            Loc::Group(i) => (i, "group"),
+            _ => return None,
+        };
+        self.ext(i, key).map(|f| f.0)
+    }
+}
 
 impl SpanLookup for PfileSpans {
     fn span(&self, loc: Loc) -> Span {
         let param = |k: &str| self.params.get(k).map(|p| p.1);
         let field = |i: usize, f: usize| self.entries.get(i).map(|e| e.1[f]);
+        let line = |i: usize| self.entries.get(i).map(|e| e.0);
+        let value = |i: usize, k: &str| self.ext(i, k).map(|f| f.1).or_else(|| line(i));
+        let group = |g: usize, f: usize| self.groups.get(g).map(|e| e.1[f]);
+        if let Some(key) = param_key(loc) {
+            return param(key).unwrap_or_default();
+        }
         let found = match loc {
-            Loc::IpcKey => param("IPCKEY"),
-            Loc::MsgCheckInterval => param("MSG_CHECK_INTERVAL"),
-            Loc::MonitorInterval => param("MONITOR_INTERVAL"),
-            Loc::MonitorTryCount => param("MONITOR_TRY_COUNT"),
-            Loc::DumpFile => param("SHM_DUMP_FILE"),
-            Loc::Process(i) => self.entries.get(i).map(|e| e.0),
+            Loc::Process(i) => line(i),
             Loc::ProcessName(i) => field(i, 0),
             Loc::Restart(i) | Loc::RestartStop(i) | Loc::RestartStart(i) | Loc::RestartWait(i) => {
                 field(i, 1)
@@ -51,162 +90,59 @@ impl SpanLookup for PfileSpans {
             Loc::Grace(i) => field(i, 2),
             Loc::Retries(i) => field(i, 3),
             Loc::OnRetryOver(i) => field(i, 4),
-            Loc::User(i) => self
-                .users
-                .get(&i)
-                .copied()
-                .or_else(|| self.entries.get(i).map(|e| e.0)),
-            Loc::Document | Loc::Name | Loc::ConfDir | Loc::Processes => None,
-            // Extension fields (spec 7) point at the line until they are lowered.
+            // The whole `user=` field, as before the other extensions existed.
+            Loc::User(i) => self.ext(i, "user").map(|f| f.0).or_else(|| line(i)),
+            Loc::Instances(i) => value(i, "instances"),
+            Loc::Health(i) => self.health_check(i).map(|f| f.0).or_else(|| line(i)),
+            Loc::HealthCheck(i) => self.health_check(i).map(|f| f.1).or_else(|| line(i)),
+            Loc::HealthInterval(i) => value(i, "health_interval"),
+            Loc::HealthTimeout(i) => value(i, "health_timeout"),
+            Loc::HealthFailures(i) => value(i, "health_failures"),
+            Loc::StopTimeout(i) => value(i, "stop_timeout"),
+            Loc::RetryDelay(i) => value(i, "retry_delay"),
+            Loc::Group(i) => value(i, "group"),
+            // A pfile has no members list: a member is named by its group line.
+            Loc::GroupEntry(g) | Loc::GroupMember(g, _) => self.groups.get(g).map(|e| e.0),
+            Loc::GroupName(g) => group(g, 0),
+            Loc::GroupRestart(g) => group(g, 1),
+            Loc::GroupGrace(g) => group(g, 2),
+            Loc::GroupRetries(g) => group(g, 3),
+            Loc::GroupOnRetryOver(g) => group(g, 4),
+            // PARAM locations are answered above, from the table.
             _ => None,
         };
         found.unwrap_or_default()
     }
 
     fn key_span(&self, loc: Loc) -> Span {
-        let key = match loc {
-            Loc::IpcKey => "IPCKEY",
-            Loc::MsgCheckInterval => "MSG_CHECK_INTERVAL",
-            Loc::MonitorInterval => "MONITOR_INTERVAL",
-            Loc::MonitorTryCount => "MONITOR_TRY_COUNT",
-            Loc::DumpFile => "SHM_DUMP_FILE",
-            _ => return self.span(loc),
-        };
-        self.params.get(key).map(|p| p.0).unwrap_or_default()
-    }
-}
-
-/// Parses a whole-number field: decimal, or hexadecimal with `0x` where `hex` allows it.
-fn number(text: &str, hex: bool) -> Option<u64> {
-    let lower = text.to_ascii_lowercase();
-    match lower.strip_prefix("0x") {
-        Some(h) if hex && !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            u64::from_str_radix(h, 16).ok()
-        }
-        _ if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok(),
-        _ => None,
-    }
-}
-
-struct Lowerer<'a> {
-    src: &'a Arc<SourceFile>,
-    diags: Vec<Diagnostic>,
-}
-
-impl Lowerer<'_> {
-    fn text(&self, span: Span) -> &str {
-        self.src.slice(span)
-    }
-
-    fn error(&mut self, code: codes::Code, msg: impl Into<String>, span: Span, label: &str) {
-        let d = Diagnostic::error(code, msg)
-            .with_label(span, label)
-            .in_file(self.src);
-        self.diags.push(d);
-    }
-
-    /// A number within `range`, or a diagnostic.
-    fn bounded(
-        &mut self,
-        span: Span,
-        what: &str,
-        range: std::ops::RangeInclusive<u64>,
-        hex: bool,
-    ) -> Option<u64> {
-        let text = self.text(span).to_owned();
-        let Some(n) = number(&text, hex) else {
-            let expect = if hex {
-                "a hexadecimal (0x...) or decimal number"
-            } else {
-                "a whole number"
-            };
-            self.error(
-                codes::NOT_A_NUMBER,
-                format!("{what} must be {expect}, not `{text}`"),
-                span,
-                "not a number",
-            );
-            return None;
-        };
-        match rules::check_range(n, range, what, span, self.src) {
-            Some(d) => {
-                self.diags.push(d);
-                None
-            }
-            None => Some(n),
+        match param_key(loc) {
+            Some(key) => self.params.get(key).map(|p| p.0).unwrap_or_default(),
+            None => self.ext_field(loc).unwrap_or_else(|| self.span(loc)),
         }
     }
 }
 
-impl Lowerer<'_> {
-    /// Splits what follows a PENT line's fifth `:` (one span, see `syntax.rs`) into its fields,
-    /// each trimmed of blanks. More fields than any valid line has make one error for the rest
-    /// of the line, not one per field: a line of millions of `:` stays linear.
-    fn extension_fields(&mut self, rest: Span) -> Vec<Span> {
-        const MAX_EXTENSIONS: usize = 8;
-        let text = self.text(rest);
-        let mut out = Vec::new();
-        let mut start = 0;
-        for piece in text.split(':') {
-            if out.len() == MAX_EXTENSIONS {
-                let d = Diagnostic::error(
-                    codes::PFILE_EXTENSION,
-                    format!("a PENT line has at most {MAX_EXTENSIONS} extension fields"),
-                )
-                .with_label(Span::new(rest.start + start, rest.end), "too many fields")
-                .with_help("the form is pname:restart:grace:retry:action, optionally followed by `:user=NAME,...`")
-                .in_file(self.src);
-                self.diags.push(d);
-                break;
-            }
-            let lead = piece.len() - piece.trim_start_matches([' ', '\t']).len();
-            let body = piece.trim_matches([' ', '\t']);
-            let at = rest.start + start + lead;
-            out.push(Span::new(at, at + body.len()));
-            start += piece.len() + 1;
-        }
-        out
-    }
+/// The PARAM key of a model location, if it is one.
+fn param_key(loc: Loc) -> Option<&'static str> {
+    fields::PARAMS
+        .iter()
+        .find(|p| (p.field.loc)(0) == loc)
+        .map(|p| p.field.pfile)
+}
 
-    /// Reads the extension fields of entry `i` (after its five): `user=NAME[,NAME...]` for now.
-    fn extensions(&mut self, fields: &[Span], i: usize, spans: &mut PfileSpans) -> Vec<String> {
-        let mut user = Vec::new();
-        for &f in fields {
-            let text = self.text(f).to_owned();
-            let (key, value) = text.split_once('=').unwrap_or((&text, ""));
-            if !PENT_EXTENSIONS.contains(&key) {
-                let mut d = Diagnostic::error(
-                    codes::PFILE_EXTENSION,
-                    format!(
-                        "`{}` is not a PENT extension field",
-                        crate::escape::for_display(&text)
-                    ),
-                )
-                .with_label(f, "unknown extension")
-                .with_help("a PENT line is pname:restart:grace:retry:action, optionally followed by `:user=NAME,...`")
-                .in_file(self.src);
-                if let Some(best) = closest(key, &PENT_EXTENSIONS) {
-                    d = d.with_help(format!("did you mean `{best}=`?"));
-                }
-                self.diags.push(d);
-                continue;
-            }
-            if let Some(first) = spans.users.get(&i) {
-                let first = *first;
-                self.diags.push(
-                    Diagnostic::error(codes::PFILE_EXTENSION, "`user=` is given twice")
-                        .with_label(f, "given again here")
-                        .with_label(first, "first given here")
-                        .in_file(self.src),
-                );
-                continue;
-            }
-            spans.users.insert(i, f);
-            // An empty list stays visible to the shared rule, which says what is wrong.
-            user = value.split(',').map(str::to_owned).collect();
-        }
-        user
-    }
+/// What the driver knows while it reads the lines.
+struct Driver<'a> {
+    r: Reader<'a>,
+    svc: Service,
+    spans: PfileSpans,
+    have_ipckey: bool,
+    /// One diagnostic per mistake: a misspelled IPCKEY line or a PENT line with the wrong
+    /// number of fields is reported once, not again as "no IPCKEY" / "no PENT line".
+    ipckey_misspelled: bool,
+    pent_attempted: bool,
+    /// Whether some PENT line did not lower; its partial reading still meets the
+    /// cross-entry rules, but the service is not returned.
+    broken: bool,
 }
 
 /// Lowers parsed lines into a [`Service`] named `name`. Returns the model only when there is
@@ -216,287 +152,189 @@ pub fn lower(
     src: &Arc<SourceFile>,
     name: &str,
 ) -> (Option<Service>, PfileSpans, Vec<Diagnostic>) {
-    let mut l = Lowerer {
-        src,
-        diags: Vec::new(),
+    let mut d = Driver {
+        r: Reader::new(src),
+        svc: Service::new(name, 0),
+        spans: PfileSpans::default(),
+        have_ipckey: false,
+        ipckey_misspelled: false,
+        pent_attempted: false,
+        broken: false,
     };
-    let mut spans = PfileSpans::default();
-    let mut svc = Service {
-        name: name.to_owned(),
-        ipckey: 0,
-        msg_check_interval: model::DEFAULT_MSG_CHECK_INTERVAL,
-        monitor_interval: model::DEFAULT_MONITOR_INTERVAL,
-        monitor_try_count: model::DEFAULT_MONITOR_TRY_COUNT,
-        dump_file: None,
-        conf_dir: None,
-        processes: Vec::new(),
-        groups: Vec::new(),
-    };
-    let mut have_ipckey = false;
-    // One diagnostic per mistake: a misspelled IPCKEY line or a PENT line with the wrong
-    // number of fields is reported once, not again as "no IPCKEY" / "no PENT line".
-    let mut ipckey_misspelled = false;
-    let mut pent_attempted = false;
-
     for line in &syntax.lines {
-        if l.diags.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
-            l.diags.push(crate::diagnostics::too_many(line.span, src));
+        if d.r.diags.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
+            d.r.diags.push(crate::diagnostics::too_many(line.span, src));
             // The rest is unread: no "no IPCKEY" or "no PENT line" about it.
-            return (None, spans, l.diags);
+            return (None, d.spans, d.r.diags);
         }
         match &line.kind {
             LineKind::Blank | LineKind::Comment => {}
-            LineKind::Param { key, value } => {
-                let key_text = l.text(*key).to_owned();
-                let Some(&known) = PARAM_KEYS.iter().find(|k| **k == key_text) else {
-                    let mut d = Diagnostic::error(
-                        codes::PFILE_UNKNOWN_KEY,
-                        format!("unknown PARAM key `{key_text}`"),
-                    )
-                    .with_label(*key, "not a PARAM key")
-                    .in_file(src);
-                    if let Some(best) = did_you_mean(&key_text) {
-                        d = d.with_help(format!("did you mean `{best}`?"));
-                        ipckey_misspelled |= best == "IPCKEY";
-                    }
-                    l.diags.push(d);
-                    continue;
-                };
-                param(
-                    &mut l,
-                    &mut spans,
-                    &mut svc,
-                    &mut have_ipckey,
-                    known,
-                    *key,
-                    *value,
-                );
-            }
-            LineKind::Pent { fields, count } => {
-                if *count == 1 {
-                    if let Some(best) = misspelled_param(&mut l, fields[0]) {
-                        match best {
-                            Misspelled::Exact(known, key, value) => param(
-                                &mut l,
-                                &mut spans,
-                                &mut svc,
-                                &mut have_ipckey,
-                                known,
-                                key,
-                                value,
-                            ),
-                            Misspelled::Near(best) => ipckey_misspelled |= best == "IPCKEY",
-                        }
-                        continue;
-                    }
-                }
-                // Its own error says what is wrong; "no PENT line" would only repeat it.
-                pent_attempted = true;
-                if *count < 5 {
-                    let looks_like_param = *count == 1;
-                    let (code, msg, help) = if looks_like_param {
-                        (
-                            codes::PFILE_SYNTAX,
-                            "this line is neither a PARAM line (`KEY VALUE`) nor a PENT line (`pname:restart:grace:retry:action`)".to_owned(),
-                            "PARAM keys are upper case; PENT lines have five `:`-separated fields",
-                        )
-                    } else {
-                        (
-                            codes::PFILE_FIELD_COUNT,
-                            format!(
-                                "a PENT line has 5 `:`-separated fields (then optional extensions), this one has {count}"
-                            ),
-                            "the form is pname:restart:grace:retry:action",
-                        )
-                    };
-                    let span = Span::new(
-                        fields[0].start,
-                        fields[fields.len() - 1].end.max(fields[0].start),
-                    );
-                    let span = if span.is_empty() { line.span } else { span };
-                    l.diags.push(
-                        Diagnostic::error(code, msg)
-                            .with_label(span, "here")
-                            .with_help(help)
-                            .in_file(src),
-                    );
-                    continue;
-                }
-                let f: [Span; 5] = [fields[0], fields[1], fields[2], fields[3], fields[4]];
-                let before = l.diags.iter().filter(|d| d.is_error()).count();
-                let pname = l.text(f[0]).to_owned();
-                let restart_text = l.text(f[1]).to_owned();
-                let restart = if restart_text == "-" {
-                    Restart::None
-                } else {
-                    Restart::Script(restart_text)
-                };
-                let grace = l.bounded(f[2], "grace", limits::GRACE, false);
-                let retry = l.bounded(f[3], "retry", limits::RETRY, false);
-                let extra = fields
-                    .get(5)
-                    .map_or_else(Vec::new, |&rest| l.extension_fields(rest));
-                let user = l.extensions(&extra, spans.entries.len(), &mut spans);
-                let action_text = l.text(f[4]).to_owned();
-                let action = match Action::parse_any_case(&action_text) {
-                    Some(a) => {
-                        if a.as_str() != action_text {
-                            l.diags.push(
-                                Diagnostic::warning(
-                                    codes::PFILE_ACTION_CASE,
-                                    format!("`{action_text}` is not in canonical lower case"),
-                                )
-                                .with_label(f[4], "accepted, but not canonical")
-                                .with_help(format!("write `{}`", a.as_str()))
-                                .in_file(src),
-                            );
-                        }
-                        Some(a)
-                    }
-                    None => {
-                        let mut d = Diagnostic::error(
-                            codes::INVALID_ACTION,
-                            format!("unknown retry-over action `{action_text}`"),
-                        )
-                        .with_label(f[4], "expected continue, exit or shutdown")
-                        .in_file(src);
-                        if let Some(best) = closest(
-                            &action_text.to_ascii_lowercase(),
-                            Action::ALL.map(Action::as_str).as_slice(),
-                        ) {
-                            d = d.with_help(format!("did you mean `{best}`?"));
-                        }
-                        l.diags.push(d);
-                        None
-                    }
-                };
-                let errors_now = l.diags.iter().filter(|d| d.is_error()).count();
-                if let (Some(grace), Some(retry), Some(action), true) =
-                    (grace, retry, action, errors_now == before)
-                {
-                    spans.entries.push((line.span, f));
-                    svc.processes.push(Process {
-                        name: pname,
-                        restart,
-                        grace,
-                        retries: retry as u32,
-                        on_retry_over: action,
-                        user,
-                        ..Process::new("")
-                    });
-                } else {
-                    // Keep indices aligned for the shared rules even for broken entries.
-                    spans.entries.push((line.span, f));
-                    svc.processes.push(Process {
-                        name: pname,
-                        restart,
-                        grace: 0,
-                        retries: 0,
-                        on_retry_over: Action::Continue,
-                        user,
-                        ..Process::new("")
-                    });
-                }
-            }
+            LineKind::Param { key, value } => d.param_line(*key, *value),
+            LineKind::Pent { fields, count } => d.pent_line(line.span, fields, *count),
         }
     }
-
-    let start = Span::new(0, src.line_span(1).end);
-    if !have_ipckey && !ipckey_misspelled {
-        l.diags.push(
-            Diagnostic::error(codes::PFILE_MISSING_IPCKEY, "the pfile has no IPCKEY")
-                .with_label(start, "in this file")
-                .with_help("add a line such as `IPCKEY 0x1f000501`, unique on the host")
-                .in_file(src),
-        );
-    }
-    if svc.processes.is_empty() && !pent_attempted {
-        l.diags.push(
-            Diagnostic::error(codes::PFILE_NO_ENTRIES, "the pfile has no PENT line")
-                .with_label(start, "in this file")
-                .with_help("add a line pname:restart:grace:retry:action")
-                .in_file(src),
-        );
-    }
-    l.diags.extend(rules::check_service(&svc, &spans, src));
-    let ok = !l.diags.iter().any(Diagnostic::is_error);
-    (ok.then_some(svc), spans, l.diags)
+    d.finish()
 }
 
-/// Records PARAM `known` (its key and value spans) into the service, or says what is wrong.
-fn param(
-    l: &mut Lowerer<'_>,
-    spans: &mut PfileSpans,
-    svc: &mut Service,
-    have_ipckey: &mut bool,
-    known: &'static str,
-    key: Span,
-    value: Option<Span>,
-) {
-    let src = l.src;
-    if let Some((first, _)) = spans.params.get(known) {
-        let first = *first;
-        l.diags.push(
-            Diagnostic::error(
-                codes::PFILE_DUPLICATE_KEY,
-                format!("`{known}` is given twice"),
+impl Driver<'_> {
+    fn param_line(&mut self, key: Span, value: Option<Span>) {
+        let key_text = self.r.text(key);
+        let Some(param) = fields::param(key_text) else {
+            let mut diag = Diagnostic::error(
+                codes::PFILE_UNKNOWN_KEY,
+                format!("unknown PARAM key `{key_text}`"),
             )
-            .with_label(key, "given again here")
-            .with_label(first, "first given here")
-            .with_help("remove one of the two lines")
-            .in_file(src),
-        );
-        return;
+            .with_label(key, "not a PARAM key")
+            .in_file(self.r.src);
+            if let Some(best) = did_you_mean(key_text) {
+                diag = diag.with_help(best.to_string());
+                self.ipckey_misspelled |= best.name == "IPCKEY";
+            }
+            self.r.diags.push(diag);
+            return;
+        };
+        self.param(param, key, value);
     }
-    let Some(value) = value else {
-        l.error(
-            codes::PFILE_MISSING_VALUE,
-            format!("`{known}` has no value"),
-            key,
-            "value expected after this key",
-        );
-        return;
-    };
-    spans.params.insert(known, (key, value));
-    match known {
-        "IPCKEY" => {
-            if let Some(n) = l.bounded(value, "IPCKEY", limits::IPCKEY, true) {
-                svc.ipckey = n as u32;
-            }
-            *have_ipckey = true;
+
+    /// Records PARAM `param` (its key and value spans) into the service, or says what is
+    /// wrong.
+    fn param(&mut self, param: &'static Param, key: Span, value: Option<Span>) {
+        let known = param.field.pfile;
+        if let Some((first, _)) = self.spans.params.get(known) {
+            let first = *first;
+            self.r.diags.push(
+                Diagnostic::error(
+                    codes::PFILE_DUPLICATE_KEY,
+                    format!("`{known}` is given twice"),
+                )
+                .with_label(key, "given again here")
+                .with_label(first, "first given here")
+                .with_help("remove one of the two lines")
+                .in_file(self.r.src),
+            );
+            return;
         }
-        "MSG_CHECK_INTERVAL" => {
-            if let Some(n) = l.bounded(
-                value,
-                "MSG_CHECK_INTERVAL",
-                limits::MSG_CHECK_INTERVAL,
-                false,
-            ) {
-                svc.msg_check_interval = n as u32;
+        let Some(value) = value else {
+            self.r.error(
+                codes::PFILE_MISSING_VALUE,
+                format!("`{known}` has no value"),
+                key,
+                "value expected after this key",
+            );
+            return;
+        };
+        self.spans.params.insert(known, (key, value));
+        if (param.field.loc)(0) == Loc::IpcKey {
+            self.have_ipckey = true;
+        }
+        let (v, diags) = lower_param(self.r.src, param, value);
+        self.r.diags.extend(diags);
+        if let Some(v) = v {
+            v.apply(param, &mut self.svc);
+        }
+    }
+
+    fn pent_line(&mut self, line: Span, fields: &[Span], count: usize) {
+        if count == 1 {
+            if let Some(best) = misspelled_param(&mut self.r, fields[0]) {
+                match best {
+                    Misspelled::Exact(param, key, value) => self.param(param, key, value),
+                    Misspelled::Near(best) => self.ipckey_misspelled |= best == "IPCKEY",
+                }
+                return;
             }
         }
-        "MONITOR_INTERVAL" => {
-            if let Some(n) = l.bounded(value, "MONITOR_INTERVAL", limits::MONITOR_INTERVAL, false) {
-                svc.monitor_interval = n as u32;
+        // Its own error says what is wrong; "no PENT line" would only repeat it.
+        self.pent_attempted = true;
+        if count < 5 {
+            self.r
+                .diags
+                .push(field_count(self.r.src, line, fields, count));
+            return;
+        }
+        let (lowered, diags) = pent::lower_pent(self.r.src, fields);
+        self.r.diags.extend(diags);
+        let lowered = lowered.unwrap_or_else(|| {
+            self.broken = true;
+            pent::partial(self.r.src, fields)
+        });
+        match lowered {
+            PentLine::Entry {
+                process,
+                fields,
+                extensions,
+            } => {
+                let i = self.svc.processes.len();
+                for e in extensions {
+                    self.spans.extensions.insert((i, e.key), (e.field, e.value));
+                }
+                self.spans.entries.push((line, fields));
+                self.svc.processes.push(process);
+            }
+            PentLine::Group { group, fields } => {
+                self.spans.groups.push((line, fields));
+                self.svc.groups.push(group);
             }
         }
-        "MONITOR_TRY_COUNT" => {
-            if let Some(n) = l.bounded(value, "MONITOR_TRY_COUNT", limits::MONITOR_TRY_COUNT, false)
-            {
-                svc.monitor_try_count = n as u32;
-            }
+    }
+
+    fn finish(mut self) -> (Option<Service>, PfileSpans, Vec<Diagnostic>) {
+        let src = self.r.src;
+        let start = Span::new(0, src.line_span(1).end);
+        if !self.have_ipckey && !self.ipckey_misspelled {
+            self.r.diags.push(
+                Diagnostic::error(codes::PFILE_MISSING_IPCKEY, "the pfile has no IPCKEY")
+                    .with_label(start, "in this file")
+                    .with_help("add a line such as `IPCKEY 0x1f000501`, unique on the host")
+                    .in_file(src),
+            );
         }
-        _ => svc.dump_file = Some(l.text(value).to_owned()),
+        if self.svc.processes.is_empty() && !self.pent_attempted {
+            self.r.diags.push(
+                Diagnostic::error(codes::PFILE_NO_ENTRIES, "the pfile has no PENT line")
+                    .with_label(start, "in this file")
+                    .with_help("add a line pname:restart:grace:retry:action")
+                    .in_file(src),
+            );
+        }
+        let rules = rules::check_service(&self.svc, &self.spans, src);
+        self.r.diags.extend(rules);
+        let ok = !self.broken && !self.r.has_errors();
+        (ok.then_some(self.svc), self.spans, self.r.diags)
     }
 }
 
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    crate::diagnostics::closest(word, candidates, 0.6)
+/// The error of a PENT line with fewer than five fields (one field: neither PARAM nor PENT).
+fn field_count(src: &Arc<SourceFile>, line: Span, fields: &[Span], count: usize) -> Diagnostic {
+    let (code, msg, help) = if count == 1 {
+        (
+            codes::PFILE_SYNTAX,
+            "this line is neither a PARAM line (`KEY VALUE`) nor a PENT line (`pname:restart:grace:retry:action`)".to_owned(),
+            "PARAM keys are upper case; PENT lines have five `:`-separated fields",
+        )
+    } else {
+        (
+            codes::PFILE_FIELD_COUNT,
+            format!(
+                "a PENT line has 5 `:`-separated fields (then optional extensions), this one has {count}"
+            ),
+            "the form is pname:restart:grace:retry:action",
+        )
+    };
+    let span = Span::new(
+        fields[0].start,
+        fields[fields.len() - 1].end.max(fields[0].start),
+    );
+    let span = if span.is_empty() { line } else { span };
+    Diagnostic::error(code, msg)
+        .with_label(span, "here")
+        .with_help(help)
+        .in_file(src)
 }
 
 enum Misspelled {
     /// A known key in the wrong case or followed by `=`: its key and value spans.
-    Exact(&'static str, Span, Option<Span>),
+    Exact(&'static Param, Span, Option<Span>),
     /// A word close to this key.
     Near(&'static str),
 }
@@ -504,7 +342,7 @@ enum Misspelled {
 /// A line of one word-and-value that is a PARAM line gone wrong (`ipckey 0x1f000501`,
 /// `IPCKEY=0x1f000501`, `ipckeyy 1`): reports it with a "did you mean" and returns what was
 /// meant. `None` when it does not look like a PARAM line at all.
-fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
+fn misspelled_param(l: &mut Reader<'_>, field: Span) -> Option<Misspelled> {
     let text = l.text(field);
     let word_end = text.find([' ', '\t', '=']).unwrap_or(text.len());
     let word = &text[..word_end];
@@ -523,7 +361,8 @@ fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
         Some(_) => " ...".to_owned(),
         None => String::new(),
     };
-    if let Some(&known) = PARAM_KEYS.iter().find(|k| **k == upper) {
+    if let Some(param) = fields::param(&upper) {
+        let known = param.field.pfile;
         let (code, msg, label) = if eq && word != known {
             (
                 codes::PFILE_SYNTAX,
@@ -545,13 +384,13 @@ fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
                 "not a PARAM key",
             )
         };
-        let help = format!("did you mean `{known}{}`?", sep(value));
+        let help = Suggestion { name: known }.with(&sep(value));
         let d = Diagnostic::error(code, msg)
             .with_label(key, label)
             .with_help(help)
             .in_file(l.src);
         l.diags.push(d);
-        return Some(Misspelled::Exact(known, key, value));
+        return Some(Misspelled::Exact(param, key, value));
     }
     // Only a word with a value looks like a PARAM line; a lone word may be anything.
     value?;
@@ -561,12 +400,12 @@ fn misspelled_param(l: &mut Lowerer<'_>, field: Span) -> Option<Misspelled> {
         format!("unknown PARAM key `{word}`"),
     )
     .with_label(key, "not a PARAM key")
-    .with_help(format!("did you mean `{best}`?"))
+    .with_help(best.to_string())
     .in_file(l.src);
     l.diags.push(d);
-    Some(Misspelled::Near(best))
+    Some(Misspelled::Near(best.name))
 }
 
-fn did_you_mean(key: &str) -> Option<&'static str> {
-    closest(&key.to_ascii_uppercase(), &PARAM_KEYS)
+fn did_you_mean(key: &str) -> Option<Suggestion<'static>> {
+    suggest(&key.to_ascii_uppercase(), &PARAM_KEYS, Closeness::Near)
 }

@@ -1,6 +1,9 @@
 //! The legacy pfile: grammar (`pfile.pest`), concrete syntax, and lowering into the model.
 
 pub mod lower;
+pub mod param;
+pub mod pent;
+mod read;
 pub mod syntax;
 
 use std::sync::Arc;

@@ -18,21 +18,42 @@ pub fn check_range(
     span: Span,
     src: &Arc<SourceFile>,
 ) -> Option<Diagnostic> {
-    if range.contains(&value) {
-        return None;
-    }
-    Some(
-        Diagnostic::error(
-            codes::OUT_OF_RANGE,
-            format!(
-                "{what} must be between {} and {}, not {value}",
-                range.start(),
-                range.end()
-            ),
-        )
-        .with_label(span, "out of range")
-        .in_file(src),
+    let limits = format!("between {} and {}", range.start(), range.end());
+    out_of_range(
+        value,
+        &range,
+        format!("{what} must be {limits}, not {value}"),
+        span,
+        src,
     )
+}
+
+/// Checks a number of seconds against one of [`crate::model::limits`], saying the range in
+/// human terms (`1 s to 1 d`).
+pub fn check_seconds_range(
+    value: u64,
+    range: RangeInclusive<u64>,
+    what: &str,
+    span: Span,
+    src: &Arc<SourceFile>,
+) -> Option<Diagnostic> {
+    let limits = crate::duration::human_range(&range);
+    let msg = format!("{what} must be {limits}, not {value} (seconds)");
+    out_of_range(value, &range, msg, span, src)
+}
+
+fn out_of_range(
+    value: u64,
+    range: &RangeInclusive<u64>,
+    msg: String,
+    span: Span,
+    src: &Arc<SourceFile>,
+) -> Option<Diagnostic> {
+    (!range.contains(&value)).then(|| {
+        Diagnostic::error(codes::OUT_OF_RANGE, msg)
+            .with_label(span, "out of range")
+            .in_file(src)
+    })
 }
 
 /// Why a pname cannot be used, if it cannot.
@@ -64,6 +85,21 @@ pub fn restart_command_problem(cmd: &str) -> Option<&'static str> {
         Some("the restart command contains `:`, the pfile's field separator")
     } else if !cmd.starts_with('/') {
         Some("the restart command must be `-` or start with an absolute path")
+    } else {
+        None
+    }
+}
+
+/// Why a health check command (`/path [args]`) cannot be used, if it cannot.
+pub fn health_exec_problem(cmd: &str) -> Option<&'static str> {
+    if cmd.chars().any(char::is_control) {
+        Some("the health check command contains a control character")
+    } else if cmd.chars().any(crate::escape::is_invisible_reordering) {
+        Some("the health check command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
+    } else if cmd.contains(':') {
+        Some("the health check command contains `:`, the pfile's field separator")
+    } else if !cmd.starts_with('/') {
+        Some("the health check command must start with an absolute path")
     } else {
         None
     }
@@ -137,6 +173,7 @@ pub fn check_service(
         }
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();
+    out.extend(groups::check(svc, spans, src));
     for (i, p) in svc.processes.iter().enumerate() {
         if let Some(why) = pname_problem(&p.name) {
             out.push(
@@ -168,6 +205,19 @@ pub fn check_service(
                     .with_label(spans.span(Loc::User(i)), "invalid user")
                     .with_help("list user names or numeric uids, separated by `,` in a pfile")
                     .in_file(src),
+                );
+            }
+        }
+        if let Some(crate::model::Health {
+            check: crate::model::HealthCheck::Exec(cmd),
+            ..
+        }) = &p.health
+        {
+            if let Some(why) = health_exec_problem(cmd) {
+                out.push(
+                    Diagnostic::error(codes::INVALID_HEALTH_CHECK, why)
+                        .with_label(spans.span(Loc::HealthCheck(i)), "invalid health check")
+                        .in_file(src),
                 );
             }
         }
@@ -213,6 +263,7 @@ pub fn check_service(
 
 #[cfg(feature = "descriptions")]
 pub mod cross;
+pub mod groups;
 #[cfg(feature = "descriptions")]
 pub mod host;
 pub mod script;

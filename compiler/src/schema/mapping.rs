@@ -7,11 +7,12 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::ValidationError;
 use serde_json::Value;
 
-use crate::description::{PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
+use crate::description::{GROUP_KEYS, HEALTH_KEYS, PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
 use crate::diagnostics::{codes, Code, Diagnostic};
 use crate::model::limits;
 use crate::span::SourceFile;
 use crate::spans::SpanTable;
+use crate::suggestion::{suggest, Closeness, Suggestion};
 
 /// The field a pointer names, for messages: `processes[0].restart`.
 pub fn field_name(ptr: &str) -> String {
@@ -59,16 +60,18 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    crate::diagnostics::closest(word, candidates, 0.5)
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<Suggestion<'a>> {
+    suggest(word, candidates, Closeness::Loose)
 }
 
 /// Known keys of the object at `ptr`.
 fn keys_at(ptr: &str) -> &'static [&'static str] {
-    let depth = ptr.split('/').count() - 1;
-    match depth {
-        0 => SERVICE_KEYS,
-        2 => PROCESS_KEYS,
+    let mut segs = ptr.split('/').skip(1);
+    match (segs.next(), segs.next(), segs.next(), segs.next()) {
+        (None, ..) => SERVICE_KEYS,
+        (Some("processes"), Some(_), None, _) => PROCESS_KEYS,
+        (Some("processes"), Some(_), Some("health"), None) => HEALTH_KEYS,
+        (Some("groups"), Some(_), None, _) => GROUP_KEYS,
         _ => RESTART_KEYS,
     }
 }
@@ -93,7 +96,7 @@ impl Ctx<'_> {
             .with_label(self.spans.key_span(&kp), "not a known key")
             .in_file(self.src);
         d = match closest(key, known) {
-            Some(best) => d.with_help(format!("did you mean `{best}`?")),
+            Some(best) => d.with_help(best.to_string()),
             None => d.with_help(format!("known keys here: {}", known.join(", "))),
         };
         d
@@ -192,19 +195,20 @@ pub(super) fn map_error(
                 .as_str()
                 .and_then(|s| closest(&s.to_lowercase(), &words))
             {
-                d = d.with_help(format!("did you mean `{best}`?"));
+                d = d.with_help(best.to_string());
             }
             d
         }
-        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+        ValidationErrorKind::AnyOf { .. }
+        | ValidationErrorKind::OneOfNotValid { .. }
+        | ValidationErrorKind::OneOfMultipleValid { .. } => {
             return alternatives(&c, last, inst, &field);
         }
         ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
-            let (lo, hi) = match last {
-                "monitor_try_count" => limits::MONITOR_TRY_COUNT.into_inner(),
-                "retries" => limits::RETRY.into_inner(),
-                "ipckey" => limits::IPCKEY.into_inner(),
-                _ => (0, u64::MAX),
+            // The field's own range (crate::fields); the schema's limit otherwise.
+            let (lo, hi) = match crate::fields::by_key_name(last).and_then(|f| f.range.clone()) {
+                Some(r) => r.into_inner(),
+                None => schema_limits(err.kind()),
             };
             c.at_value(
                 codes::OUT_OF_RANGE,
@@ -231,6 +235,13 @@ pub(super) fn map_error(
             .with_help(
                 "use lower-case letters, digits, `_` and `-`, starting with a letter or digit",
             ),
+        ValidationErrorKind::MinItems { .. } if ptr.ends_with("/members") => c
+            .at_value(
+                codes::GROUP_NO_MEMBERS,
+                format!("{field} is empty: a group has at least one member"),
+                "empty list",
+            )
+            .with_help("list the names of processes of this description, or remove the group"),
         ValidationErrorKind::MinItems { .. } if ptr == "/processes" => c
             .at_value(
                 codes::SCHEMA_INVALID,
@@ -252,6 +263,15 @@ pub(super) fn map_error(
         }
     };
     vec![d]
+}
+
+/// The bounds a `minimum`/`maximum` error names, for a field the descriptor table lacks.
+fn schema_limits(kind: &ValidationErrorKind) -> (u64, u64) {
+    match kind {
+        ValidationErrorKind::Minimum { limit } => (limit.as_u64().unwrap_or(0), u64::MAX),
+        ValidationErrorKind::Maximum { limit } => (0, limit.as_u64().unwrap_or(u64::MAX)),
+        _ => (0, u64::MAX),
+    }
 }
 
 /// Errors of fields with several accepted forms: ipckey, durations, restart.
@@ -285,19 +305,38 @@ fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagn
                 .with_help("for example `ipckey: 0x1f000501`")]
         }
         "restart" => restart(c, inst, field),
+        "health" => vec![health(c, inst)],
         _ => vec![duration(c, last, inst, field)],
+    }
+}
+
+/// A health mapping with no check or two: said as the conversion says it, so that its report
+/// of the same problem is recognized as a repeat.
+fn health(c: &Ctx<'_>, inst: &Value) -> Diagnostic {
+    let has = |k: &str| inst.get(k).is_some();
+    if has("exec") && has("tcp") {
+        c.at_value(
+            codes::HEALTH_TWO_CHECKS,
+            "the health check has both `exec` and `tcp`".into(),
+            "two checks",
+        )
+        .with_help("keep either `exec` or `tcp`")
+    } else {
+        c.at_value(
+            codes::HEALTH_NO_CHECK,
+            "the health check has neither `exec` nor `tcp`".into(),
+            "no check here",
+        )
+        .with_help("add `exec: /path/to/check` or `tcp: 127.0.0.1:80`, or remove `health`")
     }
 }
 
 /// A duration the schema rejected: out of the field's range, or not of the grammar.
 fn duration(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Diagnostic {
     use crate::duration::{self, human_range};
-    let range = match last {
-        "msg_check_interval" => limits::MSG_CHECK_INTERVAL,
-        "monitor_interval" => limits::MONITOR_INTERVAL,
-        "grace" => limits::GRACE,
-        _ => limits::WAIT,
-    };
+    let range = crate::fields::by_key_name(last)
+        .and_then(|f| f.range.clone())
+        .unwrap_or(limits::WAIT);
     let limits = human_range(&range);
     let in_grammar = inst.as_str().is_some_and(|s| duration::parse(s).is_ok());
     if inst.is_u64() || inst.is_i64() || in_grammar {
@@ -425,8 +464,8 @@ fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
                 d = d.with_help(format!(
                     "to run an existing script write `restart: {{script: {s}}}`"
                 ));
-            } else if closest(&s.to_lowercase(), &["none"]).is_some() {
-                d = d.with_help("did you mean `none`?");
+            } else if let Some(best) = closest(&s.to_lowercase(), &["none"]) {
+                d = d.with_help(best.to_string());
             }
             vec![d]
         }
@@ -443,6 +482,25 @@ fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
 fn pattern_problem(c: &Ctx<'_>, key: &str, s: &str) -> Option<Diagnostic> {
     use crate::rules;
     let (code, msg, label): (Code, String, &str) = match key {
+        "name" if c.ptr.starts_with("/groups/") => (
+            codes::GROUP_INVALID_NAME,
+            format!("group name {} is not valid", brief_str(s)),
+            "not [a-z0-9][a-z0-9_-]*",
+        ),
+        "exec" => (
+            codes::INVALID_HEALTH_CHECK,
+            rules::health_exec_problem(s)?.to_owned(),
+            "invalid health check",
+        ),
+        "tcp" => (
+            codes::INVALID_HEALTH_CHECK,
+            format!(
+                "health.tcp {}: {}",
+                brief_str(s),
+                crate::pfile::pent::parse_tcp(s, ':').err()?
+            ),
+            "not an address and port",
+        ),
         "name" => (
             codes::INVALID_PNAME,
             rules::pname_problem(s)?.to_owned(),

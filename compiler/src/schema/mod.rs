@@ -48,6 +48,13 @@ const CONTROLS_BUT_TAB: &str = "\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f";
 /// characters (`psctl::escape::is_invisible_reordering`).
 const REORDERING: &str = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029";
 
+/// A TCP health check address, `A.B.C.D:PORT`: octets 0-255 and a port 1-65535, without
+/// leading zeros (what `pfile::pent::parse_tcp` accepts).
+const TCP_PATTERN: &str = concat!(
+    "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+    ":([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+);
+
 /// An IPCKEY string, `0x1` to `0x7fffffff` with at most 8 hex digits, without look-ahead
 /// (Taplo's and Rust's regex engines have none): either no leading zero and 1-7 digits, or 8
 /// digits starting with 1-7, or `k` leading zeros and at most `8 - k` digits in all.
@@ -72,13 +79,12 @@ fn ipckey_pattern() -> String {
 /// an inline schema instead.
 fn refine(s: &mut Value) {
     use crate::duration::{human_range, PATTERN};
-    use crate::model::limits;
-    let durations = [
-        ("msg_check_interval", limits::MSG_CHECK_INTERVAL),
-        ("monitor_interval", limits::MONITOR_INTERVAL),
-        ("grace", limits::GRACE),
-        ("wait", limits::WAIT),
-    ];
+    use crate::fields::{self, Unit};
+    // Every duration field of the descriptor table, by its key in its mapping.
+    let durations: Vec<(&str, std::ops::RangeInclusive<u64>)> = fields::ranged()
+        .filter(|f| f.unit == Unit::Seconds && !f.key.is_empty())
+        .filter_map(|f| Some((f.key_name(), f.range.clone()?)))
+        .collect();
     plain_refs(s);
     let ctl = CONTROLS;
     let ctl_nt = CONTROLS_BUT_TAB;
@@ -159,9 +165,18 @@ fn refine(s: &mut Value) {
                     ));
                 }
             }
+            // Counts take their limits from the descriptor table too.
+            if let Some(r) = fields::by_key_name(key)
+                .filter(|d| d.unit == Unit::Count)
+                .and_then(|d| d.range.clone())
+            {
+                f.insert("minimum".into(), (*r.start()).into());
+                f.insert("maximum".into(), (*r.end()).into());
+            }
             let pattern = match key.as_str() {
                 "conf_dir" | "dump_file" => Some(format!("^/[^{ctl}]*$")),
-                "script" => Some(format!("^/[^:{ctl}{REORDERING}]*$")),
+                "script" | "exec" => Some(format!("^/[^:{ctl}{REORDERING}]*$")),
+                "tcp" => Some(TCP_PATTERN.to_owned()),
                 "stop" | "start" => Some(format!(
                     "^\\s*[^\\s{ctl}{REORDERING}][^{ctl_nt}{REORDERING}]*$"
                 )),
@@ -169,6 +184,24 @@ fn refine(s: &mut Value) {
             };
             if let Some(p) = pattern {
                 f.insert("pattern".into(), p.into());
+            }
+        }
+    }
+    // A health check holds exactly one of `exec` and `tcp`.
+    if let Some(h) = s.pointer_mut("/definitions/HealthDesc") {
+        h["oneOf"] = serde_json::json!([{"required": ["exec"]}, {"required": ["tcp"]}]);
+    }
+    // A health check is a mapping when given (`Option` made it "mapping or null").
+    if let Some(h) = s.pointer_mut("/definitions/ProcessDesc/properties/health") {
+        if let Some(r) = h
+            .get("anyOf")
+            .and_then(|a| a.get(0))
+            .and_then(|a| a.get("$ref"))
+            .cloned()
+        {
+            h["$ref"] = r;
+            if let Some(m) = h.as_object_mut() {
+                m.remove("anyOf");
             }
         }
     }
@@ -271,7 +304,7 @@ pub fn validate(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Vec<Di
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::description::{PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
+    use crate::description::{GROUP_KEYS, HEALTH_KEYS, PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
 
     /// Every property of every object: (path, property schema, required?).
     fn properties(s: &Value) -> Vec<(String, Value, bool)> {
@@ -356,6 +389,8 @@ mod tests {
         restart.extend(keys(&s["definitions"]["CommandsRestart"]));
         restart.sort();
         assert_eq!(restart, sorted(RESTART_KEYS));
+        assert_eq!(keys(&s["definitions"]["HealthDesc"]), sorted(HEALTH_KEYS));
+        assert_eq!(keys(&s["definitions"]["GroupDesc"]), sorted(GROUP_KEYS));
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod emit_props;
 mod emit_props_import;
 mod emit_scripts;
 mod escapes;
+mod extensions;
 mod fuzz_findings;
 mod hostile;
 mod pre_commit;

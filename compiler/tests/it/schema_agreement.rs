@@ -20,6 +20,13 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "psctl::description::duplicate_key",
     "psctl::emit::unrepresentable",
     "psctl::emit::conflict",
+    // Groups relate names (docs/extensions.md).
+    "psctl::group::unknown_member",
+    "psctl::group::two_groups",
+    "psctl::group::duplicate",
+    "psctl::group::name_clash",
+    "psctl::group::member_restart",
+    "psctl::group::member_setting",
 ];
 
 /// Every description file of the corpus and the examples.

@@ -2,12 +2,13 @@
 //! by the answers and the state dump.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::slot::Slot;
 use super::{Daemon, Exit};
 use crate::dump::{Dump, DumpDir};
-use crate::state::{Entry, ProcSts};
-use crate::view::{self, ListView, ParamView, PentView};
+use crate::state::{Entry, Now, ProcSts, Restarts};
+use crate::view::{self, Backoff, GroupView, ListView, ParamView, PentExt, PentView};
 use crate::{clock, config, limits, syslog};
 
 /// Why a reload was refused (the running configuration stays).
@@ -53,6 +54,13 @@ impl Daemon {
                 let start = req == "start";
                 self.running = start;
                 self.dirty = true;
+                for g in &mut self.groups {
+                    if start {
+                        g.state.start();
+                    } else {
+                        g.state.stop();
+                    }
+                }
                 for i in 0..self.slots.len() {
                     let e = &mut self.slots[i].entry;
                     let fx = if start { e.start() } else { e.stop() };
@@ -97,10 +105,11 @@ impl Daemon {
             .map(|s| (s.entry.cfg.name.clone(), s))
             .collect();
         let mut pending = Vec::new();
+        let now = clock::both();
         for (i, p) in svc.processes.iter().cloned().enumerate() {
             let (slot, fx) = match old.remove(&p.name) {
                 Some(mut s) => {
-                    let fx = s.entry.reconfigure(p, svc.monitor_try_count);
+                    let fx = s.entry.reconfigure(p, svc.monitor_try_count, now);
                     (s, fx)
                 }
                 None => {
@@ -122,9 +131,15 @@ impl Daemon {
             pending.push((i, fx));
         }
         // Removed entries: their scripts run on as orphans (reaped, adopted if they return).
-        for (name, s) in old {
-            if let Some(r) = s.script {
+        for (name, mut s) in old {
+            if let Some(r) = s.script.take() {
                 self.orphans.push((name, *r));
+            }
+            if let Some(c) = s.check.take() {
+                if let Some(script) = c.cancel() {
+                    let r = super::slot::Running::child(script, now.boot, Duration::ZERO);
+                    self.orphans.push((String::new(), r));
+                }
             }
         }
         let dump_path = svc.dump_file_or_default();
@@ -132,6 +147,8 @@ impl Daemon {
             self.dump = DumpDir::new(&dump_path);
         }
         self.svc = svc;
+        let old_groups = std::mem::take(&mut self.groups);
+        let group_fx = self.build_groups(old_groups, now);
         let (budget, warning) = limits::raise(self.slots.len());
         self.budget = budget;
         if let Some(w) = warning {
@@ -140,6 +157,9 @@ impl Daemon {
         self.recount();
         for (i, fx) in pending {
             self.apply(i, fx);
+        }
+        for (g, fx) in group_fx {
+            self.apply_group(g, fx);
         }
         self.dirty = true;
         self.log.log(
@@ -177,22 +197,70 @@ impl Daemon {
         }
     }
 
+    /// One view per entry. A group member shows its group's counters and retry-over action
+    /// (the ones that apply to it: spec 7), and its own pid and proc_sts.
     pub(super) fn pent_views(&self) -> Vec<PentView> {
+        let now = clock::both();
         self.slots
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, &s.entry, s.script.as_ref().map(|r| r.record())))
-            .map(|(i, e, script)| PentView {
-                pname: e.cfg.name.clone(),
-                pid: e.pid,
-                retry_count: e.retry_count,
-                restart_count: e.restart_count,
-                proc_sts: e.proc_sts.as_str().to_owned(),
-                retry_over_act: e.cfg.on_retry_over.as_str().to_owned(),
-                rerun_time: e.rerun_time,
-                pent_id: i + 1,
-                monitor_on: e.monitor_on,
-                script,
+            .map(|(i, s)| {
+                let e = &s.entry;
+                let group = s.group.map(|(g, _)| &self.groups[g].state);
+                let (r, action) = match group {
+                    Some(g) => (&g.r, g.cfg.on_retry_over),
+                    None => (&e.r, e.cfg.on_retry_over),
+                };
+                PentView {
+                    pname: e.cfg.name.clone(),
+                    pid: e.pid,
+                    retry_count: r.retry_count,
+                    restart_count: r.restart_count,
+                    proc_sts: e.proc_sts.as_str().to_owned(),
+                    retry_over_act: action.as_str().to_owned(),
+                    rerun_time: r.rerun_time,
+                    pent_id: i + 1,
+                    monitor_on: e.monitor_on,
+                    script: s.script.as_ref().map(|r| r.record()),
+                    ext: PentExt {
+                        pids: e.ids.iter().map(|id| id.pid).collect(),
+                        instances: e.cfg.instances.max(1),
+                        group: e.cfg.group.clone(),
+                        health_failures: e.cfg.health.as_ref().map(|_| e.health_failures),
+                        stalled: e.stalled.is_some(),
+                        backoff: e
+                            .backoff_until()
+                            .map(|until| backoff(until, e.cfg.retry_delay, &e.r, now)),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn group_views(&self) -> Vec<GroupView> {
+        let now = clock::both();
+        self.groups
+            .iter()
+            .map(|g| {
+                let st = &g.state;
+                GroupView {
+                    name: st.cfg.name.clone(),
+                    members: g
+                        .members
+                        .iter()
+                        .map(|&i| self.slots[i].entry.cfg.name.clone())
+                        .collect(),
+                    proc_sts: st.proc_sts.as_str().to_owned(),
+                    state: st.phase_name().to_owned(),
+                    retry_count: st.r.retry_count,
+                    restart_count: st.r.restart_count,
+                    retry_over_act: st.cfg.on_retry_over.as_str().to_owned(),
+                    rerun_time: st.r.rerun_time,
+                    backoff: st
+                        .backoff_until()
+                        .map(|until| backoff(until, st.retry_delay, &st.r, now)),
+                    script: g.script.as_ref().map(|r| r.record()),
+                }
             })
             .collect()
     }
@@ -208,8 +276,19 @@ impl Daemon {
             ipckey: self.svc.ipckey,
             param: self.param_view(),
             pents: self.pent_views(),
+            groups: self.group_views(),
         };
         self.dump.write(&d.to_text(), &mut self.log);
         self.write_metrics();
+    }
+}
+
+/// A backoff wait as the views show it: when it ends on the wall clock, and its length.
+fn backoff(until: Duration, retry_delay: u32, r: &Restarts, now: Now) -> Backoff {
+    let left = until.saturating_sub(now.boot);
+    let left = i64::try_from(left.as_secs() + u64::from(left.subsec_nanos() > 0)).unwrap_or(0);
+    Backoff {
+        until: now.wall.saturating_add(left),
+        seconds: Restarts::backoff(retry_delay, r.retry_count).as_secs(),
     }
 }

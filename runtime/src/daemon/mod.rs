@@ -1,8 +1,9 @@
 //! pcheck's single-threaded event loop: one poll(2) over the signalfd, the control socket and
-//! its connections, a pidfd per watched process and a pidfd per running restart script. The
-//! timeout is the next due scan, poll of a process without pidfd, script deadline or
-//! connection deadline, all on the boot clock, so an idle pcheck sleeps and a death wakes it
-//! at once.
+//! its connections, a pidfd per watched process, a pidfd per running restart script (of an
+//! entry or a group) and per running exec health check, a socket per tcp health check in
+//! progress. The timeout is the next due scan, poll of a process without pidfd, script or
+//! check deadline, health check, backoff end, SIGKILL of a stalled process or connection
+//! deadline, all on the boot clock, so an idle pcheck sleeps and a death wakes it at once.
 
 use std::collections::{HashSet, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
@@ -12,6 +13,8 @@ use psctl::model::Service;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 mod commands;
+mod group;
+mod health;
 mod monitor;
 mod slot;
 
@@ -19,10 +22,10 @@ use crate::control::Server;
 use crate::dump::DumpDir;
 use crate::limits::Budget;
 use crate::restart::{self, SpawnError};
-use crate::state::{Effect, Entry, Event, Phase};
+use crate::state::{Effect, Entry, Event, Ident, Phase};
 use crate::syslog::{self, Logger};
 use crate::{clock, discovery, signals};
-use slot::{open_pidfd, Opened, Running, Slot, Watch};
+use slot::{open_pidfd, GroupSlot, Opened, Running, Slot, Watch, Watched};
 
 /// Delay of the first look for a process after its restart script exited.
 const RESTART_SETTLE: Duration = Duration::from_millis(100);
@@ -43,6 +46,8 @@ pub struct Daemon {
     pfile: String,
     svc: Service,
     slots: Vec<Slot>,
+    /// One per group of the pfile (spec 7).
+    groups: Vec<GroupSlot>,
     /// Scripts of entries a reload removed: reaped when they end, adopted again if their
     /// pname comes back (never a second script for one pname).
     orphans: Vec<(String, Running)>,
@@ -67,8 +72,11 @@ enum Src {
     /// The runtime directory changed (see `Server::check_files`).
     Files,
     Conn(usize),
-    Watch(usize),
+    /// Slot, pid of the watched process.
+    Watch(usize, i32),
     Script(usize),
+    Check(usize),
+    GroupScript(usize),
     Orphan,
 }
 
@@ -92,6 +100,7 @@ impl Daemon {
             pfile: s.pfile,
             svc: s.svc,
             slots: Vec::new(),
+            groups: Vec::new(),
             orphans: Vec::new(),
             server: s.server,
             sigfd: s.sigfd,
@@ -106,7 +115,7 @@ impl Daemon {
             monitor: monitor::Monitor::new(s.metrics),
         };
         // Scripts the previous pcheck (killed, so it could not wait for them) left running.
-        let inherited = d.dump.previous_scripts(&mut d.log);
+        let (inherited, inherited_groups) = d.dump.previous_scripts(&mut d.log);
         let now = clock::boot();
         let try_count = d.svc.monitor_try_count;
         let mut pending = Vec::new();
@@ -131,6 +140,8 @@ impl Daemon {
             d.slots.push(slot);
             pending.push((i, fx));
         }
+        d.build_groups(Vec::new(), clock::both());
+        d.adopt_group_scripts(&inherited_groups, clock::both());
         d.recount();
         for (i, fx) in pending {
             d.apply(i, fx);
@@ -166,10 +177,11 @@ impl Daemon {
             // Deaths and scripts first: a reload (control or SIGHUP) moves the slots.
             for src in &ready {
                 match *src {
-                    Src::Watch(i) => {
-                        self.slots[i].watch = Watch::Off;
-                        self.event(i, Event::Died);
+                    Src::Watch(i, pid) if self.slots[i].forget(pid) => {
+                        self.event(i, Event::Died(pid));
                     }
+                    Src::Check(i) => self.check_ready(i),
+                    Src::GroupScript(g) => self.group_script_ready(g),
                     Src::Script(i) => {
                         let end = self.slots[i]
                             .script
@@ -195,7 +207,12 @@ impl Daemon {
                     Src::Signal => self.on_signals(),
                     Src::Listener => self.server.accept(clock::boot(), self.budget.conns),
                     Src::Files => self.server.check_files(&mut self.log),
-                    Src::Conn(_) | Src::Watch(_) | Src::Script(_) | Src::Orphan => {}
+                    Src::Conn(_)
+                    | Src::Watch(..)
+                    | Src::Script(_)
+                    | Src::Check(_)
+                    | Src::GroupScript(_)
+                    | Src::Orphan => {}
                 }
             }
             self.server.reap(clock::boot());
@@ -219,6 +236,11 @@ impl Daemon {
                     .iter()
                     .map(|(_, r)| usize::from(r.pidfd().is_some())),
             )
+            .chain(
+                self.groups
+                    .iter()
+                    .map(|g| g.script.as_deref().map_or(0, Running::fds)),
+            )
             .sum();
     }
 
@@ -236,20 +258,37 @@ impl Daemon {
     fn wait(&mut self) -> rustix::io::Result<Vec<Src>> {
         let now = clock::boot();
         let slot_due = self.slots.iter().flat_map(|s| {
-            let poll_due = match s.watch {
-                Watch::Poll { due, .. } => Some(due),
-                _ => None,
+            let poll_due = s.watch.iter().filter_map(|w| match w.how {
+                Watch::Poll { due } => Some(due),
+                Watch::Pidfd(_) => None,
+            });
+            let health_due = match &s.check {
+                Some(c) => c.next_due(),
+                None => s.health_due,
             };
             [
                 s.scan_due,
                 s.retry_due,
-                poll_due,
                 s.script.as_deref().and_then(Running::next_due),
+                s.entry.backoff_until(),
+                health_due,
+                s.stopping.map(|(_, due)| due),
+            ]
+            .into_iter()
+            .flatten()
+            .chain(poll_due)
+        });
+        let group_due = self.groups.iter().flat_map(|g| {
+            [
+                g.retry_due,
+                g.script.as_deref().and_then(Running::next_due),
+                g.state.backoff_until(),
             ]
             .into_iter()
             .flatten()
         });
         let next = slot_due
+            .chain(group_due)
             .chain(self.orphans.iter().filter_map(|(_, r)| r.next_due()))
             .chain(self.server.next_due(self.budget.conns))
             .min();
@@ -283,13 +322,26 @@ impl Daemon {
             srcs.push(Src::Conn(i));
         }
         for (i, s) in self.slots.iter().enumerate() {
-            if let Watch::Pidfd(fd) = &s.watch {
-                fds.push(PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::IN));
-                srcs.push(Src::Watch(i));
+            for w in &s.watch {
+                if let Watch::Pidfd(fd) = &w.how {
+                    fds.push(PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::IN));
+                    srcs.push(Src::Watch(i, w.id.pid));
+                }
             }
             if let Some(fd) = s.script.as_deref().and_then(Running::pidfd) {
                 fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
                 srcs.push(Src::Script(i));
+            }
+            if let Some(c) = s.check.as_deref() {
+                let (fd, ev) = c.poll_fd();
+                fds.push(PollFd::from_borrowed_fd(fd, ev));
+                srcs.push(Src::Check(i));
+            }
+        }
+        for (g, gs) in self.groups.iter().enumerate() {
+            if let Some(fd) = gs.script.as_deref().and_then(Running::pidfd) {
+                fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+                srcs.push(Src::GroupScript(g));
             }
         }
         for (_, r) in &self.orphans {
@@ -321,31 +373,46 @@ impl Daemon {
                 self.slots[i].script = None;
                 self.event(i, Event::ScriptEnded(end));
             }
-            if let Watch::Poll { id, due } = self.slots[i].watch {
-                if now >= due {
-                    match open_pidfd(id, self.has_fd_budget()) {
-                        Opened::Pidfd(fd) => {
-                            self.fds_used += 1;
-                            self.slots[i].watch = Watch::Pidfd(fd);
-                        }
-                        Opened::NoDescriptor => {
-                            self.slots[i].watch = Watch::Poll {
-                                id,
-                                due: now + interval,
-                            }
-                        }
-                        Opened::Gone => {
-                            self.slots[i].watch = Watch::Off;
-                            self.event(i, Event::Died);
-                        }
+            let polled: Vec<Ident> = self.slots[i]
+                .watch
+                .iter()
+                .filter(|w| matches!(w.how, Watch::Poll { due } if now >= due))
+                .map(|w| w.id)
+                .collect();
+            for id in polled {
+                let how = match open_pidfd(id, self.has_fd_budget()) {
+                    Opened::Pidfd(fd) => {
+                        self.fds_used += 1;
+                        Watch::Pidfd(fd)
                     }
+                    Opened::NoDescriptor => Watch::Poll {
+                        due: now + interval,
+                    },
+                    Opened::Gone => {
+                        if self.slots[i].forget(id.pid) {
+                            self.event(i, Event::Died(id.pid));
+                        }
+                        continue;
+                    }
+                };
+                if let Some(w) = self.slots[i].watch.iter_mut().find(|w| w.id == id) {
+                    w.how = how;
                 }
             }
             if self.slots[i].retry_due.is_some_and(|t| t <= now) {
                 self.slots[i].retry_due = None;
                 self.event(i, Event::RetryScript);
             }
+            if self.slots[i]
+                .entry
+                .backoff_until()
+                .is_some_and(|t| t <= now)
+            {
+                self.event(i, Event::BackoffOver);
+            }
+            self.health_timers(i, now);
         }
+        self.group_timers(now);
         self.reap_orphans();
         let due: Vec<usize> = (0..self.slots.len())
             .filter(|&i| {
@@ -360,21 +427,35 @@ impl Daemon {
             .iter()
             .map(|&i| {
                 let cfg = &self.slots[i].entry.cfg;
-                (cfg.name.as_str(), (i, cfg.user.as_slice()))
+                (
+                    cfg.name.as_str(),
+                    (i, cfg.user.as_slice(), cfg.instances.max(1) as usize),
+                )
             })
             .collect();
+        // pcheck's own children (scripts, checks) never match.
         let excluded: HashSet<i32> = self
             .slots
             .iter()
-            .filter_map(|s| s.script.as_deref().map(Running::pgid))
+            .flat_map(|s| {
+                [
+                    s.script.as_deref().map(Running::pgid),
+                    s.check.as_deref().and_then(health::Check::pgid),
+                ]
+            })
+            .flatten()
+            .chain(
+                self.groups
+                    .iter()
+                    .filter_map(|g| g.script.as_deref().map(Running::pgid)),
+            )
             .chain(self.orphans.iter().map(|(_, r)| r.pgid()))
             .collect();
-        let found = discovery::scan(&wanted, &excluded);
+        let mut found = discovery::scan(&wanted, &excluded);
         for i in due {
             self.slots[i].scan_due = Some(now + interval);
-            let fx = self.slots[i]
-                .entry
-                .handle(Event::Scan(found.get(&i).copied()), clock::both());
+            let ids = found.remove(&i).unwrap_or_default();
+            let fx = self.slots[i].entry.handle(Event::Scan(ids), clock::both());
             if !fx.is_empty() {
                 self.dirty = true;
             }
@@ -395,25 +476,41 @@ impl Daemon {
                     self.log.log(m.severity(), &m.text());
                     None
                 }
-                Effect::Watch(id) => match open_pidfd(id, self.has_fd_budget()) {
-                    Opened::Pidfd(fd) => {
-                        self.fds_used += 1;
-                        self.slots[i].watch = Watch::Pidfd(fd);
-                        None
-                    }
-                    Opened::NoDescriptor => {
-                        self.slots[i].watch = Watch::Poll {
-                            id,
+                Effect::Watch(id) => {
+                    let how = match open_pidfd(id, self.has_fd_budget()) {
+                        Opened::Pidfd(fd) => {
+                            self.fds_used += 1;
+                            Some(Watch::Pidfd(fd))
+                        }
+                        Opened::NoDescriptor => Some(Watch::Poll {
                             due: clock::boot() + interval,
-                        };
-                        None
+                        }),
+                        Opened::Gone => None,
+                    };
+                    match how {
+                        Some(how) => {
+                            self.slots[i].forget(id.pid);
+                            self.slots[i].watch.push(Watched { id, how });
+                            None
+                        }
+                        None => Some(Event::Died(id.pid)),
                     }
-                    Opened::Gone => Some(Event::Died),
-                },
+                }
                 Effect::Unwatch => {
-                    self.slots[i].watch = Watch::Off;
+                    self.slots[i].watch.clear();
                     None
                 }
+                Effect::Stop(id) => {
+                    self.stop_process(i, id);
+                    None
+                }
+                Effect::Member(note) => {
+                    if let Some((g, m)) = self.slots[i].group {
+                        self.group_event(g, crate::state::GroupEvent::Member(m, note));
+                    }
+                    None
+                }
+                Effect::Members(_) => None, // only groups say this
                 Effect::ScanNow => {
                     // After a restart script, give what it forked a moment to exec.
                     let settle = match self.slots[i].entry.phase {
@@ -453,6 +550,20 @@ impl Daemon {
         }
         if s.entry.phase != Phase::Deferred {
             s.retry_due = None;
+        }
+        if s.entry.stalled.is_none() {
+            s.stopping = None;
+        }
+        match &s.entry.cfg.health {
+            Some(h) if s.entry.wants_health() => {
+                if s.health_due.is_none() {
+                    s.health_due = Some(clock::boot() + Duration::from_secs(u64::from(h.interval)));
+                }
+            }
+            _ => {
+                s.health_due = None;
+                self.cancel_check(i);
+            }
         }
     }
 

@@ -41,6 +41,7 @@ impl Daemon {
                 .iter()
                 .map(|s| Detail::new(&s.entry.cfg, &s.history))
                 .collect(),
+            groups: self.group_views(),
             started: self.monitor.started,
             reloads: self.monitor.reloads,
             running: !self.monitor.ending,

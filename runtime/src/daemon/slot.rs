@@ -1,6 +1,9 @@
 //! One `Slot` per PENT entry: its pure state (`state::Entry`) and what the event loop holds for
-//! it — how its process is watched, when it is next scanned for, and its running restart
-//! script. A reload moves slots by pname, so nothing has to be kept aligned by index.
+//! it — how its processes are watched, when it is next scanned for, its running restart
+//! script, its health check and a stalled process being stopped. One `GroupSlot` per group
+//! (spec 7): the group's pure state (`state::GroupState`), its members' slot indices, its
+//! restart script. A reload moves slots by pname (groups by name) and rebuilds the member
+//! indices, so nothing has to be kept aligned by hand.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
@@ -11,11 +14,14 @@ use rustix::process::{kill_process_group, pidfd_open, Pid, PidfdFlags, Signal};
 use crate::discovery;
 use crate::report::History;
 use crate::restart::Script;
-use crate::state::{Entry, Ident, ScriptEnd};
+use crate::state::{Entry, GroupState, Ident, ScriptEnd};
+
+use super::health::Check;
 
 pub(super) struct Slot {
     pub entry: Entry,
-    pub watch: Watch,
+    /// One per watched process (several with `instances`).
+    pub watch: Vec<Watched>,
     /// Next rediscovery scan, while the entry is searching (boot clock).
     pub scan_due: Option<Duration>,
     /// Boxed: most entries have none, and a slot stays small.
@@ -24,38 +30,93 @@ pub(super) struct Slot {
     pub retry_due: Option<Duration>,
     /// Counters and last events, for `padmin --format json` and the metrics.
     pub history: History,
+    /// The group this entry is a member of: (index in `Daemon::groups`, member number).
+    pub group: Option<(usize, usize)>,
+    /// The next health check (boot clock), while one is due.
+    pub health_due: Option<Duration>,
+    /// The health check running now (at most one per entry).
+    pub check: Option<Box<Check>>,
+    /// A stalled process being stopped: SIGKILL at `kill_due` if it still runs.
+    pub stopping: Option<(Ident, Duration)>,
 }
 
 impl Slot {
     pub fn new(entry: Entry) -> Slot {
         Slot {
             entry,
-            watch: Watch::Off,
+            watch: Vec::new(),
             scan_due: None,
             script: None,
             retry_due: None,
             history: History::default(),
+            group: None,
+            health_due: None,
+            check: None,
+            stopping: None,
         }
     }
 
     /// Descriptors this slot holds (for the descriptor budget).
     pub fn fds(&self) -> usize {
-        usize::from(matches!(self.watch, Watch::Pidfd(_)))
+        self.watch
+            .iter()
+            .filter(|w| matches!(w.how, Watch::Pidfd(_)))
+            .count()
             + self.script.as_deref().map_or(0, Running::fds)
+            + usize::from(self.check.is_some())
     }
+
+    /// The pidfd of watched process `pid`, if it is watched through one.
+    pub fn pidfd_of(&self, pid: i32) -> Option<BorrowedFd<'_>> {
+        self.watch.iter().find_map(|w| match &w.how {
+            Watch::Pidfd(fd) if w.id.pid == pid => Some(fd.as_fd()),
+            _ => None,
+        })
+    }
+
+    /// Stops watching `pid`; whether it was watched.
+    pub fn forget(&mut self, pid: i32) -> bool {
+        let before = self.watch.len();
+        self.watch.retain(|w| w.id.pid != pid);
+        self.watch.len() != before
+    }
+}
+
+/// A group's slot (spec 7).
+pub(super) struct GroupSlot {
+    pub state: GroupState,
+    /// Slot indices of its members, in member order.
+    pub members: Vec<usize>,
+    pub script: Option<Box<Running>>,
+    pub retry_due: Option<Duration>,
+    pub history: History,
+}
+
+impl GroupSlot {
+    pub fn new(state: GroupState, members: Vec<usize>) -> GroupSlot {
+        GroupSlot {
+            state,
+            members,
+            script: None,
+            retry_due: None,
+            history: History::default(),
+        }
+    }
+}
+
+/// One watched process.
+pub(super) struct Watched {
+    pub id: Ident,
+    pub how: Watch,
 }
 
 /// How a watched process is watched.
 pub(super) enum Watch {
-    Off,
     /// Readable when the process exits.
     Pidfd(OwnedFd),
     /// No descriptor could be had (spec 3.2's fallback): looked at every MONITOR_INTERVAL,
     /// identified by pid and start time, and moved to a pidfd as soon as one can be opened.
-    Poll {
-        id: Ident,
-        due: Duration,
-    },
+    Poll { due: Duration },
 }
 
 /// The outcome of trying to watch a process through a pidfd.
@@ -162,7 +223,7 @@ impl Running {
         }
     }
 
-    fn fds(&self) -> usize {
+    pub fn fds(&self) -> usize {
         usize::from(self.pidfd().is_some())
     }
 

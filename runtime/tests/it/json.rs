@@ -155,12 +155,15 @@ fn json_says_what_the_text_says_over_the_walkthrough() {
     let entry = &e["entries"][0];
     assert_eq!(
         entry["config"],
-        serde_json::json!({"restart": script, "grace_seconds": 86400, "retries": 3, "trusted_users": []})
+        serde_json::json!({"restart": script, "grace_seconds": 86400, "retries": 3, "trusted_users": [],
+            "instances": 1, "health": null, "stop_timeout_seconds": 10, "retry_delay_seconds": 0})
     );
     assert_eq!(
         entry["history"],
         serde_json::json!({"deaths_total": 0, "restarts_total": 0, "failures_total": 0,
-            "retry_overs_total": 0, "last_death": null, "last_restart": null})
+            "retry_overs_total": 0, "last_death": null, "last_restart": null,
+            "health_checks_total": 0, "health_failures_total": 0, "stalls_total": 0,
+            "last_health": null})
     );
 
     // three deaths and restarts, then a retry over
@@ -403,6 +406,7 @@ fn hostile_strings_round_trip_exactly() {
             pent_id: 1,
             monitor_on: true,
             script: None,
+            ext: Default::default(),
         }],
         details: vec![Detail {
             restart: Some(restart.into()),
@@ -410,7 +414,9 @@ fn hostile_strings_round_trip_exactly() {
             retries: 1,
             trusted_users: vec!["ro\not".into()],
             history: History::default(),
+            ext: Default::default(),
         }],
+        groups: Vec::new(),
         started: 0,
         reloads: Reloads::default(),
         running: true,

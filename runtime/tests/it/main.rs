@@ -12,6 +12,7 @@ mod apply;
 mod behaviour;
 mod cli;
 mod control;
+mod extensions;
 mod hostile;
 mod json;
 mod metrics;

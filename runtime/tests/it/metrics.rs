@@ -323,6 +323,7 @@ fn hostile_names_stay_valid_exposition() {
             pent_id: 1,
             monitor_on: true,
             script: None,
+            ext: Default::default(),
         }],
         details: vec![Detail {
             restart: None,
@@ -330,7 +331,9 @@ fn hostile_names_stay_valid_exposition() {
             retries: 1,
             trusted_users: Vec::new(),
             history: History::default(),
+            ext: Default::default(),
         }],
+        groups: Vec::new(),
         started: 0,
         reloads: Reloads::default(),
         running: true,
