@@ -2,13 +2,18 @@
 # Worst cases near the 16 MiB input cap (issue 10's fuzzing findings and their relatives):
 # wall time and peak memory (max RSS) of `psctl check` (and `build` for the slug case), with
 # the ratio of memory to input size. Prints figures; the target is linear time and about 20x
-# the input in memory. Usage: bench/bounds.sh [SCALE]  (SCALE 1 = near the cap; 0.25 quicker)
+# the input in memory. Usage: bench/bounds.sh [SCALE] [BASELINE]  (SCALE 1 = near the cap; 0.25
+# quicker). BASELINE: another psctl binary (e.g. main's), measured on the same files right
+# after this one, on the line below it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:-1}
 
-cargo build --release -q -p psctl --bin psctl
-PSCTL=$PWD/target/release/psctl
+# PSCTL=path measures that binary instead of building this checkout's.
+if [ -z "${PSCTL:-}" ]; then
+    cargo build --release -q -p psctl --bin psctl
+    PSCTL=$PWD/target/release/psctl
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -44,7 +49,16 @@ measure() {
     read -r secs kb < <(tail -1 "$WORK/time")
     python3 -c "import sys; s,k,b=float('$secs'),int('$kb'),int('$size'); print(f'{sys.argv[1]:36} {b/1e6:10.1f} {s:10.2f} {k/1024:10.1f} {k*1024/b:7.1f}x')" "$*"
 }
+BASE=${2:+$(realpath "$2")}
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml slugs.json; do
     measure "$f" "$PSCTL" check "$WORK/$f" | sed "s|$WORK/||; s|$PSCTL|psctl|"
+    if [ -n "$BASE" ]; then
+        measure "$f" "$BASE" check "$WORK/$f" | sed "s|$WORK/||; s|$BASE|  baseline|"
+    fi
 done
 measure slugs.json "$PSCTL" build -o "$WORK/out" "$WORK/slugs.json" | sed "s|$WORK/||g; s|$PSCTL|psctl|"
+if [ -n "$BASE" ]; then
+    measure slugs.json "$BASE" build -o "$WORK/out2" "$WORK/slugs.json" | sed "s|$WORK/||g; s|$BASE|  baseline|"
+fi
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks `psctl check` (prints medians, not a test). Usage: bench/check.sh
+# Benchmarks `psctl check` (prints medians, not a test). Usage: bench/check.sh [BASELINE]
+# BASELINE: another psctl binary (e.g. main's, built with CARGO_TARGET_DIR elsewhere), timed
+# in the same run, alternating with this one, and the ratio printed.
 # Installs hyperfine (Debian package), check-jsonschema (PyPI) and ajv-cli (npm) when missing.
 # With perf installed, also profiles where psctl's CPU goes on the 300-file run.
 set -euo pipefail
@@ -16,8 +18,11 @@ if ! command -v ajv >/dev/null; then
     npm install -g --silent ajv-cli >/dev/null
 fi
 
-cargo build --release -q -p psctl
-PSCTL=$PWD/target/release/psctl
+# PSCTL=path measures that binary instead of building this checkout's.
+if [ -z "${PSCTL:-}" ]; then
+    cargo build --release -q -p psctl --bin psctl
+    PSCTL=$PWD/target/release/psctl
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -49,6 +54,7 @@ PY
 # Sanity: everything generated is valid.
 "$PSCTL" check --message-format short "$WORK/many" "$WORK/pfile_big" examples/cron.yaml
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 hyperfine --style none --warmup 3 --min-runs 20 -N --export-json "$WORK/psctl.json" \
     -n small "$PSCTL check examples/cron.yaml" \
     -n many "$PSCTL check $WORK/many" \
@@ -77,14 +83,67 @@ print(f"ratio check-jsonschema / psctl (300 files): {ms('check-jsonschema') / ms
 print(f"ratio ajv-cli / psctl (300 files): {ms('ajv') / ms('many'):.1f}x (target >= 20x)")
 PY
 
+# Against a baseline binary: five rounds, alternating, each command's median per round; the
+# figure is the median of the rounds (a busy machine slows both alike within a round).
+if [ -n "${1:-}" ]; then
+    BASE=$(realpath "$1")
+    for round in 1 2 3 4 5; do
+        for who in base new; do
+            bin=$PSCTL; [ $who = base ] && bin=$BASE
+            hyperfine --style none --warmup 2 --min-runs 10 -N \
+                --export-json "$WORK/ab-$who-$round.json" \
+                -n small "$bin check examples/cron.yaml" \
+                -n many "$bin check $WORK/many" \
+                -n pfile10k "$bin check $WORK/pfile_big" >/dev/null
+        done
+    done
+    # CPU time (task-clock) is less disturbed by other load than wall time (needs perf).
+    touch "$WORK/cpu-ab"
+    command -v perf >/dev/null && for round in 1 2 3; do
+        for who in base new; do
+            bin=$PSCTL; [ $who = base ] && bin=$BASE
+            for case in many pfile10k; do
+                arg=$WORK/many; [ $case = pfile10k ] && arg=$WORK/pfile_big
+                perf stat -x, -e task-clock -r 10 "$bin" check "$arg" 2>&1 >/dev/null |
+                    awk -F, -v w=$who -v c=$case '/task-clock/ {print w, c, $1}' >> "$WORK/cpu-ab"
+            done
+        done
+    done
+    python3 - "$WORK" <<'PY'
+import json, statistics, sys
+work = sys.argv[1]
+cpu = {}
+for line in open(f"{work}/cpu-ab"):
+    w, c, ms = line.split()
+    cpu.setdefault((w, c), []).append(float(ms))
+load = open("/proc/loadavg").read().split()[:3]
+print(f"\nagainst the baseline (5 alternating rounds; load average now {' '.join(load)})")
+print(f"{'case':12} {'baseline':>10} {'this':>10} {'speed-up':>9}   per-round medians (baseline/this)")
+for case in ["small", "many", "pfile10k"]:
+    per = {}
+    for w in ["base", "new"]:
+        per[w] = []
+        for r in range(1, 6):
+            res = json.load(open(f"{work}/ab-{w}-{r}.json"))["results"]
+            per[w].append(next(x for x in res if x["command"] == case)["median"] * 1000)
+    b, n = statistics.median(per["base"]), statistics.median(per["new"])
+    rounds = " ".join(f"{x:.1f}/{y:.1f}" for x, y in zip(per["base"], per["new"]))
+    print(f"{case:12} {b:8.1f}ms {n:8.1f}ms {b / n:8.2f}x   {rounds}")
+if cpu:
+    print("CPU time (task-clock, mean of 10 runs, 3 alternating rounds, median of the rounds)")
+for case in ["many", "pfile10k"] if cpu else []:
+    b, n = statistics.median(cpu[("base", case)]), statistics.median(cpu[("new", case)])
+    print(f"{case:12} {b:8.1f}ms {n:8.1f}ms {b / n:8.2f}x")
+PY
+fi
+
 # Where the CPU goes on the 300-file run (user time per file, then the top symbols).
 if command -v perf >/dev/null; then
     /usr/bin/time -f '%U %S' -o "$WORK/cpu" "$PSCTL" check "$WORK/many" 2>/dev/null
     read -r u s < "$WORK/cpu"
     python3 -c "print(f'CPU per file (300 files): {($u + $s) * 1000 / 300:.3f} ms (user $u s, sys $s s)')"
     perf record -q -F 20000 -g -o "$WORK/perf.data" "$PSCTL" check "$WORK/many" >/dev/null 2>&1 || true
-    perf report -i "$WORK/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
-        grep -E '^ +[0-9.]+%' | cut -c1-110 | head -15
+    python3 bench/profile.py "$PSCTL" "$WORK/perf.data" 15 both || true
 fi
 
 # Hostile inputs: each must end in a diagnostic well within a second.

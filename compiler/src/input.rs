@@ -7,55 +7,16 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::diagnostics::{codes, Diagnostic};
 use crate::frontend::{self, SpanTable};
-use crate::model::{Service, SpanLookup};
+pub use crate::loaded::{Format, Input};
 use crate::pfile::{self, PfileSpans};
 use crate::rules;
 use crate::span::{self, SourceFile};
 
 /// Inputs larger than this are refused (a log or core dump picked up by mistake).
 pub const MAX_INPUT_BYTES: u64 = 16 << 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Pfile,
-    Yaml,
-    Toml,
-    Json,
-}
-
-impl Format {
-    /// By extension (spec section 5); anything else is a pfile.
-    pub fn from_path(path: &Path) -> Format {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("yaml" | "yml") => Format::Yaml,
-            Some("toml") => Format::Toml,
-            Some("json") => Format::Json,
-            _ => Format::Pfile,
-        }
-    }
-}
-
-/// One loaded input.
-pub struct Input {
-    /// The path as given (`-` for stdin).
-    pub path: String,
-    pub format: Format,
-    pub source: Arc<SourceFile>,
-    /// `Some` only when there is no error.
-    pub service: Option<Service>,
-    pub spans: Box<dyn SpanLookup + Send + Sync>,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl Input {
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(Diagnostic::is_error)
-    }
-}
 
 /// Options of one `check` run.
 #[derive(Debug, Clone)]
@@ -212,7 +173,7 @@ pub fn load_file(path: &Path) -> Input {
     let name = path.display().to_string();
     let format = Format::from_path(path);
     match std::fs::File::open(path).and_then(read_limited) {
-        Ok(bytes) => load_bytes(&name, &bytes, format),
+        Ok(bytes) => load_owned(&name, bytes, format),
         Err(e) => failed(&name, format, io_error(path, e)),
     }
 }
@@ -220,7 +181,7 @@ pub fn load_file(path: &Path) -> Input {
 /// Reads and checks stdin as `format`.
 pub fn load_stdin(format: Format) -> Input {
     match read_limited(std::io::stdin().lock()) {
-        Ok(bytes) => load_bytes("-", &bytes, format),
+        Ok(bytes) => load_owned("-", bytes, format),
         Err(e) => failed("-", format, io_error(Path::new("-"), e)),
     }
 }
@@ -228,13 +189,26 @@ pub fn load_stdin(format: Format) -> Input {
 /// Checks one input held in memory; `name` names it in diagnostics.
 pub fn load_bytes(name: &str, bytes: &[u8], format: Format) -> Input {
     if bytes.len() as u64 > MAX_INPUT_BYTES {
-        let d = Diagnostic::error(
-            codes::INPUT_TOO_LARGE,
-            format!("the input is larger than {} MiB", MAX_INPUT_BYTES >> 20),
-        );
-        return failed(name, format, d);
+        return too_large(name, format);
     }
-    let (text, bad) = span::decode(bytes);
+    load_owned(name, bytes.to_vec(), format)
+}
+
+fn too_large(name: &str, format: Format) -> Input {
+    let d = Diagnostic::error(
+        codes::INPUT_TOO_LARGE,
+        format!("the input is larger than {} MiB", MAX_INPUT_BYTES >> 20),
+    );
+    failed(name, format, d)
+}
+
+/// [`load_bytes`] taking the bytes (valid UTF-8 becomes the text without a copy: a copy
+/// doubles the peak memory of a large input).
+fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return too_large(name, format);
+    }
+    let (text, bad) = span::decode_owned(bytes);
     let source = SourceFile::new(name, text);
     if let Some(d) = pfile::text_problem(&source, bad) {
         return Input {

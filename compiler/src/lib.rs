@@ -22,6 +22,8 @@ pub mod fields;
 pub mod frontend;
 #[cfg(feature = "descriptions")]
 pub mod input;
+#[cfg(feature = "descriptions")]
+pub mod loaded;
 pub mod model;
 #[cfg(feature = "descriptions")]
 pub mod par;
@@ -30,5 +32,9 @@ pub mod rules;
 #[cfg(feature = "descriptions")]
 pub mod schema;
 pub mod span;
+#[cfg(feature = "descriptions")]
+pub mod spans;
 pub mod suggestion;
+#[cfg(test)]
+mod testing;
 pub mod trust;

@@ -35,7 +35,9 @@ impl From<Span> for miette::SourceSpan {
 pub struct SourceFile {
     name: String,
     text: String,
-    line_starts: Vec<usize>,
+    /// Byte offset of each line's start (`u32`: inputs are capped at 16 MiB, and a file of
+    /// empty lines would otherwise spend 8 bytes per byte here).
+    line_starts: Vec<u32>,
 }
 
 /// 1-based line and column (columns count characters, as editors do).
@@ -49,7 +51,9 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
         let text = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            memchr_newlines(text.as_bytes()).map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+        );
         Arc::new(SourceFile {
             name: name.into(),
             text,
@@ -72,8 +76,8 @@ impl SourceFile {
     /// Line and column of a byte offset (clamped to the text).
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
+        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = self.line_starts[line] as usize;
         // Offsets produced by our parsers fall on char boundaries; be safe anyway.
         let mut o = offset;
         while !self.text.is_char_boundary(o) {
@@ -88,11 +92,11 @@ impl SourceFile {
 
     /// The span of 1-based line `line` without its line terminator.
     pub fn line_span(&self, line: usize) -> Span {
-        let start = self.line_starts[line - 1];
+        let start = self.line_starts[line - 1] as usize;
         let mut end = self
             .line_starts
             .get(line)
-            .map(|&e| e - 1)
+            .map(|&e| e as usize - 1)
             .unwrap_or(self.text.len());
         if end > start && self.text.as_bytes()[end - 1] == b'\r' {
             end -= 1;
@@ -119,6 +123,25 @@ impl miette::SourceCode for SourceFile {
             inner.column(),
             inner.line_count(),
         )))
+    }
+}
+
+/// Offsets of the `\n` bytes of `bytes`.
+fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+}
+
+/// [`decode`] without copying valid UTF-8.
+pub fn decode_owned(bytes: Vec<u8>) -> (String, Option<usize>) {
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, None),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
+        }
     }
 }
 

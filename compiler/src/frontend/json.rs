@@ -38,7 +38,7 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
     }
     // Spans (and duplicate keys, depth) from the YAML reader; its other complaints are about
     // YAML, not JSON, and serde_json's verdict on syntax wins.
-    let shadow = yaml::parse(src);
+    let shadow = yaml::spans_only(src);
     let mut diagnostics: Vec<Diagnostic> = shadow
         .diagnostics
         .into_iter()

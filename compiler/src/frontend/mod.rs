@@ -7,7 +7,6 @@ pub mod lenient;
 pub mod toml;
 pub mod yaml;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -17,6 +16,7 @@ use crate::diagnostics::{codes, Diagnostic};
 use crate::model::{Loc, Service, SpanLookup};
 use crate::schema;
 use crate::span::{SourceFile, Span};
+pub use crate::spans::{escape_segment, NodeId, SpanTable};
 
 /// Documents nest at most this deep; deeper input is rejected before it can hurt.
 pub const MAX_DEPTH: usize = 64;
@@ -24,127 +24,6 @@ pub const MAX_DEPTH: usize = 64;
 /// The message for a document nested deeper than [`MAX_DEPTH`], the same in every format.
 pub fn too_deep_message() -> String {
     format!("the document nests deeper than {MAX_DEPTH} levels")
-}
-
-/// Where every key and value of a document stands, as a tree of nodes found by JSON pointer
-/// (`/processes/0/name`). A node stores its key once, never its full pointer: a long key
-/// holding a long list would otherwise repeat the key in every item's pointer (quadratic
-/// memory, found by fuzzing). Offsets are `u32`: inputs are capped at 16 MiB.
-#[derive(Debug, Default, Clone)]
-pub struct SpanTable {
-    nodes: Vec<Node>,
-    keys: HashMap<(NodeId, Box<str>), NodeId>,
-    items: HashMap<(NodeId, u32), NodeId>,
-}
-
-/// A node of a [`SpanTable`].
-pub type NodeId = u32;
-
-#[derive(Debug, Clone, Copy)]
-struct Node {
-    /// `key.0 == u32::MAX`: no key (the root, list items).
-    key: (u32, u32),
-    value: (u32, u32),
-}
-
-fn pack(s: Span) -> (u32, u32) {
-    let c = |x: usize| x.min(u32::MAX as usize - 1) as u32;
-    (c(s.start), c(s.end))
-}
-
-fn unpack(s: (u32, u32)) -> Span {
-    Span::new(s.0 as usize, s.1 as usize)
-}
-
-impl SpanTable {
-    fn push(&mut self, key: Option<Span>, value: Span) -> NodeId {
-        let key = key.map_or((u32::MAX, u32::MAX), pack);
-        self.nodes.push(Node {
-            key,
-            value: pack(value),
-        });
-        (self.nodes.len() - 1) as NodeId
-    }
-
-    /// Records the root (the whole document); it is node 0.
-    pub fn root(&mut self, value: Span) -> NodeId {
-        if self.nodes.is_empty() {
-            self.push(None, value)
-        } else {
-            self.nodes[0].value = pack(value);
-            0
-        }
-    }
-
-    /// Records the value of mapping key `key` under `parent`. A key given twice gets a node
-    /// of its own that no pointer reaches (the first one stays what pointers name).
-    pub fn key(&mut self, parent: NodeId, key: &str, key_span: Span, value: Span) -> NodeId {
-        let id = self.push(Some(key_span), value);
-        self.keys.entry((parent, key.into())).or_insert(id);
-        id
-    }
-
-    /// Records item `index` of the list `parent`.
-    pub fn item(&mut self, parent: NodeId, index: usize, value: Span) -> NodeId {
-        let id = self.push(None, value);
-        let index = index.min(u32::MAX as usize) as u32;
-        self.items.entry((parent, index)).or_insert(id);
-        id
-    }
-
-    /// Sets the value span of a node recorded before its end was known.
-    pub fn set_value(&mut self, node: NodeId, value: Span) {
-        if let Some(n) = self.nodes.get_mut(node as usize) {
-            n.value = pack(value);
-        }
-    }
-
-    /// The node `pointer` names, or its nearest recorded ancestor; and whether it was exact.
-    fn nearest(&self, pointer: &str) -> Option<(Node, bool)> {
-        let mut at: NodeId = 0;
-        let first = *self.nodes.first()?;
-        let mut node = first;
-        for seg in pointer.split('/').skip(1) {
-            let seg = seg.replace("~1", "/").replace("~0", "~");
-            let found = self.keys.get(&(at, seg.as_str().into())).or_else(|| {
-                let i: u32 = seg.parse().ok()?;
-                self.items.get(&(at, i))
-            });
-            match found {
-                Some(&id) => {
-                    at = id;
-                    node = self.nodes[id as usize];
-                }
-                None => return Some((node, false)),
-            }
-        }
-        Some((node, true))
-    }
-
-    /// Whether `pointer` names a recorded node.
-    pub fn contains(&self, pointer: &str) -> bool {
-        self.nearest(pointer).is_some_and(|(_, exact)| exact)
-    }
-
-    /// The span of the value at `pointer` (or the nearest ancestor's).
-    pub fn value_span(&self, pointer: &str) -> Span {
-        self.nearest(pointer)
-            .map(|(n, _)| unpack(n.value))
-            .unwrap_or_default()
-    }
-
-    /// The span of the key naming `pointer`, else its value's (array items have no key).
-    pub fn key_span(&self, pointer: &str) -> Span {
-        self.nearest(pointer)
-            .map(|(n, _)| {
-                if n.key.0 == u32::MAX {
-                    unpack(n.value)
-                } else {
-                    unpack(n.key)
-                }
-            })
-            .unwrap_or_default()
-    }
 }
 
 /// The JSON pointer of a model location in a description.
@@ -213,11 +92,6 @@ impl SpanLookup for SpanTable {
     fn key_span(&self, loc: Loc) -> Span {
         SpanTable::key_span(self, &pointer(loc))
     }
-}
-
-/// Escapes one JSON pointer segment (RFC 6901).
-pub fn escape_segment(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
 }
 
 /// What a front-end produces: the document (if it could be read) and its spans.

@@ -22,13 +22,18 @@ enum Frame {
         start: usize,
         anchor: usize,
         items: Vec<Value>,
+        /// Items so far (`items` stays empty when only spans are wanted).
+        len: usize,
+        /// Nodes of the value so far: one per list, mapping and scalar, an alias counting
+        /// what it expands to (the alias budget's measure).
+        nodes: usize,
     },
     Map {
         node: NodeId,
         start: usize,
         anchor: usize,
         map: Map<String, Value>,
-        first_keys: HashMap<String, Span>,
+        nodes: usize,
         /// The key read, waiting for its value.
         pending: Option<(String, Span)>,
     },
@@ -40,6 +45,9 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     root: Option<Value>,
     spans: SpanTable,
+    /// `false`: record spans and find duplicate keys and depth only, building no value (the
+    /// JSON front-end, where serde_json builds the value).
+    build: bool,
     anchors: HashMap<usize, (Value, usize)>,
     alias_budget: usize,
     diags: Vec<Diagnostic>,
@@ -47,12 +55,23 @@ struct Builder<'a> {
 
 /// Reads a YAML document into a value and its span table.
 pub fn parse(src: &Arc<SourceFile>) -> Document {
+    read(src, true)
+}
+
+/// The span table of a YAML document and the diagnostics of reading it; the value is not
+/// built (`Document::value` is `Some(Value::Null)` where [`parse`] would give a value).
+pub fn spans_only(src: &Arc<SourceFile>) -> Document {
+    read(src, false)
+}
+
+fn read(src: &Arc<SourceFile>, build: bool) -> Document {
     let mut b = Builder {
         src,
         ci: CharIndex::new(src.text()),
         stack: Vec::new(),
         root: None,
         spans: SpanTable::default(),
+        build,
         anchors: HashMap::new(),
         alias_budget: MAX_ALIAS_NODES,
         diags: Vec::new(),
@@ -70,15 +89,6 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
         value: if ok { b.root } else { None },
         spans: b.spans,
         diagnostics: b.diags,
-    }
-}
-
-/// Counts the nodes of a value (bounded by [`MAX_DEPTH`], so the recursion is too).
-fn count_nodes(v: &Value) -> usize {
-    1 + match v {
-        Value::Array(a) => a.iter().map(count_nodes).sum(),
-        Value::Object(m) => m.values().map(count_nodes).sum(),
-        _ => 0,
     }
 }
 
@@ -142,18 +152,26 @@ impl Builder<'_> {
                     return Err(());
                 }
                 Event::Scalar(v, style, anchor, tag) => {
-                    let raw = v.to_string();
                     if let Some(Frame::Map {
                         pending: p @ None, ..
                     }) = self.stack.last_mut()
                     {
-                        *p = Some((raw, span));
+                        *p = Some((v.into_owned(), span));
                         continue;
                     }
-                    let value = Scalar::parse_from_cow_and_metadata(v, style, tag.as_ref())
-                        .map(|s| scalar_value(s, &raw))
-                        .unwrap_or(Value::String(raw));
-                    self.complete(value, span, None, anchor)?;
+                    let value = if self.build {
+                        match Scalar::parse_from_cow_and_metadata(
+                            std::borrow::Cow::Borrowed(&*v),
+                            style,
+                            tag.as_ref(),
+                        ) {
+                            Some(s) => scalar_value(s, &v),
+                            None => Value::String(v.into_owned()),
+                        }
+                    } else {
+                        Value::Null
+                    };
+                    self.complete(value, 1, span, None, anchor)?;
                 }
                 Event::Alias(id) => {
                     let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
@@ -187,7 +205,7 @@ impl Builder<'_> {
                         }
                         return self.key_not_string(span);
                     }
-                    self.complete(value, span, None, 0)?;
+                    self.complete(value, nodes, span, None, 0)?;
                 }
                 Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                     if self.stack.len() >= MAX_DEPTH {
@@ -205,6 +223,8 @@ impl Builder<'_> {
                             start,
                             anchor,
                             items: Vec::new(),
+                            len: 0,
+                            nodes: 1,
                         }
                     } else {
                         Frame::Map {
@@ -212,7 +232,7 @@ impl Builder<'_> {
                             start,
                             anchor,
                             map: Map::new(),
-                            first_keys: HashMap::new(),
+                            nodes: 1,
                             pending: None,
                         }
                     });
@@ -221,26 +241,29 @@ impl Builder<'_> {
                     let Some(frame) = self.stack.pop() else {
                         continue;
                     };
-                    let (value, node, start, anchor) = match frame {
+                    let (value, nodes, node, start, anchor) = match frame {
                         Frame::Seq {
                             items,
+                            nodes,
                             node,
                             start,
                             anchor,
                             ..
-                        } => (Value::Array(items), node, start, anchor),
+                        } => (Value::Array(items), nodes, node, start, anchor),
                         Frame::Map {
                             map,
+                            nodes,
                             node,
                             start,
                             anchor,
                             ..
-                        } => (Value::Object(map), node, start, anchor),
+                        } => (Value::Object(map), nodes, node, start, anchor),
                     };
+                    let value = if self.build { value } else { Value::Null };
                     let end = span.end.max(start);
                     let span = Span::new(start, end);
                     self.spans.set_value(node, span);
-                    self.complete(value, span, Some(node), anchor)?;
+                    self.complete(value, nodes, span, Some(node), anchor)?;
                 }
                 _ => {}
             }
@@ -273,18 +296,12 @@ impl Builder<'_> {
     fn open_child(&mut self, span: Span) -> NodeId {
         match self.stack.last() {
             None => self.spans.root(span),
-            Some(Frame::Seq { node, items, .. }) => {
-                let (node, i) = (*node, items.len());
-                self.spans.item(node, i, span)
-            }
+            Some(Frame::Seq { node, len, .. }) => self.spans.item(*node, *len, span),
             Some(Frame::Map {
                 node,
                 pending: Some((k, ks)),
                 ..
-            }) => {
-                let (node, ks, k) = (*node, *ks, k.clone());
-                self.spans.key(node, &k, ks, span)
-            }
+            }) => self.spans.key(*node, k, *ks, span),
             Some(Frame::Map { node, .. }) => *node,
         }
     }
@@ -292,38 +309,58 @@ impl Builder<'_> {
     /// Attaches a finished node to its parent.
     /// `opened`: the node of a list or mapping, recorded when it started; a scalar's node is
     /// recorded here.
+    /// `nodes`: the nodes of `value`, counted as in a frame (also when `value` is not built).
     fn complete(
         &mut self,
         value: Value,
+        nodes: usize,
         span: Span,
         opened: Option<NodeId>,
         anchor: usize,
     ) -> Result<(), ()> {
         if anchor != 0 {
-            let nodes = count_nodes(&value);
             self.anchors.insert(anchor, (value.clone(), nodes));
         }
-        if opened.is_none() {
-            self.open_child(span);
-        }
+        let node = match opened {
+            Some(n) => n,
+            None => self.open_child(span),
+        };
+        let build = self.build;
         match self.stack.last_mut() {
             None => {
                 self.root = Some(value);
             }
-            Some(Frame::Seq { items, .. }) => {
-                items.push(value);
+            Some(Frame::Seq {
+                items,
+                len,
+                nodes: total,
+                ..
+            }) => {
+                if build {
+                    items.push(value);
+                }
+                *len += 1;
+                *total += nodes;
             }
             Some(Frame::Map {
                 map,
-                first_keys,
+                node: parent,
+                nodes: total,
                 pending,
                 ..
             }) => {
                 let Some((k, ks)) = pending.take() else {
                     return Ok(());
                 };
-                if let Some(first) = first_keys.get(&k) {
-                    let first = *first;
+                let parent = *parent;
+                // The table keeps the first node of each key: another node means a repeat
+                // (asked only when the mapping, where it is built, already has the key).
+                let first = if build && !map.contains_key(&k) {
+                    None
+                } else {
+                    self.spans.first_key(parent, &k)
+                };
+                if let Some(first) = first.filter(|&(id, _)| id != node).map(|(_, s)| s) {
                     self.diags.push(
                         Diagnostic::error(
                             codes::DUPLICATE_KEY,
@@ -336,8 +373,10 @@ impl Builder<'_> {
                     );
                     return Ok(());
                 }
-                first_keys.insert(k.clone(), ks);
-                map.insert(k, value);
+                *total += nodes;
+                if build {
+                    map.insert(k, value);
+                }
             }
         }
         Ok(())

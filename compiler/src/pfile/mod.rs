@@ -205,3 +205,49 @@ mod tests {
         }
     }
 }
+
+/// What the lowering says about a pfile, rule by rule (the corpus has one file per rule too).
+#[cfg(test)]
+mod rule_tests {
+    use crate::testing::diag;
+
+    diag! {
+        name: unknown_param_key,
+        input: "IPCKEY 0x1\nMONITOR_INTERVALL 10\nx:-:1:1:exit\n",
+        code: "psctl::pfile::unknown_key",
+        line: 2,
+        column: 1,
+    }
+
+    diag! {
+        name: duplicate_param_key,
+        input: "IPCKEY 0x1\nIPCKEY 0x2\nx:-:1:1:exit\n",
+        code: "psctl::pfile::duplicate_key",
+        line: 2,
+        column: 1,
+    }
+
+    diag! {
+        name: four_fields,
+        input: "IPCKEY 0x1\nx:-:1:1\n",
+        code: "psctl::pfile::field_count",
+        line: 2,
+        column: 1,
+    }
+
+    diag! {
+        name: no_ipckey,
+        input: "x:-:1:1:exit\n",
+        code: "psctl::pfile::missing_ipckey",
+        line: 1,
+        column: 1,
+    }
+
+    diag! {
+        name: unknown_action,
+        input: "IPCKEY 0x1\nx:-:1:1:exot\n",
+        code: "psctl::value::invalid_action",
+        line: 2,
+        column: 9,
+    }
+}

@@ -43,8 +43,181 @@ pub struct Line {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PfileSyntax {
     pub bom: bool,
-    pub lines: Vec<Line>,
+    /// Every line; `for line in &syntax.lines` gives each as a [`Line`].
+    pub lines: Lines,
 }
+
+/// The lines of a pfile, stored compactly: 12 bytes per line, plus 8 per span of a PARAM
+/// or PENT line. A [`Line`] with its `Vec` of fields costs over 100 bytes, which made a file
+/// of millions of 1- or 2-byte lines take 50-100x its size in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lines {
+    recs: Vec<Rec>,
+    /// The spans of PARAM and PENT lines, each line's in a run (see [`Rec::info`]).
+    pool: Vec<(u32, u32)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rec {
+    start: u32,
+    end: u32,
+    /// Bits 30-31: the kind (0 blank, 1 comment, 2 PARAM, 3 PENT). Bit 29: the comment is
+    /// in `pool`. Bits 0-28: the length of a comment that ends the line (blank and comment
+    /// lines without bit 29), or the index of the line's run in `pool`: blank or comment:
+    /// the comment (`NONE`: no comment); PARAM: key, value (`NONE`: no value), [comment];
+    /// PENT: (number of spans, count), [comment], spans.
+    info: u32,
+}
+
+const KIND_SHIFT: u32 = 30;
+const HAS_COMMENT: u32 = 1 << 29;
+const LOW: u32 = HAS_COMMENT - 1;
+const NONE: (u32, u32) = (u32::MAX, u32::MAX);
+
+fn pack(s: Span) -> (u32, u32) {
+    (s.start as u32, s.end as u32)
+}
+
+fn unpack(s: (u32, u32)) -> Span {
+    Span::new(s.0 as usize, s.1 as usize)
+}
+
+impl Lines {
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    /// Line `i` (0-based).
+    pub fn get(&self, i: usize) -> Option<Line> {
+        let r = *self.recs.get(i)?;
+        let span = Span::new(r.start as usize, r.end as usize);
+        let low = (r.info & LOW) as usize;
+        let has_comment = r.info & HAS_COMMENT != 0;
+        let own_line = |kind| {
+            let comment = if has_comment {
+                let c = self.pool[low];
+                (c != NONE).then(|| unpack(c))
+            } else {
+                (low > 0 || kind == LineKind::Comment).then(|| Span::new(span.end - low, span.end))
+            };
+            (kind, comment)
+        };
+        let (kind, comment) = match r.info >> KIND_SHIFT {
+            0 => own_line(LineKind::Blank),
+            1 => own_line(LineKind::Comment),
+            2 => {
+                let value = self.pool[low + 1];
+                let kind = LineKind::Param {
+                    key: unpack(self.pool[low]),
+                    value: (value != NONE).then(|| unpack(value)),
+                };
+                (kind, has_comment.then(|| unpack(self.pool[low + 2])))
+            }
+            _ => {
+                let (n, count) = self.pool[low];
+                let at = low + 1 + usize::from(has_comment);
+                let fields = self.pool[at..at + n as usize]
+                    .iter()
+                    .map(|&f| unpack(f))
+                    .collect();
+                let kind = LineKind::Pent {
+                    fields,
+                    count: count as usize,
+                };
+                (kind, has_comment.then(|| unpack(self.pool[low + 1])))
+            }
+        };
+        Some(Line {
+            number: i + 1,
+            span,
+            kind,
+            comment,
+        })
+    }
+
+    pub fn iter(&self) -> LinesIter<'_> {
+        self.into_iter()
+    }
+
+    fn push(&mut self, line: Line) {
+        let comment = line.comment.map(pack);
+        let flag = if comment.is_some() { HAS_COMMENT } else { 0 };
+        let run = self.pool.len() as u32;
+        let info = match line.kind {
+            LineKind::Blank | LineKind::Comment => {
+                let k = if line.kind == LineKind::Blank { 0 } else { 1 };
+                // A comment line's comment runs to the end of the line: its length says it.
+                let len = match line.comment {
+                    None if k == 0 => Some(0),
+                    Some(c) if c.end == line.span.end && c.start < c.end => {
+                        Some(line.span.end - c.start)
+                    }
+                    _ => None,
+                };
+                match len {
+                    Some(len) => (k << KIND_SHIFT) | len as u32,
+                    None => {
+                        self.pool.push(comment.unwrap_or(NONE));
+                        (k << KIND_SHIFT) | HAS_COMMENT | run
+                    }
+                }
+            }
+            LineKind::Param { key, value } => {
+                self.pool.push(pack(key));
+                self.pool.push(value.map_or(NONE, pack));
+                self.pool.extend(comment);
+                (2 << KIND_SHIFT) | flag | run
+            }
+            LineKind::Pent { fields, count } => {
+                self.pool.push((fields.len() as u32, count as u32));
+                self.pool.extend(comment);
+                self.pool.extend(fields.iter().map(|&f| pack(f)));
+                (3 << KIND_SHIFT) | flag | run
+            }
+        };
+        self.recs.push(Rec {
+            start: line.span.start as u32,
+            end: line.span.end as u32,
+            info,
+        });
+    }
+}
+
+/// The lines of a [`Lines`], in order.
+pub struct LinesIter<'a> {
+    lines: &'a Lines,
+    next: usize,
+}
+
+impl Iterator for LinesIter<'_> {
+    type Item = Line;
+
+    fn next(&mut self) -> Option<Line> {
+        let line = self.lines.get(self.next)?;
+        self.next += 1;
+        Some(line)
+    }
+}
+
+impl<'a> IntoIterator for &'a Lines {
+    type Item = Line;
+    type IntoIter = LinesIter<'a>;
+
+    fn into_iter(self) -> LinesIter<'a> {
+        LinesIter {
+            lines: self,
+            next: 0,
+        }
+    }
+}
+
+/// Lines parsed by pest in one call: enough to spread its set-up cost (about a microsecond a
+/// call), few enough to bound its token queue.
+const BLOCK_LINES: usize = 256;
 
 /// Parses the text into lines. The grammar accepts every line, so this cannot fail; the
 /// `Result` guards against a grammar bug, which is reported instead of panicking.
@@ -52,8 +225,10 @@ pub fn parse(text: &str) -> Result<PfileSyntax, String> {
     let bom = text.starts_with('\u{feff}');
     let mut out = PfileSyntax {
         bom,
-        lines: Vec::new(),
+        lines: Lines::default(),
     };
+    // Consecutive lines waiting for pest.
+    let mut pending: Vec<Span> = Vec::new();
     let mut start = if bom { '\u{feff}'.len_utf8() } else { 0 };
     loop {
         // A line ends at LF or CRLF; a lone CR belongs to the line.
@@ -64,43 +239,87 @@ pub fn parse(text: &str) -> Result<PfileSyntax, String> {
             Some(i) => (start + i, Some(start + i + 1)),
             None => (text.len(), None),
         };
-        let number = out.lines.len() + 1;
-        out.lines.push(line(text, Span::new(start, end), number)?);
+        let span = Span::new(start, end);
+        match simple_line(text, span) {
+            Some((kind, comment)) => {
+                block(text, &mut pending, &mut out.lines)?;
+                let number = out.lines.len() + 1;
+                out.lines.push(Line {
+                    number,
+                    span,
+                    kind,
+                    comment,
+                });
+            }
+            None => {
+                pending.push(span);
+                if pending.len() == BLOCK_LINES {
+                    block(text, &mut pending, &mut out.lines)?;
+                }
+            }
+        }
         match next {
             Some(n) => start = n,
-            None => return Ok(out),
+            None => {
+                block(text, &mut pending, &mut out.lines)?;
+                return Ok(out);
+            }
         }
     }
 }
 
-fn line(text: &str, span: Span, number: usize) -> Result<Line, String> {
+/// A blank or comment-only line, which needs no parser.
+fn simple_line(text: &str, span: Span) -> Option<(LineKind, Option<Span>)> {
     let s = &text[span.start..span.end];
     let body = s.trim_start_matches([' ', '\t']);
-    // The frequent shapes need no parser.
     if body.trim_end_matches([' ', '\t']).is_empty() {
-        return Ok(Line {
-            number,
-            span,
-            kind: LineKind::Blank,
-            comment: None,
-        });
+        return Some((LineKind::Blank, None));
     }
     if body.starts_with('#') {
-        return Ok(Line {
-            number,
-            span,
-            kind: LineKind::Comment,
-            comment: Some(Span::new(span.end - body.len(), span.end)),
-        });
+        let comment = Span::new(span.end - body.len(), span.end);
+        return Some((LineKind::Comment, Some(comment)));
     }
-    let mut pairs = PfileParser::parse(Rule::one_line, s).map_err(|e| e.to_string())?;
-    let pair = pairs
+    None
+}
+
+/// Parses the consecutive lines `pending` (their spans, terminators between them) with one
+/// pest call and appends them to `out`.
+fn block(text: &str, pending: &mut Vec<Span>, out: &mut Lines) -> Result<(), String> {
+    let (Some(first), Some(last)) = (pending.first(), pending.last()) else {
+        return Ok(());
+    };
+    let base = first.start;
+    let mut pairs =
+        PfileParser::parse(Rule::block, &text[base..last.end]).map_err(|e| e.to_string())?;
+    let lines = pairs
         .next()
-        .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::line))
-        .ok_or("empty parse")?;
+        .ok_or("empty parse")?
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::line);
+    let mut got = 0;
+    for (pair, &span) in lines.zip(pending.iter()) {
+        let number = out.len() + 1;
+        out.push(line(text, base, pair, span, number));
+        got += 1;
+    }
+    if got != pending.len() {
+        return Err(format!("{got} lines parsed of {}", pending.len()));
+    }
+    pending.clear();
+    Ok(())
+}
+
+/// The line `span` from its parse (`pair`'s positions count from `base`).
+fn line(
+    text: &str,
+    base: usize,
+    pair: pest::iterators::Pair<'_, Rule>,
+    span: Span,
+    number: usize,
+) -> Line {
     let at = |p: &pest::iterators::Pair<'_, Rule>| {
         let ps = p.as_span();
-        Span::new(span.start + ps.start(), span.start + ps.end())
+        Span::new(base + ps.start(), base + ps.end())
     };
     let mut kind = LineKind::Blank;
     let mut comment = None;
@@ -141,12 +360,12 @@ fn line(text: &str, span: Span, number: usize) -> Result<Line, String> {
             _ => {}
         }
     }
-    Ok(Line {
+    Line {
         number,
         span,
         kind,
         comment,
-    })
+    }
 }
 
 /// Narrows a span to exclude leading and trailing spaces and tabs.
@@ -168,12 +387,7 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<LineKind> {
-        parse(text)
-            .unwrap()
-            .lines
-            .into_iter()
-            .map(|l| l.kind)
-            .collect()
+        parse(text).unwrap().lines.iter().map(|l| l.kind).collect()
     }
 
     #[test]
@@ -181,8 +395,8 @@ mod tests {
         let text = "##### PARAM #####\nIPCKEY                0x1f000501\n\n##### PENT #####\ncrond:/x.sh:86400:3:continue\n";
         let p = parse(text).unwrap();
         assert_eq!(p.lines.len(), 6);
-        assert_eq!(p.lines[0].kind, LineKind::Comment);
-        match &p.lines[1].kind {
+        assert_eq!(p.lines.get(0).unwrap().kind, LineKind::Comment);
+        match &p.lines.get(1).unwrap().kind {
             LineKind::Param { key, value } => {
                 assert_eq!(&text[key.start..key.end], "IPCKEY");
                 let v = value.unwrap();
@@ -190,22 +404,22 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
-        assert_eq!(p.lines[2].kind, LineKind::Blank);
-        match &p.lines[4].kind {
+        assert_eq!(p.lines.get(2).unwrap().kind, LineKind::Blank);
+        match &p.lines.get(4).unwrap().kind {
             LineKind::Pent { fields, .. } => {
                 let f: Vec<_> = fields.iter().map(|s| &text[s.start..s.end]).collect();
                 assert_eq!(f, ["crond", "/x.sh", "86400", "3", "continue"]);
             }
             k => panic!("{k:?}"),
         }
-        assert_eq!(p.lines[5].kind, LineKind::Blank);
+        assert_eq!(p.lines.get(5).unwrap().kind, LineKind::Blank);
     }
 
     #[test]
     fn comments_and_hashes() {
         let text = "a#b c:/x y:1:2:exit # trailing\r\n  # own line\nKEY value words # c";
         let p = parse(text).unwrap();
-        match &p.lines[0].kind {
+        match &p.lines.get(0).unwrap().kind {
             LineKind::Pent { fields, .. } => {
                 assert_eq!(&text[fields[0].start..fields[0].end], "a#b c");
                 assert_eq!(&text[fields[1].start..fields[1].end], "/x y");
@@ -213,15 +427,127 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
-        let c = p.lines[0].comment.unwrap();
+        let c = p.lines.get(0).unwrap().comment.unwrap();
         assert_eq!(&text[c.start..c.end], "# trailing");
-        assert_eq!(p.lines[1].kind, LineKind::Comment);
-        match &p.lines[2].kind {
+        assert_eq!(p.lines.get(1).unwrap().kind, LineKind::Comment);
+        match &p.lines.get(2).unwrap().kind {
             LineKind::Param { value, .. } => {
                 let v = value.unwrap();
                 assert_eq!(&text[v.start..v.end], "value words");
             }
             k => panic!("{k:?}"),
+        }
+    }
+
+    /// The compact storage gives back every line as pushed, whatever its shape.
+    #[test]
+    fn lines_read_back_as_stored() {
+        let sp = Span::new;
+        let line = |number, span, kind, comment| Line {
+            number,
+            span,
+            kind,
+            comment,
+        };
+        let stored = [
+            line(1, sp(0, 0), LineKind::Blank, None),
+            line(2, sp(1, 4), LineKind::Blank, Some(sp(2, 4))),
+            line(3, sp(5, 9), LineKind::Comment, Some(sp(6, 9))),
+            line(4, sp(10, 14), LineKind::Comment, Some(sp(11, 12))),
+            line(5, sp(15, 15), LineKind::Comment, None),
+            line(
+                6,
+                sp(16, 26),
+                LineKind::Param {
+                    key: sp(16, 20),
+                    value: None,
+                },
+                None,
+            ),
+            line(
+                7,
+                sp(27, 40),
+                LineKind::Param {
+                    key: sp(27, 30),
+                    value: Some(sp(31, 33)),
+                },
+                Some(sp(35, 40)),
+            ),
+            line(
+                8,
+                sp(41, 60),
+                LineKind::Pent {
+                    fields: vec![sp(41, 42), sp(43, 43)],
+                    count: 2,
+                },
+                None,
+            ),
+            line(
+                9,
+                sp(61, 90),
+                LineKind::Pent {
+                    fields: (0..6).map(|i| sp(61 + i, 62 + i)).collect(),
+                    count: 9,
+                },
+                Some(sp(80, 90)),
+            ),
+        ];
+        let mut lines = Lines::default();
+        for l in stored.iter().cloned() {
+            lines.push(l);
+        }
+        assert_eq!(lines.len(), stored.len());
+        assert_eq!(lines.iter().collect::<Vec<_>>(), stored);
+    }
+
+    /// Lines parsed together in blocks read exactly as each line parsed alone, across block
+    /// boundaries and with LF, CRLF and lone CR.
+    #[test]
+    fn blocks_parse_like_single_lines() {
+        let shapes = [
+            "IPCKEY 0x1f000501",
+            "KEY value words # c",
+            "a#b c:/x y:1:2:exit # trailing",
+            "p:/r.sh:86400:3:continue",
+            "p:-:1:1:continue:user=a,b:x",
+            "::::::::",
+            "lower case",
+            "  # own line",
+            "",
+            " \t ",
+            "A:B\r",
+            "x\ry:1",
+            "é:ü:1:2:exit\t",
+            "KEY",
+        ];
+        let mut text = String::new();
+        let mut seed = 7u32;
+        for i in 0..700 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            text.push_str(shapes[(seed >> 16) as usize % shapes.len()]);
+            text.push_str(if i % 5 == 0 { "\r\n" } else { "\n" });
+        }
+        let all = parse(&text).unwrap();
+        assert_eq!(all.lines.len(), 701);
+        for l in &all.lines {
+            let alone = parse(&text[l.span.start..l.span.end]).unwrap();
+            let mut one = alone.lines.get(0).unwrap();
+            let shift = |s: Span| Span::new(s.start + l.span.start, s.end + l.span.start);
+            one.number = l.number;
+            one.span = shift(one.span);
+            one.comment = one.comment.map(shift);
+            one.kind = match one.kind {
+                LineKind::Param { key, value } => LineKind::Param {
+                    key: shift(key),
+                    value: value.map(shift),
+                },
+                LineKind::Pent { fields, count } => LineKind::Pent {
+                    fields: fields.into_iter().map(shift).collect(),
+                    count,
+                },
+                k => k,
+            };
+            assert_eq!(l, one, "line {}", l.number);
         }
     }
 

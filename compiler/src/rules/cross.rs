@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostics::{codes, Code, Diagnostic};
-use crate::input::Input;
+use crate::loaded::Input;
 use crate::model::{format_ipckey, Loc};
 
 /// `file:line:col` of a location in an input.

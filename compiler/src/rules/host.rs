@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::script::{caller_uid, script_path, script_problems};
 use crate::diagnostics::Diagnostic;
-use crate::input::Input;
+use crate::loaded::Input;
 use crate::model::Loc;
 
 /// Host diagnostics for one input (nothing when it has no valid service).

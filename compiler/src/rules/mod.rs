@@ -279,3 +279,43 @@ pub mod groups;
 #[cfg(feature = "descriptions")]
 pub mod host;
 pub mod script;
+
+/// The shared rules, through a pfile and through a description.
+#[cfg(test)]
+mod rule_tests {
+    use crate::testing::diag;
+
+    diag! {
+        name: ipckey_zero,
+        input: "IPCKEY 0x0\nx:-:1:1:exit\n",
+        code: "psctl::value::out_of_range",
+        line: 1,
+        column: 8,
+    }
+
+    diag! {
+        name: same_pname_twice,
+        input: "IPCKEY 0x1\nx:-:1:1:exit\nx:-:1:1:exit\n",
+        code: "psctl::entry::duplicate_pname",
+        line: 3,
+        column: 1,
+    }
+
+    diag! {
+        name: relative_restart_script,
+        input: "IPCKEY 0x1\nx:restart.sh:1:1:exit\n",
+        code: "psctl::value::invalid_restart",
+        line: 2,
+        column: 3,
+    }
+
+    #[cfg(feature = "descriptions")]
+    diag! {
+        name: capital_service_name,
+        file: "cron.yaml",
+        input: "name: Cron\nipckey: 1\nprocesses: [{name: a}]\n",
+        code: "psctl::value::invalid_name",
+        line: 1,
+        column: 7,
+    }
+}

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::description::{GROUP_KEYS, HEALTH_KEYS, PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
 use crate::diagnostics::{codes, Code, Diagnostic};
-use crate::frontend::SpanTable;
 use crate::model::limits;
 use crate::span::SourceFile;
+use crate::spans::SpanTable;
 use crate::suggestion::{suggest, Closeness, Suggestion};
 
 /// The field a pointer names, for messages: `processes[0].restart`.
@@ -90,7 +90,7 @@ impl Ctx<'_> {
     }
 
     fn unknown_key(&self, key: &str) -> Diagnostic {
-        let kp = format!("{}/{}", self.ptr, crate::frontend::escape_segment(key));
+        let kp = format!("{}/{}", self.ptr, crate::spans::escape_segment(key));
         let known = keys_at(self.ptr);
         let mut d = Diagnostic::error(codes::SCHEMA_UNKNOWN_KEY, format!("unknown key `{key}`"))
             .with_label(self.spans.key_span(&kp), "not a known key")

@@ -1,0 +1,433 @@
+//! Harness for end-to-end tests: a private directory, runtime directory and syslog socket per
+//! test, stand-in daemons whose argv[0] carries the test's tag, and a guard that kills every
+//! process carrying the tag (and every pcheck it started) even when the test fails.
+#![allow(dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PCHECK: &str = env!("CARGO_BIN_EXE_pcheck");
+pub const PADMIN: &str = env!("CARGO_BIN_EXE_padmin");
+
+pub struct Env {
+    pub tag: String,
+    pub dir: PathBuf,
+    pub runtime: PathBuf,
+    pub log_path: PathBuf,
+    /// The socket pcheck and padmin log to (default: `log_path`, read by the test).
+    pub syslog_socket: PathBuf,
+    sock: UnixDatagram,
+    lines: std::cell::RefCell<Vec<String>>,
+    pchecks: std::cell::RefCell<Vec<Child>>,
+}
+
+impl Env {
+    pub fn new(test: &str) -> Env {
+        // `-` ends the tag: no tag is a prefix of another (`reload`, `reloadaway`), so that
+        // `kill_tagged` kills only this test's processes (all the modules' tests share a pid).
+        let tag = format!("t{}{}-", std::process::id(), test.replace('_', ""));
+        let dir = std::env::temp_dir().join(format!("psctl-e2e-{tag}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let runtime = dir.join("run");
+        let log_path = dir.join("log");
+        let sock = UnixDatagram::bind(&log_path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Env {
+            tag,
+            dir,
+            runtime,
+            syslog_socket: log_path.clone(),
+            log_path,
+            sock,
+            lines: Default::default(),
+            pchecks: Default::default(),
+        }
+    }
+
+    /// A process name unique to this test.
+    pub fn name(&self, what: &str) -> String {
+        format!("{}{what}", self.tag)
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    pub fn write(&self, file: &str, text: &str) -> String {
+        let p = self.path(file);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    pub fn script(&self, file: &str, body: &str) -> String {
+        let p = self.write(file, &format!("#!/bin/bash\n{body}\n"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    /// A restart script that starts the stand-in daemon `name` detached, as an init script would.
+    pub fn restart_script(&self, name: &str) -> String {
+        self.script(
+            &format!("restart_{name}.sh"),
+            &format!(
+                "exec setsid -f bash -c 'exec -a {name} sleep 100000' </dev/null >/dev/null 2>&1"
+            ),
+        )
+    }
+
+    /// Starts the stand-in daemon detached from the test (setsid) and returns its pid.
+    pub fn start_daemon(&self, name: &str) -> i32 {
+        let before = pids_named(name);
+        Command::new("setsid")
+            .args(["-f", "bash", "-c", &format!("exec -a {name} sleep 100000")])
+            .stdin(Stdio::null())
+            .status()
+            .unwrap();
+        wait_for(
+            || pids_named(name).into_iter().find(|p| !before.contains(p)),
+            "daemon start",
+        )
+    }
+
+    pub fn pfile(&self, file: &str, key: u32, interval: u32, pents: &[String]) -> String {
+        let mut t = format!(
+            "##### PARAM #####\nIPCKEY                0x{key:08x}\nMSG_CHECK_INTERVAL    5\nMONITOR_INTERVAL      {interval}\nSHM_DUMP_FILE         {}\n\n##### PENT #####\n",
+            self.path(&format!("dump_{file}")).display()
+        );
+        for p in pents {
+            t.push_str(p);
+            t.push('\n');
+        }
+        self.write(file, &t)
+    }
+
+    /// Starts a prepared pcheck command in the background (killed when the test ends).
+    pub fn pcheck_spawn(&self, mut cmd: Command) -> usize {
+        let err = std::fs::File::create(self.path("pcheck.err")).unwrap();
+        let child = cmd.stdout(Stdio::null()).stderr(err).spawn().unwrap();
+        let mut v = self.pchecks.borrow_mut();
+        v.push(child);
+        v.len() - 1
+    }
+
+    /// `bin` with this test's runtime directory and syslog socket.
+    pub fn cmd(&self, bin: &str) -> Command {
+        let mut c = Command::new(bin);
+        c.env("PCHECK_RUNTIME_DIR", &self.runtime)
+            .env("PCHECK_SYSLOG_SOCKET", &self.syslog_socket)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Starts pcheck in the background; its stderr goes to `pcheck.err` in the test directory.
+    pub fn pcheck(&self, args: &[&str]) -> usize {
+        let err = std::fs::File::create(self.path("pcheck.err")).unwrap();
+        let child = self
+            .cmd(PCHECK)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        let mut v = self.pchecks.borrow_mut();
+        v.push(child);
+        v.len() - 1
+    }
+
+    /// Starts a pcheck through `cmd` (e.g. under `prlimit`); it is killed with the others.
+    pub fn spawn_pcheck(&self, cmd: &mut Command) -> usize {
+        let err = std::fs::File::create(self.path("pcheck.err")).unwrap();
+        let child = cmd.stdout(Stdio::null()).stderr(err).spawn().unwrap();
+        let mut v = self.pchecks.borrow_mut();
+        v.push(child);
+        v.len() - 1
+    }
+
+    pub fn pcheck_pid(&self, i: usize) -> i32 {
+        self.pchecks.borrow()[i].id() as i32
+    }
+
+    /// Waits for pcheck `i` to exit and returns its status code.
+    pub fn pcheck_exit(&self, i: usize, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.pchecks.borrow_mut()[i].try_wait().unwrap() {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                panic!("pcheck did not exit in time");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs pcheck to completion (for refusals).
+    pub fn pcheck_run(&self, args: &[&str]) -> Output {
+        self.cmd(PCHECK).args(args).output().unwrap()
+    }
+
+    pub fn padmin(&self, args: &[&str]) -> Output {
+        self.cmd(PADMIN).args(args).output().unwrap()
+    }
+
+    fn drain(&self) {
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n) = self.sock.recv(&mut buf) {
+            self.lines
+                .borrow_mut()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+
+    /// Every datagram received so far, as `ident[pid]: text` (the part after the timestamp).
+    pub fn log(&self) -> Vec<String> {
+        self.drain();
+        self.lines.borrow().iter().map(|l| strip(l)).collect()
+    }
+
+    pub fn raw_log(&self) -> Vec<String> {
+        self.drain();
+        self.lines.borrow().clone()
+    }
+
+    /// Waits until `n` log lines end with `text`; panics (with the log) at the deadline.
+    pub fn wait_log_n(&self, text: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.log().iter().filter(|l| l.ends_with(text)).count();
+            if got >= n {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("no {n}x `{text}` in log:\n{}", self.log().join("\n"));
+            }
+        }
+    }
+
+    pub fn wait_log(&self, text: &str) {
+        self.wait_log_n(text, 1);
+    }
+
+    pub fn count_log(&self, text: &str) -> usize {
+        self.log().iter().filter(|l| l.ends_with(text)).count()
+    }
+}
+
+/// `<PRI>Mmm dd hh:mm:ss ident[pid]: text` -> `ident[pid]: text`, checking the shape.
+fn strip(line: &str) -> String {
+    let rest = line.split_once('>').map(|(_, r)| r).unwrap_or(line);
+    assert!(
+        line.starts_with('<') && rest.len() > 16,
+        "bad syslog line {line:?}"
+    );
+    let stamp = &rest[..15];
+    let b = stamp.as_bytes();
+    assert!(
+        b[3] == b' ' && b[6] == b' ' && b[9] == b':' && b[12] == b':',
+        "bad timestamp in {line:?}"
+    );
+    rest[16..].to_owned()
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for c in self.pchecks.borrow_mut().iter_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        kill_tagged(&self.tag);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn cmdline(pid: i32) -> Option<Vec<u8>> {
+    std::fs::read(format!("/proc/{pid}/cmdline")).ok()
+}
+
+fn all_pids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+/// Live processes whose argv[0] is `name`.
+pub fn pids_named(name: &str) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|&p| {
+            cmdline(p).is_some_and(|c| c.split(|&b| b == 0).next() == Some(name.as_bytes()))
+                && !is_zombie(p)
+        })
+        .collect()
+}
+
+pub fn kill_tagged(tag: &str) {
+    let me = std::process::id() as i32;
+    for p in all_pids() {
+        if p != me && cmdline(p).is_some_and(|c| c.windows(tag.len()).any(|w| w == tag.as_bytes()))
+        {
+            kill9(p);
+        }
+    }
+}
+
+fn kill9(pid: i32) {
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+}
+
+pub fn kill(pid: i32) {
+    let st = Command::new("kill").arg(pid.to_string()).status().unwrap();
+    assert!(st.success());
+}
+
+pub fn signal(pid: i32, sig: &str) {
+    let st = Command::new("kill")
+        .args(["-s", sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Polls `f` until it returns `Some`, for up to 10 s.
+pub fn wait_for<T>(mut f: impl FnMut() -> Option<T>, what: &str) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
+
+/// An IPCKEY for this test process. A key names a socket and a lock in the test's own runtime
+/// directory (`PCHECK_RUNTIME_DIR`), so keys need to differ only within one test; modules of
+/// this binary may use the same `n`.
+pub fn key(n: u32) -> u32 {
+    0x2000_0000 + (std::process::id() % 0x10000) * 0x100 + n
+}
+
+/// Starts a daemon and a pcheck watching it with `pent` (`{name}` and `{script}` substituted):
+/// (name, pfile, pcheck index, daemon pid, pcheck pid).
+pub fn setup(env: &Env, n: u32, pent: &str, extra: &[&str]) -> (String, String, usize, i32, i32) {
+    let name = env.name("d");
+    let script = env.restart_script(&name);
+    let line = pent.replace("{name}", &name).replace("{script}", &script);
+    let pfile = env.pfile("pfile_t", key(n), 1, &[line]);
+    let pid = env.start_daemon(&name);
+    let mut args = vec!["-f", pfile.as_str()];
+    args.extend_from_slice(extra);
+    let pc = env.pcheck(&args);
+    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+    let pcpid = env.pcheck_pid(pc);
+    (name, pfile, pc, pid, pcpid)
+}
+
+/// Whether the tests run as root. Tests that need root call `needs_root`, which says LOUDLY
+/// that they did not run.
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+pub fn needs_root(test: &str) -> bool {
+    if !is_root() {
+        eprintln!("NOT RUN: {test} needs root (it attacks pcheck as user nobody)");
+    }
+    is_root()
+}
+
+/// The attacker: uid and gid 65534 (`nobody`).
+pub const NOBODY: u32 = 65534;
+
+/// `argv` run as user nobody (uid 65534), the attacker of the trust tests.
+pub fn as_nobody(argv: &[&str]) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(argv)
+        .stdin(Stdio::null());
+    c
+}
+
+/// A directory `dir` owned by `nobody` (mode 0755), as an attacker's own directory would be.
+pub fn nobody_dir(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The write end of a pipe whose reader is already gone: every write fails with EPIPE, as
+/// with `2>&1 | head -c0` once head has exited.
+pub fn closed_pipe() -> Stdio {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors we then own.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2");
+    // SAFETY: both descriptors were just returned to us and are owned once.
+    unsafe {
+        libc::close(fds[0]);
+        Stdio::from(<std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]))
+    }
+}
+
+/// The psctl binary next to pcheck in the target directory, built (or brought up to date)
+/// first: this crate's tests may run alone.
+pub fn psctl_bin() -> PathBuf {
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "psctl", "--bin", "psctl"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "building psctl failed");
+    Path::new(PCHECK).parent().unwrap().join("psctl")
+}
+
+/// Pids of live processes whose process group is `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let f: Vec<String> = s
+                        .rsplit_once(')')?
+                        .1
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect();
+                    (f.first()? != "Z").then(|| f.get(2)?.parse::<i32>().ok())?
+                })
+                == Some(pgid)
+        })
+        .collect()
+}
