@@ -325,7 +325,8 @@ fn explain_known_unknown_and_list() {
         .stdout("")
         .stderr(
             "psctl explain: unknown code `unknown_kye`\n\
-             close matches:\n  psctl::pfile::unknown_key\n  psctl::schema::unknown_key\n\
+             close matches:\n  psctl::pfile::unknown_key\n  psctl::schema::unknown_key\n  \
+             psctl::group::unknown_member\n  psctl::group::unknown\n\
              (run `psctl explain` without a code to list them all)\n",
         );
 
