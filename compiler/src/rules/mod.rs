@@ -75,34 +75,46 @@ pub fn pname_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Why a pfile restart field (`-` or `/path [args]`) cannot be used, if it cannot.
-pub fn restart_command_problem(cmd: &str) -> Option<&'static str> {
+/// What is wrong with a command pcheck runs from a pfile field (`/path [args]`).
+enum CommandProblem {
+    Control,
+    Reordering,
+    Colon,
+    NotAbsolute,
+}
+
+fn command_problem(cmd: &str) -> Option<CommandProblem> {
     if cmd.chars().any(char::is_control) {
-        Some("the restart command contains a control character")
+        Some(CommandProblem::Control)
     } else if cmd.chars().any(crate::escape::is_invisible_reordering) {
-        Some("the restart command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
+        Some(CommandProblem::Reordering)
     } else if cmd.contains(':') {
-        Some("the restart command contains `:`, the pfile's field separator")
+        Some(CommandProblem::Colon)
     } else if !cmd.starts_with('/') {
-        Some("the restart command must be `-` or start with an absolute path")
+        Some(CommandProblem::NotAbsolute)
     } else {
         None
     }
 }
 
+/// Why a pfile restart field (`-` or `/path [args]`) cannot be used, if it cannot.
+pub fn restart_command_problem(cmd: &str) -> Option<&'static str> {
+    Some(match command_problem(cmd)? {
+        CommandProblem::Control => "the restart command contains a control character",
+        CommandProblem::Reordering => "the restart command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is",
+        CommandProblem::Colon => "the restart command contains `:`, the pfile's field separator",
+        CommandProblem::NotAbsolute => "the restart command must be `-` or start with an absolute path",
+    })
+}
+
 /// Why a health check command (`/path [args]`) cannot be used, if it cannot.
 pub fn health_exec_problem(cmd: &str) -> Option<&'static str> {
-    if cmd.chars().any(char::is_control) {
-        Some("the health check command contains a control character")
-    } else if cmd.chars().any(crate::escape::is_invisible_reordering) {
-        Some("the health check command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is")
-    } else if cmd.contains(':') {
-        Some("the health check command contains `:`, the pfile's field separator")
-    } else if !cmd.starts_with('/') {
-        Some("the health check command must start with an absolute path")
-    } else {
-        None
-    }
+    Some(match command_problem(cmd)? {
+        CommandProblem::Control => "the health check command contains a control character",
+        CommandProblem::Reordering => "the health check command contains a bidirectional control or a line separator (U+2028/U+2029), which would make it read differently from what it is",
+        CommandProblem::Colon => "the health check command contains `:`, the pfile's field separator",
+        CommandProblem::NotAbsolute => "the health check command must start with an absolute path",
+    })
 }
 
 /// Why a description's `stop` or `start` command cannot be used, if it cannot.

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use psctl::emit::description::{self, Format, Options};
 use psctl::emit::pfile::{comments_from_syntax, Comments};
 use psctl::model::{Restart, Service};
-use psctl::pfile::parse_bytes;
+use psctl::pfile::{parse_bytes, PARAM_KEYS};
 
 proptest! {
     #[test]
@@ -17,7 +17,7 @@ proptest! {
         prop_assume!(valid(&m));
         let m = as_pfile(&m);
         for format in [Format::Yaml, Format::Toml] {
-            let opts = Options { format, schema: "s.json", given: [true; 5] };
+            let opts = Options { format, schema: "s.json", given: [true; PARAM_KEYS.len()] };
             let text = description::print(&m, &Comments::default(), &opts);
             let got = read_description(&text, format);
             let want: Vec<_> = m.processes.iter().map(|p| {
@@ -167,7 +167,7 @@ proptest! {
     fn import_of_build_builds_the_same(m in service()) {
         prop_assume!(valid(&m));
         for format in [Format::Yaml, Format::Toml] {
-            let opts = Options { format, schema: "s.json", given: [true; 5] };
+            let opts = Options { format, schema: "s.json", given: [true; PARAM_KEYS.len()] };
             let d = load_description(&description::print(&m, &Comments::default(), &opts), format);
             // The printer is lossless for descriptions too (commands with quotes, `#`, tabs).
             let mut want = m.clone();

@@ -4,7 +4,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::test::psctl_in as psctl;
 
 /// Every extension field off its default, a group with two members, comments on each kind
 /// of line, in non-canonical order and spacing.
@@ -33,14 +35,6 @@ crond:/var/opt/HA/PS/conf/bin/restart_crond.sh:0:5:exit:user=root,0:stop_timeout
 # the frontend restarts as one
 frontend:/var/opt/HA/PS/conf/bin/restart_frontend.sh:86400:3:exit:kind=group # group
 ";
-
-fn psctl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_psctl"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
 
 fn ok(o: &Output) {
     assert_eq!(
