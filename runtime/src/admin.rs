@@ -409,7 +409,7 @@ mod parse_tests {
                 o.long.map(|l| format!("--{l}")),
             ];
             for arg in spellings.into_iter().flatten() {
-                let why = match super::output_options(&[arg.clone()]) {
+                let why = match super::output_options(std::slice::from_ref(&arg)) {
                     Ok((_, rest)) => parse(&rest).err().unwrap_or_default(),
                     Err(e) => e,
                 };
