@@ -229,8 +229,8 @@ pub const PCHECK: Program = Program {
     ],
     description: "pcheck watches the processes named by the PENT lines of PFILE, restarts them \
                   with their restart scripts, and enforces retry limits. It runs in the \
-                  foreground until shut down (padmin -c shutdown, or a retry over whose action \
-                  is exit or shutdown). It logs to syslog, facility daemon, ident pcheck.",
+                  foreground until shut down (padmin -f PFILE -c shutdown, or a retry over \
+                  whose action is exit or shutdown). It logs to syslog, facility daemon, ident pcheck.",
     options: &[
         pcheck::PFILE,
         pcheck::RESTART_TIMEOUT,
