@@ -87,7 +87,7 @@ pub struct Description {
     #[schemars(title = "Monitor interval")]
     #[serde(default = "default_monitor_interval")]
     pub monitor_interval: DurationValue,
-    /// How many scans pcheck makes to find a process before it reports "Set pid fail": 1 to 100.
+    /// How many scans pcheck makes to find a process before it reports "Set pid fail".
     #[schemars(title = "Monitor try count")]
     #[serde(default = "default_monitor_try_count")]
     pub monitor_try_count: u32,
@@ -134,8 +134,8 @@ pub struct ProcessDesc {
     #[schemars(title = "Grace window")]
     #[serde(default = "default_grace")]
     pub grace: DurationValue,
-    /// Restarts allowed within one grace window: 0 to 1000; 0 means the first death is already
-    /// a retry over.
+    /// Restarts allowed within one grace window; 0 means the first death is already a retry
+    /// over.
     #[schemars(title = "Retries")]
     #[serde(default = "default_retries")]
     pub retries: u32,
@@ -154,7 +154,7 @@ pub struct ProcessDesc {
     #[schemars(length(min = 1))]
     pub user: Vec<UserRef>,
     /// Same-name monitoring: pcheck watches the N oldest matching processes and restarts when
-    /// fewer than N remain. 1 to 1000.
+    /// fewer than N remain.
     #[schemars(title = "Instances")]
     #[serde(default = "default_instances")]
     pub instances: u32,
@@ -201,7 +201,7 @@ pub struct HealthDesc {
     #[schemars(title = "Check timeout")]
     #[serde(default = "default_health_timeout")]
     pub timeout: DurationValue,
-    /// Consecutive failed checks that make the process stalled: 1 to 100.
+    /// Consecutive failed checks that make the process stalled.
     #[schemars(title = "Failures")]
     #[serde(default = "default_health_failures")]
     pub failures: u32,
@@ -233,7 +233,7 @@ pub struct GroupDesc {
     #[schemars(title = "Grace window")]
     #[serde(default = "default_grace")]
     pub grace: DurationValue,
-    /// Restarts of the group allowed within one grace window: 0 to 1000.
+    /// Restarts of the group allowed within one grace window.
     #[schemars(title = "Retries")]
     #[serde(default = "default_retries")]
     pub retries: u32,

@@ -29,6 +29,7 @@ pub mod model;
 pub mod par;
 pub mod pfile;
 pub mod rules;
+pub mod runtime_cli;
 #[cfg(feature = "descriptions")]
 pub mod schema;
 pub mod span;

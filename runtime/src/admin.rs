@@ -8,6 +8,7 @@ use crate::control::{self, request};
 use crate::dump::Dump;
 use crate::syslog::{self, escape_lines, try_stderr, try_stdout, Logger};
 use crate::{clock, config, json, metrics, view};
+use psctl::runtime_cli::{padmin as opt, PADMIN};
 
 /// padmin's exit statuses (spec 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,50 +42,15 @@ fn err(text: &str) {
     let _ = try_stderr(text);
 }
 
-const USAGE: &str = "usage: padmin [--format text|json] -l
-       padmin -f PFILE -c COMMAND [--format text|json]
-       padmin --metrics
-";
-const HELP: &str = "\
-padmin: show the state of running pchecks and send them commands
+/// The usage block printed after a usage error (from the table padmin(1) is made from).
+fn usage() -> String {
+    PADMIN.usage()
+}
 
-usage: padmin [--format text|json] -l
-       padmin -f PFILE -c COMMAND [--format text|json]   (-f and -c in either order)
-       padmin --metrics
-       padmin --help | --version
-
-Options:
-  -l              list the running pchecks, one block per pcheck
-  -f PFILE        the pfile of the pcheck to talk to
-  -c COMMAND      show param, show pent, reload, stop, start or shutdown
-                  (`-c show pent` and `-c 'show pent'` are the same)
-  --format json   -l, show param and show pent as one JSON document (shape
-                  psctl-padmin/1, schemas/padmin.schema.json); default text
-  --metrics       every running pcheck's state in the Prometheus text format
-  -h, --help      print this help and exit
-  -V, --version   print the version and exit
-
-Environment:
-  PCHECK_RUNTIME_DIR     directory of the control sockets, one per IPCKEY
-                         (default /run/pcheck)
-  PCHECK_SYSLOG_SOCKET   Unix datagram socket to log commands to instead of /dev/log
-
-Exit status:
-  0   done
-  1   the pcheck refused the command
-  2   no pcheck serves the pfile, or a usage error
-
-See padmin(1) and pcheck(1).
-";
-
-const COMMANDS: [&str; 6] = [
-    "show param",
-    "show pent",
-    "reload",
-    "stop",
-    "start",
-    "shutdown",
-];
+/// Whether `c` is one of the words of `-c COMMAND`.
+fn known_command(c: &str) -> bool {
+    PADMIN.commands.iter().any(|k| k.term == c)
+}
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
@@ -100,43 +66,48 @@ enum Request {
 /// before the usage.
 fn parse(args: &[String]) -> Result<Request, String> {
     match args {
-        [a] if a == "-h" || a == "--help" => return Ok(Request::Help),
-        [a] if a == "-V" || a == "--version" => return Ok(Request::Version),
-        [a] if a == "-l" => return Ok(Request::List),
+        [a] if opt::HELP.is(a) => return Ok(Request::Help),
+        [a] if opt::VERSION.is(a) => return Ok(Request::Version),
+        [a] if opt::LIST.is(a) => return Ok(Request::List),
         _ => {}
     }
+    let (f, c) = (opt::PFILE.name(), opt::COMMAND.name());
     let (mut pfile, mut cmd) = (None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        match a.as_str() {
-            "-f" if pfile.is_none() => match it.next() {
+        if opt::PFILE.is(a) && pfile.is_none() {
+            match it.next() {
                 Some(p) => pfile = Some(p.clone()),
-                None => return Err("-f needs a pfile".to_owned()),
-            },
-            "-c" if cmd.is_none() => {
-                let Some(first) = it.next() else {
-                    return Err("-c needs a command".to_owned());
-                };
-                let mut c = first.clone();
-                if c == "show" {
-                    match it.next() {
-                        Some(w) => c = format!("show {w}"),
-                        None => return Err("`show` needs `param` or `pent`".to_owned()),
-                    }
-                }
-                if !COMMANDS.contains(&c.as_str()) {
-                    return Err(format!("unknown command `{c}`"));
-                }
-                cmd = Some(c);
+                None => return Err(format!("{f} needs a pfile")),
             }
-            "-f" | "-c" => return Err(format!("{a} given twice")),
-            _ => return Err(format!("unexpected argument `{a}`")),
+        } else if opt::COMMAND.is(a) && cmd.is_none() {
+            let Some(first) = it.next() else {
+                return Err(format!("{c} needs a command"));
+            };
+            let mut word = first.clone();
+            if word == "show" {
+                match it.next() {
+                    Some(w) => word = format!("show {w}"),
+                    None => return Err("`show` needs `param` or `pent`".to_owned()),
+                }
+            }
+            if !known_command(&word) {
+                return Err(format!("unknown command `{word}`"));
+            }
+            cmd = Some(word);
+        } else if opt::PFILE.is(a) || opt::COMMAND.is(a) {
+            return Err(format!("{a} given twice"));
+        } else {
+            return Err(format!("unexpected argument `{a}`"));
         }
     }
     match (pfile, cmd) {
         (Some(pfile), Some(cmd)) => Ok(Request::Command { pfile, cmd }),
-        (Some(_), None) => Err("-f needs -c COMMAND".to_owned()),
-        (None, Some(_)) => Err("-c needs -f PFILE".to_owned()),
+        (Some(_), None) => Err(format!(
+            "{f} needs {c} {}",
+            opt::COMMAND.value.unwrap_or("")
+        )),
+        (None, Some(_)) => Err(format!("{c} needs {f} {}", opt::PFILE.value.unwrap_or(""))),
         (None, None) => Err(String::new()),
     }
 }
@@ -145,14 +116,14 @@ pub fn main(args: &[String]) -> u8 {
     let (opts, args) = match output_options(args) {
         Ok(x) => x,
         Err(e) => {
-            err(&format!("padmin: {e}\n{USAGE}"));
+            err(&format!("padmin: {e}\n{}", usage()));
             return Exit::Usage.into();
         }
     };
     let dir = control::runtime_dir();
     if opts.metrics {
         if !args.is_empty() || opts.json {
-            err(USAGE);
+            err(&usage());
             return Exit::Usage.into();
         }
         return metrics(&dir).into();
@@ -163,18 +134,20 @@ pub fn main(args: &[String]) -> u8 {
             if !msg.is_empty() {
                 err(&format!("padmin: {}\n", psctl::escape::for_display(&msg)));
             }
-            err(USAGE);
+            err(&usage());
             return Exit::Usage.into();
         }
     };
     match req {
-        Request::Help => out(HELP),
+        Request::Help => out(&PADMIN.help()),
         Request::Version => out(&format!("padmin {}\n", env!("PSCTL_VERSION"))),
         Request::List => list(&dir, opts.json),
         Request::Command { pfile, cmd } => {
             if opts.json && !cmd.starts_with("show") {
                 err(&format!(
-                    "padmin: --format json is for -l, show param and show pent\n{USAGE}"
+                    "padmin: {} json is for -l, show param and show pent\n{}",
+                    opt::FORMAT.name(),
+                    usage()
                 ));
                 return Exit::Usage.into();
             }
@@ -196,20 +169,18 @@ fn output_options(args: &[String]) -> Result<(OutputOptions, Vec<String>), Strin
     let mut o = OutputOptions::default();
     let mut rest = Vec::new();
     let mut it = args.iter();
+    let format_eq = format!("{}=", opt::FORMAT.name());
     while let Some(a) = it.next() {
-        let format = match a.as_str() {
-            "--metrics" => {
-                o.metrics = true;
-                continue;
-            }
-            "--format" => it.next().map(String::as_str),
-            _ => match a.strip_prefix("--format=") {
-                Some(f) => Some(f),
-                None => {
-                    rest.push(a.clone());
-                    continue;
-                }
-            },
+        let format = if opt::METRICS.is(a) {
+            o.metrics = true;
+            continue;
+        } else if opt::FORMAT.is(a) {
+            it.next().map(String::as_str)
+        } else if let Some(f) = a.strip_prefix(&format_eq) {
+            Some(f)
+        } else {
+            rest.push(a.clone());
+            continue;
         };
         o.json = match format {
             Some("json") => true,
@@ -220,7 +191,7 @@ fn output_options(args: &[String]) -> Result<(OutputOptions, Vec<String>), Strin
                     psctl::escape::for_display(f)
                 ))
             }
-            None => return Err("--format needs text or json".to_owned()),
+            None => return Err(format!("{} needs text or json", opt::FORMAT.name())),
         };
     }
     Ok((o, rest))
@@ -427,6 +398,25 @@ mod parse_tests {
         assert_eq!(p(&["-c", "show pent", "-f", "pf"]), cmd("pf", "show pent"));
         assert_eq!(p(&["-c", "reload", "-f", "pf"]), cmd("pf", "reload"));
         assert_eq!(p(&["-f", "pf", "-c", "shutdown"]), cmd("pf", "shutdown"));
+    }
+
+    /// Each option of the table padmin's help and page are made from is one the parser takes.
+    #[test]
+    fn every_option_of_the_table_is_taken() {
+        for o in super::PADMIN.options {
+            let spellings = [
+                o.short.map(|s| format!("-{s}")),
+                o.long.map(|l| format!("--{l}")),
+            ];
+            for arg in spellings.into_iter().flatten() {
+                let why = match super::output_options(std::slice::from_ref(&arg)) {
+                    Ok((_, rest)) => parse(&rest).err().unwrap_or_default(),
+                    Err(e) => e,
+                };
+                assert!(!why.contains("unexpected"), "{arg}: {why}");
+            }
+        }
+        assert!(p(&["--list"]).unwrap_err().contains("unexpected"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `psctl man --out DIR`: write the manual pages of psctl (one per subcommand too), pcheck and
-//! padmin. The runtime does not use clap, so its command lines are described here, from the
-//! spec (sections 3 and 4), as `clap::Command` values.
+//! padmin. The runtime does not use clap: its pages are built from the table its `--help` and
+//! parsers also read (`crate::runtime_cli`), turned into `clap::Command` values here.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, CommandFactory};
+
+use crate::runtime_cli::{Item, Program, PADMIN, PCHECK};
 use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 
@@ -45,19 +47,18 @@ fn write_all(out: &Path) -> std::io::Result<Vec<String>> {
         names.push(man.get_filename());
         std::fs::write(out.join(man.get_filename()), buf)?;
     }
-    for (cmd, extra) in [pcheck(), padmin()] {
-        let name = format!("{}.1", cmd.get_name());
-        std::fs::write(out.join(&name), runtime_page(cmd, &extra)?)?;
+    for (program, see_also) in [(&PCHECK, SEE_ALSO_PCHECK), (&PADMIN, SEE_ALSO_PADMIN)] {
+        let name = format!("{}.1", program.name);
+        std::fs::write(out.join(&name), runtime_page(program, see_also)?)?;
         names.push(name);
     }
     Ok(names)
 }
 
-/// A section title and its paragraphs, each `(term, text)`; an empty term makes plain text.
-type Sections = Vec<(&'static str, Vec<(&'static str, &'static str)>)>;
-
-fn runtime_page(cmd: clap::Command, extra: &Sections) -> std::io::Result<Vec<u8>> {
-    let man = Man::new(cmd);
+/// The page of a runtime binary: clap_mangen's sections for its command line, then its
+/// commands, environment and exit statuses as tagged paragraphs.
+fn runtime_page(program: &Program, see_also: &str) -> std::io::Result<Vec<u8>> {
+    let man = Man::new(command(program));
     let mut buf = Vec::new();
     man.render_title(&mut buf)?;
     man.render_name_section(&mut buf)?;
@@ -65,20 +66,64 @@ fn runtime_page(cmd: clap::Command, extra: &Sections) -> std::io::Result<Vec<u8>
     man.render_description_section(&mut buf)?;
     man.render_options_section(&mut buf)?;
     let mut roff = Roff::new();
-    for (title, paragraphs) in extra {
-        roff.control("SH", [*title]);
-        for (term, text) in paragraphs {
-            if term.is_empty() {
-                roff.control("PP", []).text([roman(*text)]);
-            } else {
-                roff.control("TP", [])
-                    .text([bold(*term)])
-                    .text([roman(*text)]);
-            }
+    for (title, items) in [
+        ("COMMANDS", program.commands),
+        ("ENVIRONMENT", program.environment),
+        ("EXIT STATUS", program.exit_status),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        roff.control("SH", [title]);
+        for Item { term, doc, .. } in items {
+            roff.control("TP", [])
+                .text([bold(*term)])
+                .text([roman(*doc)]);
         }
     }
+    roff.control("SH", ["SEE ALSO"]);
+    roff.control("PP", []).text([roman(see_also)]);
     roff.to_writer(&mut buf)?;
     Ok(dedup_preamble(buf))
+}
+
+/// The binary's command line as clap describes one, for clap_mangen only (nothing parses
+/// with it).
+fn command(program: &Program) -> clap::Command {
+    let usage: Vec<String> = program
+        .usage
+        .iter()
+        .map(|(line, _)| format!("{} {line}", program.name))
+        .collect();
+    let mut about = program.about.to_owned();
+    if let Some(first) = about.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let mut cmd = clap::Command::new(program.name)
+        .about(about)
+        .long_about(program.description)
+        .override_usage(usage.join("\n"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_version_flag(true)
+        .disable_help_flag(true);
+    for o in program.options {
+        // Without clap's `string` feature an id is a `&'static str`; `-l` has no long name to
+        // lend, and the few bytes live as long as this one-shot command anyway.
+        let id: &'static str = Box::leak(o.name().into_boxed_str());
+        let mut arg = Arg::new(id).help(o.doc);
+        if let Some(s) = o.short {
+            arg = arg.short(s);
+        }
+        if let Some(l) = o.long {
+            arg = arg.long(l);
+        }
+        arg = match o.value {
+            Some(v) => arg.value_name(v),
+            None => arg.action(ArgAction::SetTrue),
+        };
+        cmd = cmd.arg(arg);
+    }
+    cmd
 }
 
 /// Each `render_*` call starts with the same two-line string definition; keep the first.
@@ -96,115 +141,57 @@ fn dedup_preamble(page: Vec<u8>) -> Vec<u8> {
 const SEE_ALSO_PCHECK: &str = "padmin(1), psctl(1), psctl-apply(1)";
 const SEE_ALSO_PADMIN: &str = "pcheck(1), psctl(1), psctl-apply(1)";
 
-fn env_section() -> (&'static str, Vec<(&'static str, &'static str)>) {
-    (
-        "ENVIRONMENT",
-        vec![
-            ("PCHECK_RUNTIME_DIR", "Directory of the control sockets, one per IPCKEY (default /run/pcheck)."),
-            ("PCHECK_SYSLOG_SOCKET", "Unix datagram socket to log to instead of /dev/log. When no socket is reachable, messages go to standard error."),
-        ],
-    )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn pcheck() -> (clap::Command, Sections) {
-    let cmd = clap::Command::new("pcheck")
-        .about("Keep the processes a pfile names alive")
-        .long_about(
-            "pcheck watches the processes named by the PENT lines of PFILE, restarts them with their \
-             restart scripts, and enforces retry limits. It runs in the foreground until shut down \
-             (padmin -c shutdown, or a retry over whose action is exit or shutdown). It logs to \
-             syslog, facility daemon, ident pcheck.",
-        )
-        .override_usage("pcheck -f PFILE [--restart-timeout SECS] [--metrics-file PATH]")
-        .version(env!("CARGO_PKG_VERSION"))
-        .disable_version_flag(true)
-        .disable_help_flag(true)
-        .arg(Arg::new("pfile").short('f').value_name("PFILE").required(true).help("The pfile to run"))
-        .arg(
-            Arg::new("restart-timeout")
-                .long("restart-timeout")
-                .value_name("SECS")
-                .help("Kill a restart script (with its process group) after SECS seconds [default: 300]"),
-        )
-        .arg(
-            Arg::new("metrics-file")
-                .long("metrics-file")
-                .value_name("PATH")
-                .help("Keep PATH (a *.prom file in a directory only root or pcheck's user can write) current in the Prometheus text format, rewritten on every change of state"),
-        );
-    let extra = vec![
-        env_section(),
-        (
-            "EXIT STATUS",
-            vec![
-                ("0", "Shut down by padmin, or a retry over whose action is shutdown."),
-                ("1", "A retry over whose action is exit: an init system or cluster manager watching pcheck sees a failure and can fail the service over."),
-                ("2", "Refused to start: the pfile is invalid or untrusted, the runtime directory or metrics file is untrusted, or another live pcheck holds the same IPCKEY."),
-            ],
-        ),
-        ("SEE ALSO", vec![("", SEE_ALSO_PCHECK)]),
-    ];
-    (cmd, extra)
-}
+    /// `text` as roff writes it (a hyphen is `\-`).
+    fn roff(text: &str) -> String {
+        text.replace('-', "\\-")
+    }
 
-fn padmin() -> (clap::Command, Sections) {
-    let cmd = clap::Command::new("padmin")
-        .about("Show the state of running pchecks and send them commands")
-        .long_about(
-            "padmin lists the running pchecks, shows the parameters and entries of one, and sends it \
-             commands. The pcheck is named by its pfile, which gives the IPCKEY of its control socket.",
-        )
-        .override_usage("padmin [--format text|json] -l\npadmin -f PFILE -c COMMAND [--format text|json]\npadmin --metrics")
-        .disable_version_flag(true)
-        .disable_help_flag(true)
-        .arg(
-            Arg::new("list")
-                .short('l')
-                .action(ArgAction::SetTrue)
-                .help("List the running pchecks, one block per pcheck"),
-        )
-        .arg(Arg::new("pfile").short('f').value_name("PFILE").help("The pfile of the pcheck to talk to"))
-        .arg(
-            Arg::new("command")
-                .short('c')
-                .value_name("COMMAND")
-                .num_args(1..=2)
-                .help("show param, show pent, reload, stop, start or shutdown"),
-        )
-        .arg(
-            Arg::new("format")
-                .long("format")
-                .value_name("FORMAT")
-                .help("text (default) or json: -l, show param and show pent as one JSON document (psctl-padmin/1)"),
-        )
-        .arg(
-            Arg::new("metrics")
-                .long("metrics")
-                .action(ArgAction::SetTrue)
-                .help("Print every running pcheck's state in the Prometheus text format"),
-        );
-    let extra = vec![
-        (
-            "COMMANDS",
-            vec![
-                ("show param", "Print the PARAM values and counters of the pcheck."),
-                ("show pent", "Print one block per entry. When no pcheck runs, the last state dump is shown, with its age."),
-                ("reload", "Re-read the pfile; entries in RETRY_OVER are reset and searched again. A pfile that no longer parses is refused and the running configuration stays."),
-                ("stop", "Pause monitoring."),
-                ("start", "Resume monitoring."),
-                ("shutdown", "Make the pcheck log \"Shutdown pcheck\" and exit 0."),
-            ],
-        ),
-        env_section(),
-        (
-            "EXIT STATUS",
-            vec![
-                ("0", "Success."),
-                ("1", "The pcheck refused the command."),
-                ("2", "No pcheck serves that pfile (or a usage error)."),
-            ],
-        ),
-        ("SEE ALSO", vec![("", SEE_ALSO_PADMIN)]),
-    ];
-    (cmd, extra)
+    /// Every option of pcheck and padmin (their `--help` and parsers read the same table) is on
+    /// its page, with its value name, under OPTIONS; every usage line is in the SYNOPSIS.
+    #[test]
+    fn every_runtime_option_is_on_its_page() {
+        for (program, see) in [(&PCHECK, SEE_ALSO_PCHECK), (&PADMIN, SEE_ALSO_PADMIN)] {
+            let page = String::from_utf8(runtime_page(program, see).unwrap()).unwrap();
+            let section = |title: &str| {
+                let start = page.find(&format!(".SH {title}\n")).expect(title);
+                let rest = &page[start + 4..];
+                rest[..rest.find(".SH ").unwrap_or(rest.len())].to_owned()
+            };
+            let options = section("OPTIONS");
+            let paragraphs: Vec<&str> = options.split(".TP\n").skip(1).collect();
+            assert_eq!(paragraphs.len(), program.options.len(), "{options}");
+            for (o, p) in program.options.iter().zip(paragraphs) {
+                let (head, doc) = p.split_once('\n').unwrap();
+                if let Some(s) = o.short {
+                    assert!(head.contains(&format!("\\fB\\-{s}\\fR")), "{head}");
+                }
+                if let Some(l) = o.long {
+                    assert!(
+                        head.contains(&format!("\\fB\\-\\-{}\\fR", roff(l))),
+                        "{head}"
+                    );
+                }
+                if let Some(v) = o.value {
+                    assert!(head.contains(&format!("\\fI<{}>\\fR", roff(v))), "{head}");
+                }
+                assert!(!doc.trim().is_empty(), "{head}");
+            }
+            let synopsis = section("SYNOPSIS");
+            for (line, _) in program.usage {
+                let line = format!("\\fB{}\\fR {}", program.name, roff(line));
+                assert!(synopsis.contains(&line), "{synopsis} lacks {line}");
+            }
+            for item in program.environment.iter().chain(program.exit_status) {
+                assert!(
+                    page.contains(&format!("\\fB{}\\fR", item.term)),
+                    "{}",
+                    item.term
+                );
+            }
+        }
+    }
 }

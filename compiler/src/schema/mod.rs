@@ -165,13 +165,17 @@ fn refine(s: &mut Value) {
                     ));
                 }
             }
-            // Counts take their limits from the descriptor table too.
-            if let Some(r) = fields::by_key_name(key)
-                .filter(|d| d.unit == Unit::Count)
-                .and_then(|d| d.range.clone())
-            {
-                f.insert("minimum".into(), (*r.start()).into());
-                f.insert("maximum".into(), (*r.end()).into());
+            // Counts take their limits, and the words stating them, from the descriptor table.
+            if let Some(d) = fields::by_key_name(key).filter(|d| d.unit == Unit::Count) {
+                if let Some(r) = &d.range {
+                    f.insert("minimum".into(), (*r.start()).into());
+                    f.insert("maximum".into(), (*r.end()).into());
+                }
+                if let (Some(Value::String(text)), Some(words)) =
+                    (f.get_mut("description"), d.human_range())
+                {
+                    text.push_str(&format!(" {}.", capitalized(&words)));
+                }
             }
             let pattern = match key.as_str() {
                 "conf_dir" | "dump_file" => Some(format!("^/[^{ctl}]*$")),
@@ -339,6 +343,27 @@ mod tests {
             committed == schema_text(),
             "schemas/psctl.schema.json is stale: run `psctl schema > schemas/psctl.schema.json`"
         );
+    }
+
+    /// Each count's description states the descriptor table's range in its words (`1 to 100`),
+    /// wherever the key appears (process and group `retries`).
+    #[test]
+    fn count_descriptions_state_the_table_range() {
+        use crate::fields::{self, Unit};
+        let props = properties(&schema());
+        for f in fields::ranged().filter(|f| f.unit == Unit::Count && !f.key.is_empty()) {
+            let words = format!(" {}.", f.human_range().unwrap());
+            let found: Vec<_> = props
+                .iter()
+                .filter(|(path, ..)| path.rsplit('/').next() == Some(f.key_name()))
+                .collect();
+            assert!(!found.is_empty(), "{} is not in the schema", f.key);
+            for (path, p, _) in found {
+                let d = p["description"].as_str().unwrap_or_default();
+                assert!(d.ends_with(&words), "{path}: {d:?} does not state{words}");
+                assert_eq!(p["minimum"], f.range.as_ref().unwrap().start().to_owned());
+            }
+        }
     }
 
     #[test]

@@ -10,40 +10,8 @@ use psctl_runtime::metrics::MetricsFile;
 use psctl_runtime::syslog::{escape_lines, try_stderr, try_stdout, Logger};
 use psctl_runtime::{config, limits, signals};
 
-const USAGE: &str = "usage: pcheck -f PFILE [--restart-timeout SECONDS] [--metrics-file PATH]\n";
-
-const HELP: &str = "\
-pcheck: keep the processes a pfile names alive
-
-usage: pcheck -f PFILE [--restart-timeout SECONDS] [--metrics-file PATH]
-       pcheck --help | --version
-
-Runs in the foreground until shut down (padmin -f PFILE -c shutdown). Logs to syslog,
-facility daemon, ident pcheck.
-
-Options:
-  -f PFILE                    the pfile to run
-  --restart-timeout SECONDS   kill a restart script, with its process group, after
-                              SECONDS seconds (default 300)
-  --metrics-file PATH         keep PATH (a *.prom file) current in the Prometheus text
-                              format, rewritten on every change of state
-  -h, --help                  print this help and exit
-  -V, --version               print the version and exit
-
-Environment:
-  PCHECK_RUNTIME_DIR     directory of the control sockets, one per IPCKEY
-                         (default /run/pcheck)
-  PCHECK_SYSLOG_SOCKET   Unix datagram socket to log to instead of /dev/log; when no
-                         socket is reachable, messages go to standard error
-
-Exit status:
-  0   shut down by padmin, or a retry over whose action is shutdown
-  1   a retry over whose action is exit
-  2   not started: usage error, invalid or untrusted pfile, untrusted runtime
-      directory, or IPCKEY held by a live pcheck
-
-See pcheck(1) and padmin(1).
-";
+// The command line, its `--help` and usage text come from the table pcheck(1) is made from.
+use psctl::runtime_cli::{pcheck as opt, PCHECK};
 
 /// pcheck's exit statuses: those of a run (`daemon::Exit`), and 2 when it refuses to start.
 const REFUSED: u8 = 2;
@@ -71,29 +39,35 @@ fn main() -> ExitCode {
     let mut timeout = 300u64;
     let mut metrics_path = None;
     while let Some(a) = args.next() {
-        match a.as_str() {
-            "-f" => pfile = args.next(),
-            "--restart-timeout" => match args.next().and_then(|v| v.parse().ok()) {
+        if opt::PFILE.is(&a) {
+            pfile = args.next();
+        } else if opt::RESTART_TIMEOUT.is(&a) {
+            match args.next().and_then(|v| v.parse().ok()) {
                 Some(t) if t > 0 => timeout = t,
-                _ => return fail("--restart-timeout needs a positive number of seconds\n"),
-            },
-            "--metrics-file" => match args.next() {
+                _ => {
+                    return fail(&format!(
+                        "{} needs a positive number of seconds\n",
+                        opt::RESTART_TIMEOUT.name()
+                    ))
+                }
+            }
+        } else if opt::METRICS_FILE.is(&a) {
+            match args.next() {
                 Some(p) => metrics_path = Some(config::absolute(&p)),
-                None => return fail("--metrics-file needs a path\n"),
-            },
-            "-h" | "--help" => {
-                let _ = try_stdout(HELP);
-                return ExitCode::SUCCESS;
+                None => return fail(&format!("{} needs a path\n", opt::METRICS_FILE.name())),
             }
-            "-V" | "--version" => {
-                let _ = try_stdout(&format!("pcheck {}\n", env!("PSCTL_VERSION")));
-                return ExitCode::SUCCESS;
-            }
-            _ => return fail(&format!("unexpected argument `{a}`\n{USAGE}")),
+        } else if opt::HELP.is(&a) {
+            let _ = try_stdout(&PCHECK.help());
+            return ExitCode::SUCCESS;
+        } else if opt::VERSION.is(&a) {
+            let _ = try_stdout(&format!("pcheck {}\n", env!("PSCTL_VERSION")));
+            return ExitCode::SUCCESS;
+        } else {
+            return fail(&format!("unexpected argument `{a}`\n{}", PCHECK.usage()));
         }
     }
     let Some(pfile) = pfile else {
-        return fail(USAGE);
+        return fail(&PCHECK.usage());
     };
     let loaded = match config::load(&pfile) {
         Ok(l) => l,
