@@ -72,7 +72,7 @@ fn man_pages_for_psctl_pcheck_and_padmin() {
     {
         let text = String::from_utf8_lossy(&o.stdout);
         assert!(
-            text.contains("pcheck -f PFILE [--restart-timeout SECS]"),
+            text.contains("pcheck -f PFILE [--restart-timeout SECONDS]"),
             "{text}"
         );
     }
