@@ -97,7 +97,7 @@ fn stop_and_start() {
 #[test]
 fn report_only_entry() {
     let env = Env::new("reportonly");
-    let (name, pfile, _, pid, _) = setup(&env, 4, "{name}:-:86400:3:exit", &[]);
+    let (name, pfile, _, pid, pcpid) = setup(&env, 4, "{name}:-:86400:3:exit", &[]);
     kill(pid);
     env.wait_log(&format!("Process [{name}, pid={pid}] Down"));
     std::thread::sleep(Duration::from_millis(300));
@@ -107,6 +107,19 @@ fn report_only_entry() {
     assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = DOWN\nretry_over_act = exit\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"));
     let back = env.start_daemon(&name);
     env.wait_log(&format!("({name} ,pid={back}) Up"));
+    // No script, no padmin command: the test caused every line pcheck logged.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(4)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={pid}) Up"),
+            format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Down"),
+            format!("pcheck[{pcpid}]: ({name} ,pid={back}) Up"),
+        ],
+    );
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
     assert_text(
         &env.norm(&pent, &[]),
@@ -325,7 +338,7 @@ fn a_zombie_is_dead_at_once() {
         .status()
         .unwrap();
     let pid = wait_for(|| pids_named(&name).first().copied(), "daemon");
-    env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(env.pcheck(&["-f", &pfile]));
     env.wait_log(&format!("({name} ,pid={pid}) Up"));
     kill(pid);
     let t = Instant::now();
@@ -346,6 +359,18 @@ fn a_zombie_is_dead_at_once() {
     // and the zombie is not taken for a live process by the scans that follow
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(env.count_log("Up"), 1);
+    // No script, no padmin command: the test caused every line pcheck logged.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(19)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={pid}) Up"),
+            format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Down"),
+        ],
+    );
 }
 
 #[test]

@@ -445,8 +445,19 @@ fn an_absolute_pname_matches_only_that_executable() {
         "real start",
     );
     let pfile = env.pfile("pfile_t", key(8), 1, &[format!("{path}:-:0:0:continue")]);
-    env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(env.pcheck(&["-f", &pfile]));
     env.wait_log(&format!("({path} ,pid={real}) Up"));
+    // pcheck has looked at its one entry: nothing else happened that it would log.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(8)
+            ),
+            format!("pcheck[{pcpid}]: ([DIR]/{}sleeper ,pid={real}) Up", env.tag),
+        ],
+    );
     assert!(
         !env.log()
             .iter()
