@@ -347,50 +347,6 @@ fn replace_times(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalize;
-    use std::path::Path;
-
-    #[test]
-    fn the_normalizer_replaces_only_what_it_is_told() {
-        let dir = Path::new("/tmp/psctl-e2e-t1x-");
-        let n = |t: &str| normalize(t, dir, &[8033]);
-        assert_eq!(
-            n("pcheck[8033]: (d ,pid=8033) Up at /tmp/psctl-e2e-t1x-/pfile_t"),
-            "pcheck[[PID]]: (d ,pid=[PID]) Up at [DIR]/pfile_t"
-        );
-        assert_eq!(
-            n("rerun_time     = Wed Nov 25 19:38:49 2026
-# last dump 3 s ago
-Nov  5 01:02:03 x"),
-            "rerun_time     = [TIME]
-# last dump [TIME] s ago
-[TIME] x"
-        );
-    }
-
-    #[test]
-    fn the_normalizer_cannot_hide_a_real_difference() {
-        let dir = Path::new("/tmp/psctl-e2e-t1x-");
-        let n = |t: &str| normalize(t, dir, &[8033]);
-        // A pid the test did not name, or a number that only contains the pid, stays.
-        assert_eq!(n("pid=8034"), "pid=8034");
-        assert_eq!(n("pid=80330 18033"), "pid=80330 18033");
-        assert_ne!(n("pid=8034"), n("pid=8033"));
-        // Another directory, even one the test's is a prefix of, stays told apart.
-        assert_eq!(n("/tmp/psctl-e2e-t2x-/p"), "/tmp/psctl-e2e-t2x-/p");
-        assert_ne!(n("/tmp/psctl-e2e-t1x-other/p"), n("/tmp/psctl-e2e-t1x-/p"));
-        // Only whole clock shapes are times: a bare number, a duration or a half stamp stay.
-        assert_eq!(
-            n("interval 3 s, 19:38:49, Nov 25"),
-            "interval 3 s, 19:38:49, Nov 25"
-        );
-        assert_ne!(n("Down at Nov 25 19:38:49"), n("Up at Nov 25 19:38:49"));
-        assert_eq!(n("3 s agony"), "3 s agony");
-    }
-}
-
 /// `<PRI>Mmm dd hh:mm:ss ident[pid]: text` -> `ident[pid]: text`, checking the shape.
 fn strip(line: &str) -> String {
     let rest = line.split_once('>').map(|(_, r)| r).unwrap_or(line);
@@ -603,4 +559,48 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
                 == Some(pgid)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use std::path::Path;
+
+    #[test]
+    fn the_normalizer_replaces_only_what_it_is_told() {
+        let dir = Path::new("/tmp/psctl-e2e-t1x-");
+        let n = |t: &str| normalize(t, dir, &[8033]);
+        assert_eq!(
+            n("pcheck[8033]: (d ,pid=8033) Up at /tmp/psctl-e2e-t1x-/pfile_t"),
+            "pcheck[[PID]]: (d ,pid=[PID]) Up at [DIR]/pfile_t"
+        );
+        assert_eq!(
+            n("rerun_time     = Wed Nov 25 19:38:49 2026
+# last dump 3 s ago
+Nov  5 01:02:03 x"),
+            "rerun_time     = [TIME]
+# last dump [TIME] s ago
+[TIME] x"
+        );
+    }
+
+    #[test]
+    fn the_normalizer_cannot_hide_a_real_difference() {
+        let dir = Path::new("/tmp/psctl-e2e-t1x-");
+        let n = |t: &str| normalize(t, dir, &[8033]);
+        // A pid the test did not name, or a number that only contains the pid, stays.
+        assert_eq!(n("pid=8034"), "pid=8034");
+        assert_eq!(n("pid=80330 18033"), "pid=80330 18033");
+        assert_ne!(n("pid=8034"), n("pid=8033"));
+        // Another directory, even one the test's is a prefix of, stays told apart.
+        assert_eq!(n("/tmp/psctl-e2e-t2x-/p"), "/tmp/psctl-e2e-t2x-/p");
+        assert_ne!(n("/tmp/psctl-e2e-t1x-other/p"), n("/tmp/psctl-e2e-t1x-/p"));
+        // Only whole clock shapes are times: a bare number, a duration or a half stamp stay.
+        assert_eq!(
+            n("interval 3 s, 19:38:49, Nov 25"),
+            "interval 3 s, 19:38:49, Nov 25"
+        );
+        assert_ne!(n("Down at Nov 25 19:38:49"), n("Up at Nov 25 19:38:49"));
+        assert_eq!(n("3 s agony"), "3 s agony");
+    }
 }
