@@ -109,10 +109,13 @@ fn sighup_and_reload_apply_a_new_pfile_and_refuse_a_broken_one() {
     std::fs::write(&pfile, format!("{text}{other}:-:abc:0:continue\n")).unwrap();
     let o = env.padmin(&["-f", &pfile, "-c", "reload"]);
     assert_eq!(o.status.code(), Some(1));
-    // the location of the bad value: line 9
+    // the location of the bad value: line 9, past `{other}:-:` (the name's length varies
+    // with the test's pid)
     assert_text(
         &env.norm(&stderr(&o), &[]),
-        "error[psctl::value::not_a_number] at [DIR]/pfile_t:9:17: a number was expected\n  = note: the file is not a valid pfile (or not one of yours), so its text is not shown; `psctl check FILE` shows the details to whoever may read it\npadmin: [reload] refused by pcheck for [DIR]/pfile_t\n",
+        &format!("error[psctl::value::not_a_number] at [DIR]/pfile_t:9:{}: a number was expected\n  = note: the file is not a valid pfile (or not one of yours), so its text is not shown; `psctl check FILE` shows the details to whoever may read it\npadmin: [reload] refused by pcheck for [DIR]/pfile_t\n",
+            other.len() + 4
+        ),
     );
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
     assert_text(
