@@ -117,6 +117,19 @@ impl Host {
         fake
     }
 
+    /// `o`'s stdout, the scratch directory spelt `[DIR]` ([`crate::test::normalize`]).
+    pub fn out(&self, o: &Output) -> String {
+        crate::test::normalize(&stdout(o), self._dir.path())
+    }
+
+    /// `o`'s stderr, the scratch directory spelt `[DIR]`.
+    pub fn err(&self, o: &Output) -> String {
+        crate::test::normalize(
+            &String::from_utf8(o.stderr.clone()).unwrap(),
+            self._dir.path(),
+        )
+    }
+
     pub fn padmin_calls(&self) -> Vec<Vec<String>> {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         text.split_terminator("--\n")

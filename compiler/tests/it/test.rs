@@ -30,6 +30,33 @@ pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The compiler tests' normalizer: `dir` (a test's scratch directory) becomes `[DIR]`, and
+/// nothing else changes. psctl prints no pids or clock times, so this is all the runtime
+/// harness's `normalize` does that applies here.
+pub fn normalize(text: &str, dir: &Path) -> String {
+    text.replace(dir.to_str().unwrap(), "[DIR]")
+}
+
+/// `got` is exactly `want`; on failure both are shown whole, with the first line that differs.
+#[track_caller]
+pub fn assert_text(got: &str, want: &str) {
+    if got != want {
+        panic!("text differs\n{}", text_diff(want, got));
+    }
+}
+
+fn text_diff(want: &str, got: &str) -> String {
+    let at = want
+        .lines()
+        .zip(got.lines())
+        .position(|(w, g)| w != g)
+        .unwrap_or_else(|| want.lines().count().min(got.lines().count()));
+    format!(
+        "first difference at line {}\n--- want\n{want}\n--- got\n{got}\n",
+        at + 1
+    )
+}
+
 /// `psctl ARGS` in the test's working directory, run to completion.
 pub fn psctl(args: &[&str]) -> Output {
     Command::new(PSCTL).args(args).output().expect("psctl runs")
@@ -164,7 +191,7 @@ impl Run {
     }
 
     fn normalize(&self, text: String) -> String {
-        text.replace(self.dir.path().to_str().unwrap(), "[DIR]")
+        normalize(&text, self.dir.path())
     }
 
     fn show(&self) -> String {
@@ -178,15 +205,6 @@ impl Run {
 
     /// Both texts, and the first line where they part.
     fn diff(&self, want: &str, got: &str) -> String {
-        let at = want
-            .lines()
-            .zip(got.lines())
-            .position(|(w, g)| w != g)
-            .unwrap_or_else(|| want.lines().count().min(got.lines().count()));
-        format!(
-            "first difference at line {}\n--- want\n{want}\n--- got\n{got}\n{}",
-            at + 1,
-            self.show()
-        )
+        format!("{}{}", text_diff(want, got), self.show())
     }
 }

@@ -20,10 +20,6 @@ fn trusted_padmin(env: &Env) -> PathBuf {
     p
 }
 
-fn summary_of(o: &std::process::Output) -> serde_like::Summary {
-    serde_like::parse(stdout(o).lines().last().unwrap_or(""))
-}
-
 fn description(env: &Env, key: u32, name: &str, action: &str) -> String {
     env.write(
         "svc.yaml",
@@ -53,43 +49,56 @@ fn apply_reloads_a_running_pcheck_which_shows_the_new_settings() {
             .output()
             .unwrap()
     };
-    let summary = summary_of;
 
     // First apply: nothing runs yet, so nothing is reloaded.
     let doc = description(&env, key, &name, "continue");
     let o = apply(&doc);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        concat!(
+            r#"{"changed":true,"check":false,"errors":[],"failed":false,"kept":[],"not_running":["/conf/pfile_svc"],"reloaded":[],"removed":[],"stale":[],"summary":"apply","unchanged":[],"warnings":[],"written":["/conf/pfile_svc"]}"#,
+            "\n"
+        ),
+    );
+    assert_text(&env.norm(&stderr(&o), &[]), "");
     let pfile = root.join("conf/pfile_svc");
     let pfile_s = pfile.to_str().unwrap().to_owned();
-    assert!(summary(&o).not_running.contains("/conf/pfile_svc"), "{o:?}");
 
     let pid = env.start_daemon(&name);
     env.pcheck(&["-f", &pfile_s]);
     env.wait_log(&format!("({name} ,pid={pid}) Up"));
     let pent = stdout(&env.padmin(&["-f", &pfile_s, "-c", "show pent"]));
-    assert!(pent.contains("retry_over_act = continue\n"), "{pent}");
+    assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"));
 
     // Change the description: apply installs it and reloads the running pcheck.
     let doc = description(&env, key, &name, "shutdown");
     let o = apply(&doc);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
-    let s = summary(&o);
-    assert!(s.changed && s.reloaded.contains("/conf/pfile_svc"), "{o:?}");
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        concat!(
+            r#"{"changed":true,"check":false,"errors":[],"failed":false,"kept":[],"not_running":[],"reloaded":["/conf/pfile_svc"],"removed":[],"stale":[],"summary":"apply","unchanged":[],"warnings":[],"written":["/conf/pfile_svc"]}"#,
+            "\n"
+        ),
+    );
+    assert_text(&env.norm(&stderr(&o), &[]), "");
     let reload_line = format!("Command execute. [reload] pfile={pfile_s}");
     env.wait_log(&reload_line);
     let pent = stdout(&env.padmin(&["-f", &pfile_s, "-c", "show pent"]));
-    assert!(pent.contains("retry_over_act = shutdown\n"), "{pent}");
-    assert!(
-        pent.contains(&format!("pid            = {pid}\n")),
-        "{pent}"
-    );
-    assert!(pent.contains("proc_sts       = AVAIL\n"), "{pent}");
+    assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = shutdown\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"));
 
     // A second apply changes nothing and reloads nothing.
     let before = env.count_log(&reload_line);
     let o = apply(&doc);
-    let s = summary(&o);
-    assert!(!s.changed && s.reloaded.is_empty(), "{o:?}");
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        concat!(
+            r#"{"changed":false,"check":false,"errors":[],"failed":false,"kept":[],"not_running":[],"reloaded":[],"removed":[],"stale":[],"summary":"apply","unchanged":["/conf/pfile_svc"],"warnings":[],"written":[]}"#,
+            "\n"
+        ),
+    );
+    assert_text(&env.norm(&stderr(&o), &[]), "");
     assert_eq!((before, env.count_log(&reload_line)), (1, 1));
 
     assert_eq!(
@@ -133,6 +142,14 @@ fn a_pcheck_started_with_a_relative_path_is_reloaded_and_its_pfile_never_pruned(
     let doc = description(&env, key, &name, "continue");
     let o = apply(&[&doc], &[]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        concat!(
+            r#"{"changed":true,"check":false,"errors":[],"failed":false,"kept":[],"not_running":["/conf/pfile_svc"],"reloaded":[],"removed":[],"stale":[],"summary":"apply","unchanged":[],"warnings":[],"written":["/conf/pfile_svc"]}"#,
+            "\n"
+        ),
+    );
+    assert_text(&env.norm(&stderr(&o), &[]), "");
     let pfile = root.join("conf/pfile_svc");
     let sub = root.join("conf/sub");
     std::fs::create_dir_all(&sub).unwrap();
@@ -158,16 +175,21 @@ fn a_pcheck_started_with_a_relative_path_is_reloaded_and_its_pfile_never_pruned(
     let doc = description(&env, key, &name, "shutdown");
     let o = apply(&[&doc], &[]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
-    let s = summary_of(&o);
-    assert!(s.changed && s.reloaded.contains("/conf/pfile_svc"), "{o:?}");
-    assert!(s.not_running.is_empty(), "{o:?}");
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        concat!(
+            r#"{"changed":true,"check":false,"errors":[],"failed":false,"kept":[],"not_running":[],"reloaded":["/conf/pfile_svc"],"removed":[],"stale":[],"summary":"apply","unchanged":[],"warnings":[],"written":["/conf/pfile_svc"]}"#,
+            "\n"
+        ),
+    );
+    assert_text(&env.norm(&stderr(&o), &[]), "");
     let pfile_s = pfile.to_str().unwrap();
     let pent = stdout(&env.padmin(&["-f", pfile_s, "-c", "show pent"]));
-    assert!(pent.contains("retry_over_act = shutdown\n"), "{pent}");
+    assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = shutdown\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"));
     // Any spelling of the file reaches the same pcheck.
     let odd = root.join("conf/sub/../pfile_svc");
     let pent = stdout(&env.padmin(&["-f", odd.to_str().unwrap(), "-c", "show pent"]));
-    assert!(pent.contains("retry_over_act = shutdown\n"), "{pent}");
+    assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = shutdown\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"));
 
     // Its description gone, --prune keeps the pfile while its pcheck runs...
     let other = env.write(
@@ -180,9 +202,14 @@ fn a_pcheck_started_with_a_relative_path_is_reloaded_and_its_pfile_never_pruned(
     );
     let o = apply(&[&other], &["--prune"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
-    let line = stdout(&o);
-    assert!(line.contains("\"kept\":[\"/conf/pfile_svc\"]"), "{line}");
-    assert!(line.contains("shut that pcheck down first"), "{line}");
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        concat!(
+            r#"{"changed":true,"check":false,"errors":[],"failed":false,"kept":["/conf/pfile_svc"],"not_running":["/conf/pfile_other"],"reloaded":[],"removed":[],"stale":["/conf/pfile_svc"],"summary":"apply","unchanged":[],"warnings":["/conf/pfile_svc: stale, but kept: a running pcheck serves it; shut that pcheck down first"],"written":["/conf/pfile_other"]}"#,
+            "\n"
+        ),
+    );
+    assert_text(&env.norm(&stderr(&o), &[]), "");
     assert!(pfile.is_file());
     // ... and removes it once that pcheck is shut down.
     assert_eq!(
@@ -192,40 +219,13 @@ fn a_pcheck_started_with_a_relative_path_is_reloaded_and_its_pfile_never_pruned(
     env.wait_log("Shutdown pcheck");
     let o = apply(&[&other], &["--prune"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
-    assert!(
-        stdout(&o).contains("\"removed\":[\"/conf/pfile_svc\"]"),
-        "{o:?}"
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        concat!(
+            r#"{"changed":true,"check":false,"errors":[],"failed":false,"kept":[],"not_running":[],"reloaded":[],"removed":["/conf/pfile_svc"],"stale":["/conf/pfile_svc"],"summary":"apply","unchanged":["/conf/pfile_other"],"warnings":[],"written":[]}"#,
+            "\n"
+        ),
     );
+    assert_text(&env.norm(&stderr(&o), &[]), "");
     assert!(!pfile.exists());
-}
-
-/// Just enough of the JSON summary line for these assertions, without a JSON dependency in the
-/// runtime crate: the fields are found as text.
-mod serde_like {
-    pub struct Summary {
-        pub changed: bool,
-        pub reloaded: String,
-        pub not_running: String,
-    }
-
-    fn array(line: &str, key: &str) -> String {
-        let start = line
-            .find(&format!("\"{key}\":["))
-            .map(|i| i + key.len() + 4);
-        start
-            .and_then(|s| line[s..].find(']').map(|e| line[s..s + e].to_owned()))
-            .unwrap_or_default()
-    }
-
-    pub fn parse(line: &str) -> Summary {
-        assert!(
-            line.contains("\"summary\":\"apply\""),
-            "not a summary: {line}"
-        );
-        Summary {
-            changed: line.contains("\"changed\":true"),
-            reloaded: array(line, "reloaded"),
-            not_running: array(line, "not_running"),
-        }
-    }
 }

@@ -6,38 +6,73 @@ use std::time::{Duration, Instant};
 #[test]
 fn exit_action_exits_1() {
     let env = Env::new("exitaction");
-    let (name, _, pc, pid, _) = setup(&env, 1, "{name}:{script}:0:0:exit", &[]);
+    let (name, _, pc, pid, pcpid) = setup(&env, 1, "{name}:{script}:0:0:exit", &[]);
     kill(pid);
     assert_eq!(env.pcheck_exit(pc, Duration::from_secs(5)), Some(1));
     env.wait_log(&format!("({name}) RETRY_OVER:EXIT"));
     env.wait_log("Shutdown pcheck");
+    // pcheck has exited: the test caused every line it logged.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(1)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={pid}) Up"),
+            format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Down"),
+            format!("pcheck[{pcpid}]: ({name}) RETRY_OVER:EXIT"),
+            format!("pcheck[{pcpid}]: Shutdown pcheck"),
+        ],
+    );
 }
 
 #[test]
 fn shutdown_action_exits_0() {
     let env = Env::new("shutdownaction");
-    let (name, _, pc, pid, _) = setup(&env, 2, "{name}:{script}:0:0:shutdown", &[]);
+    let (name, _, pc, pid, pcpid) = setup(&env, 2, "{name}:{script}:0:0:shutdown", &[]);
     kill(pid);
     assert_eq!(env.pcheck_exit(pc, Duration::from_secs(5)), Some(0));
     env.wait_log(&format!("({name}) RETRY_OVER:SHUTDOWN"));
+    env.wait_log("Shutdown pcheck");
+    // pcheck has exited: the test caused every line it logged.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(2)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={pid}) Up"),
+            format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Down"),
+            format!("pcheck[{pcpid}]: ({name}) RETRY_OVER:SHUTDOWN"),
+            format!("pcheck[{pcpid}]: Shutdown pcheck"),
+        ],
+    );
 }
 
 #[test]
 fn stop_and_start() {
     let env = Env::new("stopstart");
-    let (name, pfile, _, pid, _) = setup(&env, 3, "{name}:{script}:86400:3:continue", &[]);
+    let (name, pfile, _, pid, pcpid) = setup(&env, 3, "{name}:{script}:86400:3:continue", &[]);
     let o = env.padmin(&["-f", &pfile, "-c", "stop"]);
     assert_eq!(o.status.code(), Some(0));
     env.wait_log(&format!(": Command execute. [stop] pfile={pfile}"));
     let o = env.padmin(&["-f", &pfile, "-c", "show", "param"]);
     let param = stdout(&o);
-    assert!(
-        param.contains("MESSAGE_BOX        = stop\nMONITOR_STOP_COUNT = 1\n"),
-        "{param}"
+    assert_text(
+        &env.norm(&param, &[]),
+        "MSG_CHECK_INTERVAL = 5\nMONITOR_INTERVAL   = 1\nMONITOR_TRY_COUNT  = 2\nSHM_DUMP_FILE      = [DIR]/dump_pfile_t\nPFILE              = [DIR]/pfile_t\nMESSAGE_BOX        = stop\nMONITOR_STOP_COUNT = 1\nFAIL_PROC_COUNT    = 0\nALL_PROC_COUNT     = 1\n",
     );
-    assert!(stdout(&env.padmin(&["-l"])).ends_with("message  = stop\n"));
+    assert_text(
+        &env.norm(&stdout(&env.padmin(&["-l"])), &[]),
+        &format!(
+            "ipckey   = 0x{:08x}\nmypid    = {pcpid}\nmyname   = pcheck\npfile    = [DIR]/pfile_t\nmessage  = stop\n",
+            key(3)
+        ),
+    );
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show", "pent"]));
-    assert!(pent.ends_with("monitor_sts    = off\n"), "{pent}");
+    assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = off\n"));
     // a death while stopped is not acted on
     kill(pid);
     std::thread::sleep(Duration::from_millis(1500));
@@ -53,25 +88,43 @@ fn stop_and_start() {
     let new = wait_for(|| pids_named(&name).first().copied(), "restart");
     env.wait_log(&format!("({name} ,pid={new}) Up"));
     let param = stdout(&env.padmin(&["-f", &pfile, "-c", "show", "param"]));
-    assert!(param.contains("MESSAGE_BOX        = start\nMONITOR_STOP_COUNT = 0\n"));
+    assert_text(
+        &env.norm(&param, &[]),
+        "MSG_CHECK_INTERVAL = 5\nMONITOR_INTERVAL   = 1\nMONITOR_TRY_COUNT  = 2\nSHM_DUMP_FILE      = [DIR]/dump_pfile_t\nPFILE              = [DIR]/pfile_t\nMESSAGE_BOX        = start\nMONITOR_STOP_COUNT = 0\nFAIL_PROC_COUNT    = 0\nALL_PROC_COUNT     = 1\n",
+    );
 }
 
 #[test]
 fn report_only_entry() {
     let env = Env::new("reportonly");
-    let (name, pfile, _, pid, _) = setup(&env, 4, "{name}:-:86400:3:exit", &[]);
+    let (name, pfile, _, pid, pcpid) = setup(&env, 4, "{name}:-:86400:3:exit", &[]);
     kill(pid);
     env.wait_log(&format!("Process [{name}, pid={pid}] Down"));
     std::thread::sleep(Duration::from_millis(300));
     assert!(pids_named(&name).is_empty(), "nothing restarts it");
     assert_eq!(env.count_log("Try to restart"), 0);
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
-    assert!(pent.contains("proc_sts       = DOWN\n"), "{pent}");
+    assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = DOWN\nretry_over_act = exit\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"));
     let back = env.start_daemon(&name);
     env.wait_log(&format!("({name} ,pid={back}) Up"));
+    // No script, no padmin command: the test caused every line pcheck logged.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(4)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={pid}) Up"),
+            format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Down"),
+            format!("pcheck[{pcpid}]: ({name} ,pid={back}) Up"),
+        ],
+    );
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
-    assert!(pent.contains("retry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\n"));
-    assert!(pent.contains("rerun_time     = -----\n"));
+    assert_text(
+        &env.norm(&pent, &[]),
+        &format!("pname          = {name}\npid            = {back}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = exit\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"),
+    );
 }
 
 #[test]
@@ -88,9 +141,9 @@ fn failing_script() {
     );
     assert_eq!(env.count_log(&format!("Set pid fail ({name})")), 2);
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
-    assert!(
-        pent.contains("retry_count    = 2\nrestart_count  = 2\nproc_sts       = RETRY_OVER\n"),
-        "{pent}"
+    assert_text(
+        &env.norm(&pent, &[]),
+        &format!("pname          = {name}\npid            = {pid}\nretry_count    = 2\nrestart_count  = 2\nproc_sts       = RETRY_OVER\nretry_over_act = continue\nrerun_time     = [TIME]\npent_id        = 1\nmonitor_sts    = on\n"),
     );
 }
 
@@ -181,7 +234,7 @@ fn grace_window_expires_and_resets_the_count() {
     env.wait_log(&format!("({name} ,pid={p3}) Up"));
     assert_eq!(env.count_log("RETRY_OVER:CONTINUE"), 0);
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
-    assert!(pent.contains("restart_count  = 1\n"), "{pent}");
+    assert_text(&env.norm(&pent, &[]), &format!("pname          = {name}\npid            = {p3}\nretry_count    = 0\nrestart_count  = 1\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = [TIME]\npent_id        = 1\nmonitor_sts    = on\n"));
     // within the window, the next death is the retry over
     kill(p3);
     env.wait_log(&format!("({name}) RETRY_OVER:CONTINUE"));
@@ -285,7 +338,7 @@ fn a_zombie_is_dead_at_once() {
         .status()
         .unwrap();
     let pid = wait_for(|| pids_named(&name).first().copied(), "daemon");
-    env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(env.pcheck(&["-f", &pfile]));
     env.wait_log(&format!("({name} ,pid={pid}) Up"));
     kill(pid);
     let t = Instant::now();
@@ -306,6 +359,18 @@ fn a_zombie_is_dead_at_once() {
     // and the zombie is not taken for a live process by the scans that follow
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(env.count_log("Up"), 1);
+    // No script, no padmin command: the test caused every line pcheck logged.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(19)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={pid}) Up"),
+            format!("pcheck[{pcpid}]: Process [{name}, pid={pid}] Down"),
+        ],
+    );
 }
 
 #[test]

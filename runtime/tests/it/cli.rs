@@ -1,7 +1,7 @@
 //! pcheck's and padmin's command lines: `--help` and `--version` print exactly this, and
 //! padmin takes `-f` and `-c` in either order.
 
-use crate::common::{setup, Env, PADMIN, PCHECK};
+use crate::common::{assert_text, setup, Env, PADMIN, PCHECK};
 use std::process::{Command, Output};
 
 fn run(bin: &str, args: &[&str]) -> Output {
@@ -157,12 +157,17 @@ fn padmin_usage_errors_say_why() {
 #[test]
 fn padmin_takes_f_and_c_in_either_order() {
     let env = Env::new("cliorder");
-    let (daemon, pfile, ..) = setup(&env, 0xc1, "{name}:{script}:86400:3:continue", &[]);
+    let (daemon, pfile, _, pid, _) = setup(&env, 0xc1, "{name}:{script}:86400:3:continue", &[]);
     let a = env.padmin(&["-f", &pfile, "-c", "show", "pent"]);
     let b = env.padmin(&["-c", "show", "pent", "-f", &pfile]);
     let c = env.padmin(&["-c", "show pent", "-f", &pfile]);
     assert_eq!(a.status.code(), Some(0), "{a:?}");
-    assert!(stdout(&a).contains(&format!("pname          = {daemon}\n")));
+    assert_text(
+        &stdout(&a),
+        &format!(
+            "pname          = {daemon}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"
+        ),
+    );
     assert_eq!(stdout(&a), stdout(&b));
     assert_eq!(stdout(&a), stdout(&c));
     let s = env.padmin(&["-c", "shutdown", "-f", &pfile]);

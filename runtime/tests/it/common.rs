@@ -218,6 +218,135 @@ impl Env {
     }
 }
 
+impl Env {
+    /// [`normalize`] with this test's directory.
+    pub fn norm(&self, text: &str, pids: &[i32]) -> String {
+        normalize(text, &self.dir, pids)
+    }
+
+    /// The log so far ([`Env::log`]), each line through [`Env::norm`]: for comparing the
+    /// exact list of lines where the test controls everything that is logged.
+    pub fn norm_log(&self, pids: &[i32]) -> Vec<String> {
+        self.log().iter().map(|l| self.norm(l, pids)).collect()
+    }
+}
+
+/// `got` is exactly `want`; on failure both are shown whole, with the first line that differs.
+#[track_caller]
+pub fn assert_text(got: &str, want: &str) {
+    if got != want {
+        let at = want
+            .lines()
+            .zip(got.lines())
+            .position(|(w, g)| w != g)
+            .unwrap_or_else(|| want.lines().count().min(got.lines().count()));
+        panic!(
+            "text differs at line {}\n--- want\n{want}\n--- got\n{got}\n---",
+            at + 1
+        );
+    }
+}
+
+/// The exact list of lines `got` (usually [`Env::norm_log`]) is `want`.
+#[track_caller]
+pub fn assert_lines(got: &[String], want: &[String]) {
+    assert_text(&(got.join("\n") + "\n"), &(want.join("\n") + "\n"));
+}
+
+/// The one normalizer of the outputs the tests compare whole (issue 14 item 6): `dir` (the
+/// test's directory) becomes `[DIR]`; each of `pids`, as a whole number, becomes `[PID]`;
+/// clock times (`Wed Nov 25 19:38:49 2026`, `Nov 25 19:38:49`) and ages (`3 s ago`) become
+/// `[TIME]`. Nothing else changes: pids the test did not name, numbers that merely contain a
+/// pid, and every word stay as printed, so a wrong pid or path still shows (see the tests
+/// below). A test that must tell two pids apart formats them into the expected text instead.
+pub fn normalize(text: &str, dir: &Path, pids: &[i32]) -> String {
+    let text = text.replace(dir.to_str().unwrap(), "[DIR]");
+    let text = replace_times(&text);
+    let mut out = String::with_capacity(text.len());
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_digit()) {
+            let end = (i..b.len())
+                .find(|&j| !b[j].is_ascii_digit())
+                .unwrap_or(b.len());
+            let n = &text[i..end];
+            if pids.iter().any(|p| p.to_string() == n) {
+                out.push_str("[PID]");
+            } else {
+                out.push_str(n);
+            }
+            i = end;
+        } else {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// `[TIME]` for `Www Mmm dd hh:mm:ss yyyy` (ctime), `Mmm dd hh:mm:ss` (syslog) and `N s ago`.
+fn replace_times(text: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let d = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    let is_clock = |s: &str| {
+        s.len() == 8
+            && d(&s[0..2])
+            && &s[2..3] == ":"
+            && d(&s[3..5])
+            && &s[5..6] == ":"
+            && d(&s[6..8])
+    };
+    // `Mmm dd hh:mm:ss` at byte `i`: its length (the day may be ` 5`).
+    let stamp = |s: &str| -> bool {
+        s.len() >= 15
+            && s.is_char_boundary(15)
+            && MONTHS.contains(&&s[0..3])
+            && &s[3..4] == " "
+            && (d(&s[4..6]) || (&s[4..5] == " " && d(&s[5..6])))
+            && &s[6..7] == " "
+            && is_clock(&s[7..15])
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let ctime = rest.len() >= 24
+            && rest.is_char_boundary(24)
+            && DAYS.contains(&&rest[0..3])
+            && &rest[3..4] == " "
+            && stamp(&rest[4..])
+            && &rest[19..20] == " "
+            && d(&rest[20..24]);
+        let ago = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .filter(|&n| {
+                let after = rest[n..].strip_prefix(" s ago");
+                n > 0 && after.is_some_and(|a| !a.starts_with(|c: char| c.is_alphanumeric()))
+            })
+            .filter(|_| i == 0 || !text.as_bytes()[i - 1].is_ascii_digit());
+        if ctime {
+            out.push_str("[TIME]");
+            i += 24;
+        } else if stamp(rest) {
+            out.push_str("[TIME]");
+            i += 15;
+        } else if let Some(n) = ago {
+            out.push_str("[TIME]");
+            i += n;
+        } else {
+            let c = rest.chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
 /// `<PRI>Mmm dd hh:mm:ss ident[pid]: text` -> `ident[pid]: text`, checking the shape.
 fn strip(line: &str) -> String {
     let rest = line.split_once('>').map(|(_, r)| r).unwrap_or(line);
@@ -430,4 +559,48 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
                 == Some(pgid)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use std::path::Path;
+
+    #[test]
+    fn the_normalizer_replaces_only_what_it_is_told() {
+        let dir = Path::new("/tmp/psctl-e2e-t1x-");
+        let n = |t: &str| normalize(t, dir, &[8033]);
+        assert_eq!(
+            n("pcheck[8033]: (d ,pid=8033) Up at /tmp/psctl-e2e-t1x-/pfile_t"),
+            "pcheck[[PID]]: (d ,pid=[PID]) Up at [DIR]/pfile_t"
+        );
+        assert_eq!(
+            n("rerun_time     = Wed Nov 25 19:38:49 2026
+# last dump 3 s ago
+Nov  5 01:02:03 x"),
+            "rerun_time     = [TIME]
+# last dump [TIME] s ago
+[TIME] x"
+        );
+    }
+
+    #[test]
+    fn the_normalizer_cannot_hide_a_real_difference() {
+        let dir = Path::new("/tmp/psctl-e2e-t1x-");
+        let n = |t: &str| normalize(t, dir, &[8033]);
+        // A pid the test did not name, or a number that only contains the pid, stays.
+        assert_eq!(n("pid=8034"), "pid=8034");
+        assert_eq!(n("pid=80330 18033"), "pid=80330 18033");
+        assert_ne!(n("pid=8034"), n("pid=8033"));
+        // Another directory, even one the test's is a prefix of, stays told apart.
+        assert_eq!(n("/tmp/psctl-e2e-t2x-/p"), "/tmp/psctl-e2e-t2x-/p");
+        assert_ne!(n("/tmp/psctl-e2e-t1x-other/p"), n("/tmp/psctl-e2e-t1x-/p"));
+        // Only whole clock shapes are times: a bare number, a duration or a half stamp stay.
+        assert_eq!(
+            n("interval 3 s, 19:38:49, Nov 25"),
+            "interval 3 s, 19:38:49, Nov 25"
+        );
+        assert_ne!(n("Down at Nov 25 19:38:49"), n("Up at Nov 25 19:38:49"));
+        assert_eq!(n("3 s agony"), "3 s agony");
+    }
 }

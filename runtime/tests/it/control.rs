@@ -9,15 +9,10 @@ fn second_pcheck_with_the_same_ipckey_is_refused() {
     let (_, pfile, _, _, pcpid) = setup(&env, 11, "{name}:{script}:86400:3:continue", &[]);
     let o = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
-    assert!(
-        err.contains(&format!(
-            "IPCKEY 0x{:08x} is already held by a live pcheck",
-            key(11)
-        )),
-        "{err}"
-    );
-    assert!(err.contains(&format!("mypid    = {pcpid}")), "{err}");
+    assert_text(&env.norm(&stderr(&o), &[]), &format!(
+            "pcheck: IPCKEY 0x{k:08x} is already held by a live pcheck:\nipckey   = 0x{k:08x}\nmypid    = {pcpid}\nmyname   = pcheck\npfile    = [DIR]/pfile_t\nmessage  = start\n",
+            k = key(11)
+        ),);
     // the first one still answers
     assert_eq!(
         env.padmin(&["-f", &pfile, "-c", "show pent"]).status.code(),
@@ -34,7 +29,10 @@ fn stale_socket_is_replaced() {
     assert!(sock.exists());
     let (_, _, _, _, pcpid) = setup(&env, 12, "{name}:{script}:86400:3:continue", &[]);
     let l = stdout(&env.padmin(&["-l"]));
-    assert!(l.contains(&format!("mypid    = {pcpid}\n")), "{l}");
+    assert_text(&env.norm(&l, &[]), &format!(
+            "ipckey   = 0x{:08x}\nmypid    = {pcpid}\nmyname   = pcheck\npfile    = [DIR]/pfile_t\nmessage  = start\n",
+            key(12)
+        ),);
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -56,15 +54,10 @@ fn padmin_against_a_dead_pcheck_shows_the_dump() {
     let o = env.padmin(&["-f", &pfile, "-c", "show pent"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stderr(&o), no_pcheck);
-    let out = stdout(&o);
-    assert!(
-        out.starts_with("# pcheck is not running; last dump "),
-        "{out}"
+    assert_text(
+        &env.norm(&stdout(&o), &[]),
+        &format!("# pcheck is not running; last dump [DIR]/dump_pfile_t (pcheck pid {pcpid}), written [TIME], [TIME] s ago\npname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"),
     );
-    assert!(out.contains(" s ago\n"));
-    assert!(out.contains(&format!(
-        "pname          = {name}\npid            = {pid}\n"
-    )));
     let o = env.padmin(&["-f", &pfile, "-c", "shutdown"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stderr(&o), no_pcheck);
@@ -111,19 +104,24 @@ fn sighup_and_reload_apply_a_new_pfile_and_refuse_a_broken_one() {
     signal(pcpid, "HUP");
     env.wait_log(&format!("({other} ,pid={opid}) Up"));
     let param = stdout(&env.padmin(&["-f", &pfile, "-c", "show param"]));
-    assert!(param.ends_with("ALL_PROC_COUNT     = 2\n"), "{param}");
+    assert_text(&env.norm(&param, &[]), "MSG_CHECK_INTERVAL = 5\nMONITOR_INTERVAL   = 1\nMONITOR_TRY_COUNT  = 2\nSHM_DUMP_FILE      = [DIR]/dump_pfile_t\nPFILE              = [DIR]/pfile_t\nMESSAGE_BOX        = start\nMONITOR_STOP_COUNT = 0\nFAIL_PROC_COUNT    = 0\nALL_PROC_COUNT     = 2\n");
     // a broken pfile is refused with its diagnostics; the running configuration stays
     std::fs::write(&pfile, format!("{text}{other}:-:abc:0:continue\n")).unwrap();
     let o = env.padmin(&["-f", &pfile, "-c", "reload"]);
     assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
-    assert!(err.contains("error[psctl::value::not_a_number]"), "{err}");
-    assert!(err.contains(":9:"), "location of the bad value: {err}");
+    // the location of the bad value: line 9, past `{other}:-:` (the name's length varies
+    // with the test's pid)
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        &format!("error[psctl::value::not_a_number] at [DIR]/pfile_t:9:{}: a number was expected\n  = note: the file is not a valid pfile (or not one of yours), so its text is not shown; `psctl check FILE` shows the details to whoever may read it\npadmin: [reload] refused by pcheck for [DIR]/pfile_t\n",
+            other.len() + 4
+        ),
+    );
     let pent = stdout(&env.padmin(&["-f", &pfile, "-c", "show pent"]));
-    assert!(pent.contains(&format!(
-        "pname          = {name}\npid            = {pid}\n"
-    )));
-    assert!(pent.contains(&format!("pname          = {other}\n")));
+    assert_text(
+        &env.norm(&pent, &[]),
+        &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n\npname          = {other}\npid            = {opid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 2\nmonitor_sts    = on\n"),
+    );
     assert_eq!(env.count_log("Command execute. [reload]"), 0);
 }
 
@@ -137,19 +135,28 @@ fn bad_pfile_is_refused_at_start_with_diagnostics() {
     let o = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("error[psctl::pfile::unknown_key]"), "{err}");
     // A file with errors is not known to be a pfile: its words are not quoted (issue 8,
     // finding 6), only codes, places and what `psctl check` would tell.
-    assert!(err.contains("pfile_bad:2:1: unknown PARAM key"), "{err}");
     assert!(!err.contains("MONITOR_INTERVALL"), "{err}");
-    assert!(
-        err.contains("`psctl check FILE` shows the details"),
-        "{err}"
+    assert_text(
+        &env.norm(&err, &[]),
+        "error[psctl::pfile::unknown_key] at [DIR]/pfile_bad:2:1: unknown PARAM key\n  = note: the file is not a valid pfile (or not one of yours), so its text is not shown; `psctl check FILE` shows the details to whoever may read it\npcheck: [DIR]/pfile_bad is not a valid pfile; not started\n",
     );
     let o = env.pcheck_run(&["-f", &env.path("nope").display().to_string()]);
     assert_eq!(o.status.code(), Some(2));
+    // The path is said twice (reported to the lead; padmin says it once, see
+    // padmin_against_a_dead_pcheck_shows_the_dump): kept as printed until pcheck is fixed.
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        "error: cannot read [DIR]/nope: [DIR]/nope: No such file or directory (os error 2)\n\
+         pcheck: [DIR]/nope is not a valid pfile; not started\n",
+    );
     let o = env.pcheck_run(&[]);
     assert_eq!(o.status.code(), Some(2));
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        "pcheck: usage: pcheck -f PFILE [--restart-timeout SECONDS] [--metrics-file PATH]\n",
+    );
 }
 
 #[test]
@@ -174,11 +181,16 @@ fn syslog_unreachable_falls_back_to_stderr() {
     let out = o.wait_with_output().unwrap();
     let err = stderr(&out);
     assert_eq!(err.matches("is not reachable").count(), 1, "{err}");
-    assert!(
-        err.contains(&format!(" pcheck[{}]: ({name} ,pid={pid}) Up\n", o_pid)),
-        "{err}"
+    assert_text(
+        &env.norm(&err, &[]),
+        &format!(
+            "pcheck: syslog socket [DIR]/no-such-socket is not reachable (No such file or directory (os error 2)); logging to stderr\n\
+             [TIME] pcheck[{o_pid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1\n\
+             [TIME] pcheck[{o_pid}]: ({name} ,pid={pid}) Up\n\
+             [TIME] pcheck[{o_pid}]: Shutdown pcheck\n",
+            key(17)
+        ),
     );
-    assert!(err.contains("Shutdown pcheck\n"));
 }
 
 #[test]
@@ -202,20 +214,27 @@ fn other_users_are_refused() {
     };
     let o = padmin_as_nobody();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("refused"), "{}", stderr(&o));
+    assert_text(&env.norm(&stderr(&o), &[]), &format!(
+            "padmin: [DIR]/run/pcheck-0x{:08x}.sock: Permission denied (os error 13)\n\
+             padmin: [stop] refused: pcheck answers only its own user and root, and padmin believes only those\n",
+            key(18)
+        ));
     // Even through a socket opened up by mistake, SO_PEERCRED keeps other users out.
     use std::os::unix::fs::PermissionsExt;
     let sock = env.runtime.join(format!("pcheck-0x{:08x}.sock", key(18)));
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
     let o = padmin_as_nobody();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("not pcheck's user nor root"),
-        "{}",
-        stderr(&o)
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        &format!(
+            "padmin: [DIR]/run/pcheck-0x{:08x}.sock: permission denied: not pcheck's user nor root\n\
+             padmin: [stop] refused: pcheck answers only its own user and root, and padmin believes only those\n",
+            key(18)
+        ),
     );
     let param = stdout(&env.padmin(&["-f", &pfile, "-c", "show param"]));
-    assert!(param.contains("MESSAGE_BOX        = start\n"));
+    assert_text(&env.norm(&param, &[]), "MSG_CHECK_INTERVAL = 5\nMONITOR_INTERVAL   = 1\nMONITOR_TRY_COUNT  = 2\nSHM_DUMP_FILE      = [DIR]/dump_pfile_t\nPFILE              = [DIR]/pfile_t\nMESSAGE_BOX        = start\nMONITOR_STOP_COUNT = 0\nFAIL_PROC_COUNT    = 0\nALL_PROC_COUNT     = 1\n");
 }
 
 fn rustix_is_root() -> bool {

@@ -159,10 +159,10 @@ fn a_runtime_directory_others_control_is_refused() {
     env.runtime = theirs.clone();
     let o = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(status_of(&o), Some(2));
-    let err = stderr(&o);
-    assert!(
-        err.contains("refused") && err.contains("owned by uid 65534"),
-        "{err}"
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        "pcheck: runtime directory [DIR]/theirs refused: [DIR]/theirs is owned by uid 65534, neither root nor the running user\n\
+         (it must belong to pcheck's user and be writable by nobody else; see PCHECK_RUNTIME_DIR)\n",
     );
     // a root-owned directory everyone may write (even sticky)
     let open = env.path("open");
@@ -171,10 +171,10 @@ fn a_runtime_directory_others_control_is_refused() {
     env.runtime = open.clone();
     let o = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(status_of(&o), Some(2));
-    assert!(
-        stderr(&o).contains("writable by group or others"),
-        "{}",
-        stderr(&o)
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        "pcheck: runtime directory [DIR]/open refused: [DIR]/open is writable by group or others (mode 1777)\n\
+         (it must belong to pcheck's user and be writable by nobody else; see PCHECK_RUNTIME_DIR)\n",
     );
     // a link planted as the lock in a directory that was open when it was planted
     let was_open = env.path("wasopen");
@@ -194,6 +194,14 @@ fn a_runtime_directory_others_control_is_refused() {
     env.runtime = was_open.clone();
     let o = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(status_of(&o), Some(2));
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        &format!(
+            "pcheck: cannot open lock pcheck-0x{:08x}.lock: Too many levels of symbolic links (os error 40)\n\
+             (set PCHECK_RUNTIME_DIR to a writable directory)\n",
+            key(3)
+        ),
+    );
     assert!(!victim.exists(), "a file was created through the link");
     assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
 }
@@ -230,9 +238,13 @@ fn padmin_does_not_believe_a_server_run_by_another_user() {
     let o = env.padmin(&["-f", &pfile, "-c", "shutdown"]);
     let err = stderr(&o);
     assert_ne!(status_of(&o), Some(0), "{err}");
-    assert!(
-        err.contains("served by uid 65534, neither root nor you: not believed"),
-        "{err}"
+    assert_text(
+        &env.norm(&err, &[]),
+        &format!(
+            "padmin: [DIR]/theirs/pcheck-0x{:08x}.sock: the socket is served by uid 65534, neither root nor you: not believed\n\
+             padmin: [shutdown] refused: pcheck answers only its own user and root, and padmin believes only those\n",
+            key(4)
+        ),
     );
     assert_eq!(env.count_log("Command execute. [shutdown]"), 0);
     let o = env.padmin(&["-l"]);
@@ -252,11 +264,10 @@ fn removed_lock_and_socket_do_not_free_the_key() {
     std::fs::remove_file(&lock).unwrap();
     let o = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(status_of(&o), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("already held by a live pcheck"),
-        "{}",
-        stderr(&o)
-    );
+    assert_text(&env.norm(&stderr(&o), &[]), &format!(
+            "pcheck: IPCKEY 0x{k:08x} is already held by a live pcheck:\nipckey   = 0x{k:08x}\nmypid    = {pcpid}\nmyname   = pcheck\npfile    = [DIR]/pfile_t\nmessage  = start\n",
+            k = key(5)
+        ));
     std::fs::remove_file(&lock).unwrap_or(());
     std::fs::remove_file(&sock).unwrap();
     env.wait_log(&format!(
@@ -265,11 +276,10 @@ fn removed_lock_and_socket_do_not_free_the_key() {
     ));
     let o = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(status_of(&o), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains(&format!("mypid    = {pcpid}")),
-        "{}",
-        stderr(&o)
-    );
+    assert_text(&env.norm(&stderr(&o), &[]), &format!(
+            "pcheck: IPCKEY 0x{k:08x} is already held by a live pcheck:\nipckey   = 0x{k:08x}\nmypid    = {pcpid}\nmyname   = pcheck\npfile    = [DIR]/pfile_t\nmessage  = start\n",
+            k = key(5)
+        ));
     assert_eq!(
         env.padmin(&["-f", &pfile, "-c", "show pent"]).status.code(),
         Some(0)
@@ -348,18 +358,25 @@ fn padmin_escapes_a_dump_and_refuses_bad_values() {
     let o = env.padmin(&["-f", &pfile, "-c", "show pent"]);
     assert_eq!(status_of(&o), Some(2));
     let out = stdout(&o);
-    assert!(
-        out.contains("pname          = a\\x1b[2J\\u{202e}b\\nc\n"),
-        "{out}"
-    );
     assert!(!out.contains('\x1b'));
+    assert_text(&env.norm(&out, &[]), "# pcheck is not running; last dump [DIR]/dump_pfile_t (pcheck pid 42), written [TIME], [TIME] s ago\npname          = a\\x1b[2J\\u{202e}b\\nc\npid            = 7\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n");
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        &format!(
+            "padmin: no pcheck serves [DIR]/pfile_t (IPCKEY 0x{:08x})\n",
+            key(8)
+        ),
+    );
     std::fs::write(&dump, text("x", "4294967296")).unwrap();
     let o = env.padmin(&["-f", &pfile, "-c", "show pent"]);
     assert_eq!(status_of(&o), Some(2));
-    assert!(
-        stderr(&o).contains(": line 13: pid = 4294967296 is out of range (0 to 4194304)\n"),
-        "{}",
-        stderr(&o)
+    assert_text(
+        &env.norm(&stderr(&o), &[]),
+        &format!(
+            "padmin: no pcheck serves [DIR]/pfile_t (IPCKEY 0x{:08x})\n\
+             padmin: no dump to show either: [DIR]/dump_pfile_t: line 13: pid = 4294967296 is out of range (0 to 4194304)\n",
+            key(8)
+        ),
     );
     assert_eq!(stdout(&o), "");
 }
@@ -403,10 +420,18 @@ fn descriptor_exhaustion_makes_no_phantom_deaths() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let log = env.log();
-    assert!(
-        log.iter().any(|l| l.contains("open-file limit is 1024")),
-        "no warning about the limit"
+    let log = env.norm_log(&[]);
+    let warning = log
+        .iter()
+        .find(|l| l.contains("open-file limit is 1024"))
+        .expect("no warning about the limit");
+    // The rest of the log is 1,100 Up lines, checked by count above.
+    assert_text(
+        warning,
+        &format!(
+            "pcheck[{}]: the open-file limit is 1024 (hard limit 1024), below the 2264 that 1100 entries need; processes beyond it are watched by polling every MONITOR_INTERVAL",
+            env.pcheck_pid(pc)
+        ),
     );
     // the last entries are the polled ones: kill one, it is seen (by polling) as Down
     let last = &mut kids[n - 1];
@@ -475,7 +500,7 @@ fn a_connection_flood_neither_starves_restarts_nor_padmin() {
     env.wait_log(&format!("({name} ,pid={new}) Up"));
     let o = env.padmin(&["-f", &pfile, "-c", "show pent"]);
     assert_eq!(status_of(&o), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains(&format!("pid            = {new}\n")));
+    assert_text(&env.norm(&stdout(&o), &[]), &format!("pname          = {name}\npid            = {new}\nretry_count    = 0\nrestart_count  = 1\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = [TIME]\npent_id        = 1\nmonitor_sts    = on\n"));
     // no attempt failed for lack of descriptors
     assert_eq!(
         env.count_log(&format!("Set pid fail ({name})")),
@@ -645,23 +670,37 @@ fn control_characters_in_names_are_escaped_in_logs_and_padmin() {
     .unwrap();
     let pfile = pfile.to_str().unwrap().to_owned();
     let pid = env.start_daemon(&name);
-    env.pcheck(&["-f", &pfile]);
+    let pc = env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(pc);
     env.wait_log(&format!("({name} ,pid={pid}) Up"));
-    let start = env
-        .log()
-        .into_iter()
-        .find(|l| l.contains("Start pcheck"))
-        .unwrap();
-    assert!(
-        start.contains("odd\\x1b[31m\\u{202e}dir/pfile_t"),
-        "{start}"
+    // pcheck is up and its entry seen: nothing else happens that it would log.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/odd\\x1b[31m\\u{{202e}}dir/pfile_t ipckey=0x{:08x} entries=1",
+                key(14)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={pid}) Up"),
+        ],
     );
-    for args in [vec!["-l"], vec!["-f", pfile.as_str(), "-c", "show param"]] {
+    let odd = "[DIR]/odd\\x1b[31m\\u{202e}dir/pfile_t";
+    let list = format!(
+        "ipckey   = 0x{:08x}\nmypid    = {pcpid}\nmyname   = pcheck\npfile    = {odd}\nmessage  = start\n",
+        key(14)
+    );
+    let param = format!(
+        "MSG_CHECK_INTERVAL = 5\nMONITOR_INTERVAL   = 1\nMONITOR_TRY_COUNT  = 2\nSHM_DUMP_FILE      = [DIR]/dump\nPFILE              = {odd}\nMESSAGE_BOX        = start\nMONITOR_STOP_COUNT = 0\nFAIL_PROC_COUNT    = 0\nALL_PROC_COUNT     = 1\n"
+    );
+    for (args, want) in [
+        (vec!["-l"], list),
+        (vec!["-f", pfile.as_str(), "-c", "show param"], param),
+    ] {
         let o = env.padmin(&args);
         assert_eq!(status_of(&o), Some(0), "{args:?} {}", stderr(&o));
         let out = stdout(&o);
         assert!(!out.contains('\x1b') && !out.contains('\u{202e}'), "{out}");
-        assert!(out.contains("odd\\x1b[31m\\u{202e}dir/pfile_t\n"), "{out}");
+        assert_text(&env.norm(&out, &[]), &want);
     }
     assert!(env.raw_log().iter().all(|l| !l.contains('\x1b')));
 }

@@ -272,7 +272,10 @@ usage: padmin [--format text|json] -l
     let text = env.padmin(&["-f", &pfile, "-c", "show pent"]);
     let o = env.padmin(&["-f", &pfile, "-c", "show pent", "--format", "json"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no pcheck serves"));
+    assert_text(
+        &stderr(&o),
+        &format!("padmin: no pcheck serves {pfile} (IPCKEY 0x{key:08x})\n"),
+    );
     let d = doc(&v, &o);
     assert_eq!(d["source"], "dump");
     assert_eq!(d["mypid"], pcpid);
@@ -288,6 +291,12 @@ usage: padmin [--format text|json] -l
     let text = stdout(&text);
     let (first, blocks) = text.split_once('\n').unwrap();
     assert!(first.starts_with(&header), "{first}");
+    assert_text(
+        &env.norm(first, &[]),
+        &format!(
+            "# pcheck is not running; last dump [DIR]/dump_pfile_crond (pcheck pid {pcpid}), written [TIME], [TIME] s ago"
+        ),
+    );
     assert_eq!(pent_text(&d), blocks);
     assert!(d["entries"][0]["config"].is_null() && d["entries"][0]["history"].is_null());
 }
@@ -351,7 +360,10 @@ fn last_restart_outcomes() {
     );
     assert_eq!(outcome(3).0, "not_run");
     let why = s(&e["entries"][3]["history"]["last_restart"]["reason"]);
-    assert!(why.contains("loose.sh"), "{why}");
+    assert_text(
+        &env.norm(why, &[]),
+        "[DIR]/loose.sh is group- or world-writable (mode 0777)",
+    );
     for i in 0..4 {
         let h = &e["entries"][i]["history"];
         // a failed script, then the retry over (retry 1)

@@ -216,7 +216,7 @@ fn a_symlink_swapped_by_nobody_never_runs_nobodys_code_as_root() {
         &[format!("{name}:{}:0:50:continue", link.display())],
     );
     let pid = env.start_daemon(&name);
-    env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(env.pcheck(&["-f", &pfile]));
     env.wait_log(&format!("({name} ,pid={pid}) Up"));
     kill(pid);
     env.wait_log(&format!("({name}) RETRY_OVER:CONTINUE"));
@@ -225,12 +225,22 @@ fn a_symlink_swapped_by_nobody_never_runs_nobodys_code_as_root() {
     let ran_as = std::fs::read_to_string(&pwned).unwrap_or_default();
     assert!(ran_as.is_empty(), "nobody's script ran as uid(s) {ran_as}");
     assert_eq!(env.count_log(&format!("Try to restart ({name})")), 50);
-    let refusals = env
-        .log()
-        .iter()
+    let refusals: Vec<String> = env
+        .norm_log(&[])
+        .into_iter()
         .filter(|l| l.contains(&format!("Restart script of ({name}) not run:")))
-        .count();
-    assert_eq!(refusals, 50, "{:#?}", env.log());
+        .collect();
+    assert_eq!(refusals.len(), 50, "{:#?}", env.log());
+    let mut reasons = refusals.clone();
+    reasons.sort();
+    reasons.dedup();
+    // The link is refused for its directory, whichever script it points at when it is checked.
+    assert_lines(
+        &reasons,
+        &[format!(
+            "pcheck[{pcpid}]: Restart script of ({name}) not run: [DIR]/nobody/restart.sh is reached through [DIR]/nobody, owned by uid 65534, neither root nor the caller"
+        )],
+    );
 }
 
 #[test]
@@ -253,14 +263,11 @@ fn a_pfile_others_could_write_is_refused_at_start_and_reload() {
     std::fs::write(&pfile, &text).unwrap();
     let out = env.pcheck_run(&["-f", pfile.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains(&format!(
-            "refusing the pfile {}: {} is writable by group or others (mode 0777)",
-            pfile.display(),
-            sub.display()
-        )),
-        "{err}"
+    assert_text(
+        &env.norm(&stderr(&out), &[]),
+        "error: refusing the pfile [DIR]/conf/pfile_t: [DIR]/conf is writable by group or others (mode 0777)\n  \
+         = help: pcheck reads only a pfile that root or its own user owns and nobody else can write, in directories likewise\n\
+         pcheck: [DIR]/conf/pfile_t is not a valid pfile; not started\n",
     );
     // A good pfile at start; then it becomes writable by others and a reload is refused.
     mode(sub.to_str().unwrap(), 0o755);
@@ -271,13 +278,14 @@ fn a_pfile_others_could_write_is_refused_at_start_and_reload() {
     std::fs::write(&pfile, text.replace(&name, "other")).unwrap();
     let out = env.padmin(&["-f", pfile.to_str().unwrap(), "-c", "reload"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("is writable by group or others (mode 0666)"),
-        "{}",
-        stderr(&out)
+    assert_text(
+        &env.norm(&stderr(&out), &[]),
+        "error: refusing the pfile [DIR]/conf/pfile_t: [DIR]/conf/pfile_t is writable by group or others (mode 0666)\n  \
+         = help: pcheck reads only a pfile that root or its own user owns and nobody else can write, in directories likewise\n\
+         padmin: [reload] refused by pcheck for [DIR]/conf/pfile_t\n",
     );
     let show = env.padmin(&["-f", pfile.to_str().unwrap(), "-c", "show pent"]);
-    assert!(stdout(&show).contains(&name), "{}", stdout(&show));
+    assert_text(&env.norm(&stdout(&show), &[]), &format!("pname          = {name}\npid            = {pid}\nretry_count    = 0\nrestart_count  = 0\nproc_sts       = AVAIL\nretry_over_act = continue\nrerun_time     = -----\npent_id        = 1\nmonitor_sts    = on\n"));
 }
 
 #[test]
@@ -304,6 +312,7 @@ fn files_that_are_not_pfiles_are_not_echoed() {
         for s in &secrets {
             assert!(!text.contains(s), "printed `{s}`:\n{text}");
         }
+        // What is said about line 1 depends on the host's /etc/shadow: only its shape is ours.
         assert!(text.contains("] at /etc/shadow:1:"), "{text}");
     }
 }
@@ -387,7 +396,7 @@ fn a_look_alike_started_earlier_by_nobody_is_not_watched() {
             format!("{roots}:-:0:0:continue:user=nobody"),
         ],
     );
-    env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(env.pcheck(&["-f", &pfile]));
     env.wait_log(&format!("({name} ,pid={real}) Up"));
     env.wait_log(&format!("({theirs} ,pid={nobodys}) Up"));
     env.wait_log(&format!("Set pid fail ({roots})"));
@@ -395,6 +404,19 @@ fn a_look_alike_started_earlier_by_nobody_is_not_watched() {
     assert!(
         !log.iter().any(|l| l.contains(&format!("pid={fake})"))),
         "{log:#?}"
+    );
+    // pcheck has looked once at each entry: nothing else happened that it would log.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=3",
+                key(7)
+            ),
+            format!("pcheck[{pcpid}]: ({name} ,pid={real}) Up"),
+            format!("pcheck[{pcpid}]: ({theirs} ,pid={nobodys}) Up"),
+            format!("pcheck[{pcpid}]: Set pid fail ({roots})"),
+        ],
     );
     // Killing the fake changes nothing; killing the real one is noticed.
     signal(fake, "KILL");
@@ -423,8 +445,19 @@ fn an_absolute_pname_matches_only_that_executable() {
         "real start",
     );
     let pfile = env.pfile("pfile_t", key(8), 1, &[format!("{path}:-:0:0:continue")]);
-    env.pcheck(&["-f", &pfile]);
+    let pcpid = env.pcheck_pid(env.pcheck(&["-f", &pfile]));
     env.wait_log(&format!("({path} ,pid={real}) Up"));
+    // pcheck has looked at its one entry: nothing else happened that it would log.
+    assert_lines(
+        &env.norm_log(&[]),
+        &[
+            format!(
+                "pcheck[{pcpid}]: Start pcheck pfile=[DIR]/pfile_t ipckey=0x{:08x} entries=1",
+                key(8)
+            ),
+            format!("pcheck[{pcpid}]: ([DIR]/{}sleeper ,pid={real}) Up", env.tag),
+        ],
+    );
     assert!(
         !env.log()
             .iter()
@@ -448,10 +481,13 @@ fn an_unknown_trusted_user_refuses_the_pfile() {
     );
     let out = env.pcheck_run(&["-f", &pfile]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("trusts user `no-such-user-x`, which /etc/passwd does not know"),
-        "{}",
-        stderr(&out)
+    assert_text(
+        &env.norm(&stderr(&out), &[]),
+        &format!(
+            "error: [DIR]/pfile_t: entry `{}` trusts user `no-such-user-x`, which /etc/passwd does not know\n\
+             pcheck: [DIR]/pfile_t is not a valid pfile; not started\n",
+            env.name("d")
+        ),
     );
 }
 

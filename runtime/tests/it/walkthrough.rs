@@ -87,7 +87,10 @@ fn guide_walkthrough() {
     });
     assert!(ok, "unexpected show pent:\n{got}");
     let o = env.padmin(&["-f", &pfile, "-c", "show param"]);
-    assert!(stdout(&o).contains("FAIL_PROC_COUNT    = 1\n"));
+    assert_eq!(
+        stdout(&o),
+        format!("MSG_CHECK_INTERVAL = 5\nMONITOR_INTERVAL   = 1\nMONITOR_TRY_COUNT  = 2\nSHM_DUMP_FILE      = {dump}\nPFILE              = {pfile}\nMESSAGE_BOX        = start\nMONITOR_STOP_COUNT = 0\nFAIL_PROC_COUNT    = 1\nALL_PROC_COUNT     = 1\n")
+    );
 
     // 3.7 manual start, reload, back to AVAIL
     let manual = env.start_daemon(&crond);
