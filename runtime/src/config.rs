@@ -32,7 +32,11 @@ pub fn load(path: &str) -> Result<Loaded, String> {
     let abs =
         std::path::absolute(path).map_err(|e| format!("error: cannot read {shown}: {e}\n"))?;
     let opened = trust::open(&abs, me, Kind::File).map_err(|u| {
-        if u.is_missing() {
+        if u.is_missing() && u.path() == abs {
+            // The reason alone: `Untrusted` names the path, which would say it twice.
+            let e = std::io::Error::from(rustix::io::Errno::NOENT);
+            format!("error: cannot read {shown}: {e}\n")
+        } else if u.is_missing() {
             format!("error: cannot read {shown}: {u}\n")
         } else {
             format!(

@@ -202,7 +202,14 @@ fn open_lock(dir: &OwnedFd, name: &str, me: u32) -> Result<OwnedFd, BindError> {
         OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
         Mode::from_raw_mode(0o600),
     )
-    .map_err(|e| BindError::Io(format!("cannot open lock {name}: {}", io::Error::from(e))))?;
+    .map_err(|e| match e {
+        // O_NOFOLLOW met a link where the lock goes: someone who could write in the directory
+        // planted it; "set a writable directory" would send the operator the wrong way.
+        rustix::io::Errno::LOOP => BindError::Untrusted(format!(
+            "{name} is a symbolic link, not a lock pcheck made (remove it after finding out who planted it)"
+        )),
+        e => BindError::Io(format!("cannot open lock {name}: {}", io::Error::from(e))),
+    })?;
     let st = fstat(&fd).map_err(|e| BindError::Io(e.to_string()))?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_uid != me {
         return Err(BindError::Untrusted(format!(

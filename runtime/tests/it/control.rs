@@ -144,11 +144,10 @@ fn bad_pfile_is_refused_at_start_with_diagnostics() {
     );
     let o = env.pcheck_run(&["-f", &env.path("nope").display().to_string()]);
     assert_eq!(o.status.code(), Some(2));
-    // The path is said twice (reported to the lead; padmin says it once, see
-    // padmin_against_a_dead_pcheck_shows_the_dump): kept as printed until pcheck is fixed.
+    // The path once, as padmin says it (padmin_against_a_dead_pcheck_shows_the_dump).
     assert_text(
         &env.norm(&stderr(&o), &[]),
-        "error: cannot read [DIR]/nope: [DIR]/nope: No such file or directory (os error 2)\n\
+        "error: cannot read [DIR]/nope: No such file or directory (os error 2)\n\
          pcheck: [DIR]/nope is not a valid pfile; not started\n",
     );
     let o = env.pcheck_run(&[]);

@@ -197,8 +197,8 @@ fn a_runtime_directory_others_control_is_refused() {
     assert_text(
         &env.norm(&stderr(&o), &[]),
         &format!(
-            "pcheck: cannot open lock pcheck-0x{:08x}.lock: Too many levels of symbolic links (os error 40)\n\
-             (set PCHECK_RUNTIME_DIR to a writable directory)\n",
+            "pcheck: runtime directory [DIR]/wasopen refused: pcheck-0x{:08x}.lock is a symbolic link, not a lock pcheck made (remove it after finding out who planted it)\n\
+             (it must belong to pcheck's user and be writable by nobody else; see PCHECK_RUNTIME_DIR)\n",
             key(3)
         ),
     );
