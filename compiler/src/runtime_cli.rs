@@ -174,8 +174,15 @@ const VERSION: Opt = Opt {
     doc: "Print the version (with the git commit it was built from, when known) and exit.",
 };
 
-const RUNTIME_DIR_DOC: &str =
-    "Directory of the control sockets, one per IPCKEY (default /run/pcheck).";
+/// PCHECK_RUNTIME_DIR means the same to both programs.
+const RUNTIME_DIR: Item = Item {
+    term: "PCHECK_RUNTIME_DIR",
+    help: &[
+        "directory of the control sockets, one per IPCKEY",
+        "(default /run/pcheck)",
+    ],
+    doc: "Directory of the control sockets, one per IPCKEY (default /run/pcheck).",
+};
 
 /// pcheck's options.
 pub mod pcheck {
@@ -240,14 +247,7 @@ pub const PCHECK: Program = Program {
     ],
     commands: &[],
     environment: &[
-        Item {
-            term: "PCHECK_RUNTIME_DIR",
-            help: &[
-                "directory of the control sockets, one per IPCKEY",
-                "(default /run/pcheck)",
-            ],
-            doc: RUNTIME_DIR_DOC,
-        },
+        RUNTIME_DIR,
         Item {
             term: "PCHECK_SYSLOG_SOCKET",
             help: &[
@@ -398,14 +398,7 @@ pub const PADMIN: Program = Program {
         },
     ],
     environment: &[
-        Item {
-            term: "PCHECK_RUNTIME_DIR",
-            help: &[
-                "directory of the control sockets, one per IPCKEY",
-                "(default /run/pcheck)",
-            ],
-            doc: RUNTIME_DIR_DOC,
-        },
+        RUNTIME_DIR,
         Item {
             term: "PCHECK_SYSLOG_SOCKET",
             help: &["Unix datagram socket to log commands to instead of /dev/log"],

@@ -267,6 +267,21 @@ pub struct Restarts {
 }
 
 impl Restarts {
+    /// The script could not be started for lack of resources: try again later, uncounted.
+    fn script_deferred(&mut self, name: String, why: String) -> Vec<Effect> {
+        self.script_running = false;
+        vec![
+            Effect::Log(Msg::Deferred(name, why)),
+            Effect::RetryScriptLater,
+        ]
+    }
+
+    /// A deferred script is started now (the same attempt, not a new restart).
+    fn script_started(&mut self) -> Vec<Effect> {
+        self.script_running = true;
+        vec![Effect::RunScript]
+    }
+
     fn window_over(&self, p: &Policy, now: Now) -> bool {
         match self.window_start {
             None => true,
@@ -467,17 +482,12 @@ impl Entry {
         let name = self.cfg.name.clone();
         match (self.phase, ev) {
             (Phase::Restarting, Event::SpawnLater(why)) => {
-                self.r.script_running = false;
                 self.phase = Phase::Deferred;
-                vec![
-                    Effect::Log(Msg::Deferred(name, why)),
-                    Effect::RetryScriptLater,
-                ]
+                self.r.script_deferred(name, why)
             }
             (Phase::Deferred, Event::RetryScript) => {
                 self.phase = Phase::Restarting;
-                self.r.script_running = true;
-                vec![Effect::RunScript]
+                self.r.script_started()
             }
             (_, Event::ScriptEnded(end)) => {
                 self.r.script_running = false;
@@ -840,17 +850,12 @@ impl GroupState {
                 }
             }
             (GroupPhase::Restarting, GroupEvent::SpawnLater(why)) => {
-                self.r.script_running = false;
                 self.phase = GroupPhase::Deferred;
-                vec![
-                    Effect::Log(Msg::Deferred(name, why)),
-                    Effect::RetryScriptLater,
-                ]
+                self.r.script_deferred(name, why)
             }
             (GroupPhase::Deferred, GroupEvent::RetryScript) => {
                 self.phase = GroupPhase::Restarting;
-                self.r.script_running = true;
-                vec![Effect::RunScript]
+                self.r.script_started()
             }
             (_, GroupEvent::ScriptEnded(end)) => {
                 self.r.script_running = false;
