@@ -561,6 +561,57 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// A running pcheck's snapshot with one entry, `pname` in `pfile`, every other value plain: the
+/// fixture that tests of the JSON and metrics renderers make hostile where they need to.
+pub fn one_entry_snapshot(pfile: &str, pname: &str) -> psctl_runtime::report::Snapshot {
+    use psctl_runtime::report::{Detail, History, Reloads, Snapshot};
+    use psctl_runtime::view::{ListView, ParamView, PentView};
+    Snapshot {
+        list: ListView {
+            ipckey: 1,
+            pid: 2,
+            pfile: pfile.into(),
+            running: true,
+        },
+        param: ParamView {
+            msg_check_interval: 5,
+            monitor_interval: 10,
+            monitor_try_count: 2,
+            dump_file: "/tmp/d".into(),
+            pfile: pfile.into(),
+            running: true,
+            monitor_stop_count: 0,
+            fail_proc_count: 0,
+            all_proc_count: 1,
+        },
+        pents: vec![PentView {
+            pname: pname.into(),
+            pid: 3,
+            retry_count: 0,
+            restart_count: 0,
+            proc_sts: "AVAIL".into(),
+            retry_over_act: "continue".into(),
+            rerun_time: None,
+            pent_id: 1,
+            monitor_on: true,
+            script: None,
+            ext: Default::default(),
+        }],
+        details: vec![Detail {
+            restart: None,
+            grace: 0,
+            retries: 1,
+            trusted_users: Vec::new(),
+            history: History::default(),
+            ext: Default::default(),
+        }],
+        groups: Vec::new(),
+        started: 0,
+        reloads: Reloads::default(),
+        running: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize;

@@ -383,56 +383,15 @@ fn last_restart_outcomes() {
 /// a terminal (control characters and bidirectional overrides are `\u` escapes).
 #[test]
 fn hostile_strings_round_trip_exactly() {
-    use psctl_runtime::report::{Detail, History, Reloads, Snapshot};
-    use psctl_runtime::view::{ListView, ParamView, PentView};
     let v = validator();
     let pfile = "/tmp/a\"b\\c\nd\x1b[2J\u{202e}\u{7f}\t";
     let pname = "x\"y\\z\u{2028}日本\u{1F600}\u{9b}";
     let restart = "/bin/echo '\x07'";
-    let s = Snapshot {
-        list: ListView {
-            ipckey: 1,
-            pid: 2,
-            pfile: pfile.into(),
-            running: true,
-        },
-        param: ParamView {
-            msg_check_interval: 5,
-            monitor_interval: 10,
-            monitor_try_count: 2,
-            dump_file: pfile.into(),
-            pfile: pfile.into(),
-            running: true,
-            monitor_stop_count: 0,
-            fail_proc_count: 0,
-            all_proc_count: 1,
-        },
-        pents: vec![PentView {
-            pname: pname.into(),
-            pid: 3,
-            retry_count: 0,
-            restart_count: 0,
-            proc_sts: "AVAIL".into(),
-            retry_over_act: "continue".into(),
-            rerun_time: Some(0),
-            pent_id: 1,
-            monitor_on: true,
-            script: None,
-            ext: Default::default(),
-        }],
-        details: vec![Detail {
-            restart: Some(restart.into()),
-            grace: 0,
-            retries: 1,
-            trusted_users: vec!["ro\not".into()],
-            history: History::default(),
-            ext: Default::default(),
-        }],
-        groups: Vec::new(),
-        started: 0,
-        reloads: Reloads::default(),
-        running: true,
-    };
+    let mut s = one_entry_snapshot(pfile, pname);
+    s.param.dump_file = pfile.into();
+    s.pents[0].rerun_time = Some(0);
+    s.details[0].restart = Some(restart.into());
+    s.details[0].trusted_users = vec!["ro\not".into()];
     for text in [
         psctl_runtime::json::pent_document(&s),
         psctl_runtime::json::param_document(&s),

@@ -297,54 +297,9 @@ fn alert_rules_pass_promtool() {
 /// promtool, and nothing in it can drive a terminal.
 #[test]
 fn hostile_names_stay_valid_exposition() {
-    use psctl_runtime::report::{Detail, History, Reloads, Snapshot};
-    use psctl_runtime::view::{ListView, ParamView, PentView};
     let pfile = "/tmp/a\"b\\c\nd\x1b[2J\u{202e}";
     let pname = "x\"y\\z\u{2028}日本 {a=\"1\"} 2";
-    let s = Snapshot {
-        list: ListView {
-            ipckey: 1,
-            pid: 2,
-            pfile: pfile.into(),
-            running: true,
-        },
-        param: ParamView {
-            msg_check_interval: 5,
-            monitor_interval: 10,
-            monitor_try_count: 2,
-            dump_file: "/tmp/d".into(),
-            pfile: pfile.into(),
-            running: true,
-            monitor_stop_count: 0,
-            fail_proc_count: 0,
-            all_proc_count: 1,
-        },
-        pents: vec![PentView {
-            pname: pname.into(),
-            pid: 3,
-            retry_count: 0,
-            restart_count: 0,
-            proc_sts: "AVAIL".into(),
-            retry_over_act: "continue".into(),
-            rerun_time: None,
-            pent_id: 1,
-            monitor_on: true,
-            script: None,
-            ext: Default::default(),
-        }],
-        details: vec![Detail {
-            restart: None,
-            grace: 0,
-            retries: 1,
-            trusted_users: Vec::new(),
-            history: History::default(),
-            ext: Default::default(),
-        }],
-        groups: Vec::new(),
-        started: 0,
-        reloads: Reloads::default(),
-        running: true,
-    };
+    let s = one_entry_snapshot(pfile, pname);
     let text = psctl_runtime::metrics::render(&s);
     assert!(!text
         .chars()
