@@ -322,12 +322,17 @@ fn command(dir: &Path, pfile_arg: &str, cmd: &str, json: bool) -> Exit {
     }
 }
 
-fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str, json: bool) -> Exit {
+fn not_served(
+    pfile: &str,
+    loaded: Result<config::Loaded, config::LoadError>,
+    cmd: &str,
+    json: bool,
+) -> Exit {
     let shown = psctl::escape::for_display(pfile);
     let svc = match loaded {
         Ok(l) => l.service,
-        Err(diags) => {
-            err(&escape_lines(&diags));
+        Err(e) => {
+            err(&escape_lines(&e.to_string()));
             err(&format!(
                 "padmin: no pcheck serves {shown} (and it is not a valid pfile)\n"
             ));

@@ -71,8 +71,8 @@ fn main() -> ExitCode {
     };
     let loaded = match config::load(&pfile) {
         Ok(l) => l,
-        Err(diags) => {
-            let _ = try_stderr(&escape_lines(&diags));
+        Err(e) => {
+            let _ = try_stderr(&escape_lines(&e.to_string()));
             return fail(&format!("{pfile} is not a valid pfile; not started\n"));
         }
     };
