@@ -491,4 +491,17 @@ mod parse_tests {
         assert_eq!(why(&["-l", "-f", "pf"]), "unexpected argument `-l`");
         assert_eq!(why(&[]), "");
     }
+
+    #[test]
+    fn bad_formats_say_why() {
+        let why = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            super::output_options(&args).err().unwrap().to_string()
+        };
+        assert_eq!(why(&["--format"]), "--format needs text or json");
+        assert_eq!(
+            why(&["--format=x\x1b"]),
+            "unknown format `x\\x1b` (text or json)"
+        );
+    }
 }

@@ -228,6 +228,17 @@ mod tests {
     }
 
     #[test]
+    fn a_file_over_16_mib_is_refused_unread() {
+        let f = tempfile::tempfile().unwrap();
+        f.set_len(MAX_PFILE_BYTES + 1).unwrap();
+        let e = read_bounded(f, "/p").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "error: /p is larger than 16 MiB; it is not a pfile\n"
+        );
+    }
+
+    #[test]
     fn a_file_that_is_not_a_pfile_is_not_quoted() {
         let shadow = b"root:$y$j9T$secret:19000:0:99999:7:::\nbob:!:19000::::::\n";
         let Err(LoadError::Invalid(err)) = parse("/etc/shadow", shadow, 0) else {

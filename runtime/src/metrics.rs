@@ -514,6 +514,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_path_that_is_not_absolute_is_refused_unescaped_as_before() {
+        let e = MetricsFile::open("pcheck.prom").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "--metrics-file pcheck.prom: not an absolute path to a file"
+        );
+    }
+
+    #[test]
     fn labels_escaped_for_the_format_and_the_terminal() {
         assert_eq!(label("crond"), "crond");
         assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
