@@ -61,54 +61,99 @@ enum Request {
     Version,
 }
 
+/// What is wrong with a command line. Its `Display` is the message printed before the usage
+/// (`Bare`: none, the usage alone).
+#[derive(Debug, PartialEq)]
+enum UsageError {
+    Bare,
+    PfileNeedsValue,
+    CommandNeedsValue,
+    ShowNeedsWhat,
+    UnknownCommand(String),
+    GivenTwice(String),
+    Unexpected(String),
+    NoCommand,
+    NoPfile,
+    UnknownFormat(String),
+    FormatNeedsValue,
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (pfile, cmd) = (opt::PFILE.name(), opt::COMMAND.name());
+        match self {
+            UsageError::Bare => Ok(()),
+            UsageError::PfileNeedsValue => write!(f, "{pfile} needs a pfile"),
+            UsageError::CommandNeedsValue => write!(f, "{cmd} needs a command"),
+            UsageError::ShowNeedsWhat => f.write_str("`show` needs `param` or `pent`"),
+            UsageError::UnknownCommand(w) => write!(f, "unknown command `{w}`"),
+            UsageError::GivenTwice(a) => write!(f, "{a} given twice"),
+            UsageError::Unexpected(a) => write!(f, "unexpected argument `{a}`"),
+            UsageError::NoCommand => {
+                write!(
+                    f,
+                    "{pfile} needs {cmd} {}",
+                    opt::COMMAND.value.unwrap_or("")
+                )
+            }
+            UsageError::NoPfile => {
+                write!(f, "{cmd} needs {pfile} {}", opt::PFILE.value.unwrap_or(""))
+            }
+            UsageError::UnknownFormat(v) => write!(
+                f,
+                "unknown format `{}` (text or json)",
+                psctl::escape::for_display(v)
+            ),
+            UsageError::FormatNeedsValue => {
+                write!(f, "{} needs text or json", opt::FORMAT.name())
+            }
+        }
+    }
+}
+
 /// `-l`, or `-f PFILE` and `-c COMMAND` in either order; COMMAND is one word, or `show`
-/// and the next word, or both words in one argument. The error is the message to print
-/// before the usage.
-fn parse(args: &[String]) -> Result<Request, String> {
+/// and the next word, or both words in one argument.
+fn parse(args: &[String]) -> Result<Request, UsageError> {
     match args {
         [a] if opt::HELP.is(a) => return Ok(Request::Help),
         [a] if opt::VERSION.is(a) => return Ok(Request::Version),
         [a] if opt::LIST.is(a) => return Ok(Request::List),
         _ => {}
     }
-    let (f, c) = (opt::PFILE.name(), opt::COMMAND.name());
     let (mut pfile, mut cmd) = (None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if opt::PFILE.is(a) && pfile.is_none() {
             match it.next() {
                 Some(p) => pfile = Some(p.clone()),
-                None => return Err(format!("{f} needs a pfile")),
+                None => return Err(UsageError::PfileNeedsValue),
             }
         } else if opt::COMMAND.is(a) && cmd.is_none() {
             let Some(first) = it.next() else {
-                return Err(format!("{c} needs a command"));
+                return Err(UsageError::CommandNeedsValue);
             };
             let mut word = first.clone();
             if word == "show" {
                 match it.next() {
                     Some(w) => word = format!("show {w}"),
-                    None => return Err("`show` needs `param` or `pent`".to_owned()),
+                    None => return Err(UsageError::ShowNeedsWhat),
                 }
             }
             if !known_command(&word) {
-                return Err(format!("unknown command `{word}`"));
+                return Err(UsageError::UnknownCommand(word));
             }
             cmd = Some(word);
         } else if opt::PFILE.is(a) || opt::COMMAND.is(a) {
-            return Err(format!("{a} given twice"));
+            return Err(UsageError::GivenTwice(a.clone()));
         } else {
-            return Err(format!("unexpected argument `{a}`"));
+            return Err(UsageError::Unexpected(a.clone()));
         }
     }
     match (pfile, cmd) {
         (Some(pfile), Some(cmd)) => Ok(Request::Command { pfile, cmd }),
-        (Some(_), None) => Err(format!(
-            "{f} needs {c} {}",
-            opt::COMMAND.value.unwrap_or("")
-        )),
-        (None, Some(_)) => Err(format!("{c} needs {f} {}", opt::PFILE.value.unwrap_or(""))),
-        (None, None) => Err(String::new()),
+        (Some(_), None) => Err(UsageError::NoCommand),
+        (None, Some(_)) => Err(UsageError::NoPfile),
+        (None, None) => Err(UsageError::Bare),
     }
 }
 
@@ -116,6 +161,7 @@ pub fn main(args: &[String]) -> u8 {
     let (opts, args) = match output_options(args) {
         Ok(x) => x,
         Err(e) => {
+            // Escaped once, in the message: no second escaping here.
             err(&format!("padmin: {e}\n{}", usage()));
             return Exit::Usage.into();
         }
@@ -130,8 +176,9 @@ pub fn main(args: &[String]) -> u8 {
     }
     let req = match parse(&args) {
         Ok(r) => r,
-        Err(msg) => {
-            if !msg.is_empty() {
+        Err(e) => {
+            if e != UsageError::Bare {
+                let msg = e.to_string();
                 err(&format!("padmin: {}\n", psctl::escape::for_display(&msg)));
             }
             err(&usage());
@@ -165,7 +212,7 @@ struct OutputOptions {
     metrics: bool,
 }
 
-fn output_options(args: &[String]) -> Result<(OutputOptions, Vec<String>), String> {
+fn output_options(args: &[String]) -> Result<(OutputOptions, Vec<String>), UsageError> {
     let mut o = OutputOptions::default();
     let mut rest = Vec::new();
     let mut it = args.iter();
@@ -185,13 +232,8 @@ fn output_options(args: &[String]) -> Result<(OutputOptions, Vec<String>), Strin
         o.json = match format {
             Some("json") => true,
             Some("text") => false,
-            Some(f) => {
-                return Err(format!(
-                    "unknown format `{}` (text or json)",
-                    psctl::escape::for_display(f)
-                ))
-            }
-            None => return Err(format!("{} needs text or json", opt::FORMAT.name())),
+            Some(f) => return Err(UsageError::UnknownFormat(f.to_owned())),
+            None => return Err(UsageError::FormatNeedsValue),
         };
     }
     Ok((o, rest))
@@ -322,12 +364,17 @@ fn command(dir: &Path, pfile_arg: &str, cmd: &str, json: bool) -> Exit {
     }
 }
 
-fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str, json: bool) -> Exit {
+fn not_served(
+    pfile: &str,
+    loaded: Result<config::Loaded, config::LoadError>,
+    cmd: &str,
+    json: bool,
+) -> Exit {
     let shown = psctl::escape::for_display(pfile);
     let svc = match loaded {
         Ok(l) => l.service,
-        Err(diags) => {
-            err(&escape_lines(&diags));
+        Err(e) => {
+            err(&escape_lines(&e.to_string()));
             err(&format!(
                 "padmin: no pcheck serves {shown} (and it is not a valid pfile)\n"
             ));
@@ -372,13 +419,13 @@ fn not_served(pfile: &str, loaded: Result<config::Loaded, String>, cmd: &str, js
 
 #[cfg(test)]
 mod parse_tests {
-    use super::{parse, Request};
+    use super::{parse, Request, UsageError};
 
-    fn p(args: &[&str]) -> Result<Request, String> {
+    fn p(args: &[&str]) -> Result<Request, UsageError> {
         parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
     }
 
-    fn cmd(pfile: &str, cmd: &str) -> Result<Request, String> {
+    fn cmd(pfile: &str, cmd: &str) -> Result<Request, UsageError> {
         Ok(Request::Command {
             pfile: pfile.into(),
             cmd: cmd.into(),
@@ -410,39 +457,51 @@ mod parse_tests {
             ];
             for arg in spellings.into_iter().flatten() {
                 let why = match super::output_options(std::slice::from_ref(&arg)) {
-                    Ok((_, rest)) => parse(&rest).err().unwrap_or_default(),
-                    Err(e) => e,
+                    Ok((_, rest)) => parse(&rest).err(),
+                    Err(e) => Some(e),
                 };
-                assert!(!why.contains("unexpected"), "{arg}: {why}");
+                assert!(
+                    !matches!(why, Some(UsageError::Unexpected(_))),
+                    "{arg}: {why:?}"
+                );
             }
         }
-        assert!(p(&["--list"]).unwrap_err().contains("unexpected"));
+        assert_eq!(p(&["--list"]), Err(UsageError::Unexpected("--list".into())));
     }
 
     #[test]
     fn bad_command_lines_say_why() {
-        assert_eq!(p(&["-f", "pf"]), Err("-f needs -c COMMAND".into()));
-        assert_eq!(p(&["-c", "stop"]), Err("-c needs -f PFILE".into()));
+        // The message printed before the usage, exactly.
+        let why = |args: &[&str]| p(args).unwrap_err().to_string();
+        assert_eq!(why(&["-f", "pf"]), "-f needs -c COMMAND");
+        assert_eq!(why(&["-c", "stop"]), "-c needs -f PFILE");
         assert_eq!(
-            p(&["-f", "pf", "-c", "show"]),
-            Err("`show` needs `param` or `pent`".into())
+            why(&["-f", "pf", "-c", "show"]),
+            "`show` needs `param` or `pent`"
         );
         assert_eq!(
-            p(&["-f", "pf", "-c", "restart"]),
-            Err("unknown command `restart`".into())
+            why(&["-f", "pf", "-c", "restart"]),
+            "unknown command `restart`"
         );
         assert_eq!(
-            p(&["-f", "pf", "-c", "stop", "now"]),
-            Err("unexpected argument `now`".into())
+            why(&["-f", "pf", "-c", "stop", "now"]),
+            "unexpected argument `now`"
         );
+        assert_eq!(why(&["-f", "a", "-f", "b", "-c", "stop"]), "-f given twice");
+        assert_eq!(why(&["-l", "-f", "pf"]), "unexpected argument `-l`");
+        assert_eq!(why(&[]), "");
+    }
+
+    #[test]
+    fn bad_formats_say_why() {
+        let why = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            super::output_options(&args).err().unwrap().to_string()
+        };
+        assert_eq!(why(&["--format"]), "--format needs text or json");
         assert_eq!(
-            p(&["-f", "a", "-f", "b", "-c", "stop"]),
-            Err("-f given twice".into())
+            why(&["--format=x\x1b"]),
+            "unknown format `x\\x1b` (text or json)"
         );
-        assert_eq!(
-            p(&["-l", "-f", "pf"]),
-            Err("unexpected argument `-l`".into())
-        );
-        assert_eq!(p(&[]), Err(String::new()));
     }
 }

@@ -24,65 +24,116 @@ pub struct Loaded {
     pub warnings: String,
 }
 
-/// Reads the pfile pcheck runs, through the trust walk. `Err` holds the rendered diagnostics
-/// or the reason it was refused, to print.
-pub fn load(path: &str) -> Result<Loaded, String> {
+/// Why a pfile was not loaded. Its `Display` is the text to print (lines ending in `\n`),
+/// with the path escaped for the terminal.
+#[derive(Debug)]
+pub enum LoadError {
+    /// Missing or unreadable; `why` is the reason (an I/O error, or the trust walk's word on
+    /// a missing directory).
+    Unreadable {
+        shown: String,
+        why: String,
+    },
+    /// The trust walk refused the file or a directory above it.
+    Untrusted {
+        shown: String,
+        why: trust::Untrusted,
+    },
+    TooLarge {
+        shown: String,
+    },
+    /// The pfile has errors: its diagnostics, rendered (quoted or not, see [`render_all`]).
+    Invalid(String),
+    /// A trusted user's name could not be resolved.
+    Users {
+        shown: String,
+        why: crate::discovery::UsersError,
+    },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Unreadable { shown, why } => writeln!(f, "error: cannot read {shown}: {why}"),
+            LoadError::Untrusted { shown, why } => writeln!(
+                f,
+                "error: refusing the pfile {shown}: {why}\n  = help: pcheck reads only a pfile that root or its own user owns and nobody else can write, in directories likewise"
+            ),
+            LoadError::TooLarge { shown } => {
+                writeln!(f, "error: {shown} is larger than 16 MiB; it is not a pfile")
+            }
+            LoadError::Invalid(diags) => f.write_str(diags),
+            LoadError::Users { shown, why } => writeln!(f, "error: {shown}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+fn unreadable(shown: &str, why: impl std::fmt::Display) -> LoadError {
+    LoadError::Unreadable {
+        shown: shown.to_owned(),
+        why: why.to_string(),
+    }
+}
+
+/// Reads the pfile pcheck runs, through the trust walk.
+pub fn load(path: &str) -> Result<Loaded, LoadError> {
     let me = rustix::process::geteuid().as_raw();
     let shown = psctl::escape::for_display(path).into_owned();
-    let abs =
-        std::path::absolute(path).map_err(|e| format!("error: cannot read {shown}: {e}\n"))?;
+    let abs = std::path::absolute(path).map_err(|e| unreadable(&shown, e))?;
     let opened = trust::open(&abs, me, Kind::File).map_err(|u| {
         if u.is_missing() && u.path() == abs {
             // The reason alone: `Untrusted` names the path, which would say it twice.
-            let e = std::io::Error::from(rustix::io::Errno::NOENT);
-            format!("error: cannot read {shown}: {e}\n")
+            unreadable(&shown, std::io::Error::from(rustix::io::Errno::NOENT))
         } else if u.is_missing() {
-            format!("error: cannot read {shown}: {u}\n")
+            unreadable(&shown, u)
         } else {
-            format!(
-                "error: refusing the pfile {shown}: {u}\n  = help: pcheck reads only a pfile that root or its own user owns and nobody else can write, in directories likewise\n"
-            )
+            LoadError::Untrusted {
+                shown: shown.clone(),
+                why: u,
+            }
         }
     })?;
     let fd = opened
         .reopen(rustix::fs::OFlags::RDONLY)
-        .map_err(|u| format!("error: cannot read {shown}: {u}\n"))?;
+        .map_err(|u| unreadable(&shown, u))?;
     let bytes = read_bounded(std::fs::File::from(fd), &shown)?;
     let mut loaded = parse(path, &bytes, opened.stat.st_uid)?;
     crate::discovery::resolve_users(&mut loaded.service, || {
         std::fs::read_to_string("/etc/passwd")
     })
-    .map_err(|e| format!("error: {shown}: {e}\n"))?;
+    .map_err(|why| LoadError::Users {
+        shown: shown.clone(),
+        why,
+    })?;
     Ok(loaded)
 }
 
 /// Reads a pfile for padmin, which needs only its IPCKEY and dump path and holds no privilege
 /// of its own: no trust walk, but the same rule on what may be quoted.
-pub fn load_for_admin(path: &str) -> Result<Loaded, String> {
+pub fn load_for_admin(path: &str) -> Result<Loaded, LoadError> {
     let shown = psctl::escape::for_display(path).into_owned();
-    let f = std::fs::File::open(path).map_err(|e| format!("error: cannot read {shown}: {e}\n"))?;
-    let owner = f
-        .metadata()
-        .map_err(|e| format!("error: cannot read {shown}: {e}\n"))?
-        .uid();
+    let f = std::fs::File::open(path).map_err(|e| unreadable(&shown, e))?;
+    let owner = f.metadata().map_err(|e| unreadable(&shown, e))?.uid();
     let bytes = read_bounded(f, &shown)?;
     parse(path, &bytes, owner)
 }
 
-fn read_bounded(f: std::fs::File, shown: &str) -> Result<Vec<u8>, String> {
+fn read_bounded(f: std::fs::File, shown: &str) -> Result<Vec<u8>, LoadError> {
     let mut bytes = Vec::new();
     f.take(MAX_PFILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("error: cannot read {shown}: {e}\n"))?;
+        .map_err(|e| unreadable(shown, e))?;
     if bytes.len() as u64 > MAX_PFILE_BYTES {
-        return Err(format!(
-            "error: {shown} is larger than 16 MiB; it is not a pfile\n"
-        ));
+        return Err(LoadError::TooLarge {
+            shown: shown.to_owned(),
+        });
     }
     Ok(bytes)
 }
 
-fn parse(path: &str, bytes: &[u8], owner: u32) -> Result<Loaded, String> {
+fn parse(path: &str, bytes: &[u8], owner: u32) -> Result<Loaded, LoadError> {
     let parsed = psctl::pfile::parse_bytes(path, bytes, &psctl::pfile::name_from_path(path));
     let errors = parsed
         .diagnostics
@@ -98,7 +149,7 @@ fn parse(path: &str, bytes: &[u8], owner: u32) -> Result<Loaded, String> {
             service,
             warnings: text,
         }),
-        _ => Err(text),
+        _ => Err(LoadError::Invalid(text)),
     }
 }
 
@@ -177,9 +228,22 @@ mod tests {
     }
 
     #[test]
+    fn a_file_over_16_mib_is_refused_unread() {
+        let f = tempfile::tempfile().unwrap();
+        f.set_len(MAX_PFILE_BYTES + 1).unwrap();
+        let e = read_bounded(f, "/p").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "error: /p is larger than 16 MiB; it is not a pfile\n"
+        );
+    }
+
+    #[test]
     fn a_file_that_is_not_a_pfile_is_not_quoted() {
         let shadow = b"root:$y$j9T$secret:19000:0:99999:7:::\nbob:!:19000::::::\n";
-        let err = parse("/etc/shadow", shadow, 0).err().unwrap();
+        let Err(LoadError::Invalid(err)) = parse("/etc/shadow", shadow, 0) else {
+            panic!("not refused as an invalid pfile");
+        };
         assert!(!err.contains("secret") && !err.contains("root") && !err.contains("bob"));
         assert!(err.contains("] at /etc/shadow:1:"), "{err}");
         assert!(err.contains("] at /etc/shadow:2:"), "{err}");

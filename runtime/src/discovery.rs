@@ -210,28 +210,52 @@ pub fn passwd_uid(passwd: &str, name: &str) -> Option<u32> {
     })
 }
 
+/// Why [`resolve_users`] refused a pfile.
+#[derive(Debug)]
+pub enum UsersError {
+    Passwd(std::io::Error),
+    /// An entry trusts a user name that /etc/passwd does not know.
+    Unknown {
+        entry: String,
+        user: String,
+    },
+}
+
+impl std::fmt::Display for UsersError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UsersError::Passwd(e) => write!(f, "cannot read /etc/passwd: {e}"),
+            UsersError::Unknown { entry, user } => write!(
+                f,
+                "entry `{}` trusts user `{}`, which /etc/passwd does not know",
+                psctl::escape::for_display(entry),
+                psctl::escape::for_display(user)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UsersError {}
+
 /// Replaces every user name in the entries' `user` lists by its uid from /etc/passwd (a
 /// numeric entry is a uid already), so that scans compare numbers. pcheck does this when it
 /// loads a pfile; a name /etc/passwd does not know refuses the pfile.
 pub fn resolve_users(
     svc: &mut psctl::model::Service,
     passwd: impl FnOnce() -> std::io::Result<String>,
-) -> Result<(), String> {
+) -> Result<(), UsersError> {
     if svc.processes.iter().all(|p| p.user.is_empty()) {
         return Ok(());
     }
-    let text = passwd().map_err(|e| format!("cannot read /etc/passwd: {e}"))?;
+    let text = passwd().map_err(UsersError::Passwd)?;
     for p in &mut svc.processes {
         for u in &mut p.user {
             if u.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
-            let uid = passwd_uid(&text, u).ok_or_else(|| {
-                format!(
-                    "entry `{}` trusts user `{}`, which /etc/passwd does not know",
-                    psctl::escape::for_display(&p.name),
-                    psctl::escape::for_display(u)
-                )
+            let uid = passwd_uid(&text, u).ok_or_else(|| UsersError::Unknown {
+                entry: p.name.clone(),
+                user: u.clone(),
             })?;
             *u = uid.to_string();
         }
@@ -552,7 +576,10 @@ mod tests {
         .service
         .unwrap();
         let e = resolve_users(&mut svc, || Ok(passwd.to_owned())).unwrap_err();
-        assert!(e.contains("`nope`"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "entry `x` trusts user `nope`, which /etc/passwd does not know"
+        );
         assert_eq!(svc.processes[0].user, ["26", "7"]);
     }
 }

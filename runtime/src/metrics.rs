@@ -384,6 +384,37 @@ pub fn merge(expositions: &[String]) -> String {
     out
 }
 
+/// Why the metrics file is refused (at start) or not written (logged).
+#[derive(Debug)]
+pub enum MetricsError {
+    /// The path as given; shown unescaped, as it always was.
+    NotAbsolute(String),
+    /// A name node_exporter's textfile collector would not read.
+    NotProm(String),
+    /// Its directory failed the trust rules.
+    Dir(crate::dirs::DirError),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for MetricsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricsError::NotAbsolute(path) => {
+                write!(f, "--metrics-file {path}: not an absolute path to a file")
+            }
+            MetricsError::NotProm(path) => write!(
+                f,
+                "--metrics-file {}: the file name must end in .prom (node_exporter's textfile collector reads only those)",
+                psctl::escape::for_display(path)
+            ),
+            MetricsError::Dir(e) => write!(f, "metrics directory refused: {e}"),
+            MetricsError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for MetricsError {}
+
 /// The file `--metrics-file` names, rewritten atomically (temporary file in the same
 /// directory, rename) through a handle on its directory, which must pass the trust rules like
 /// the dump's (spec 6). Mode 0644: node_exporter runs as its own user. No fsync: pcheck
@@ -398,20 +429,17 @@ pub struct MetricsFile {
 impl MetricsFile {
     /// Checks the path (absolute, a `*.prom` name that node_exporter will read) and its
     /// directory.
-    pub fn open(path: &str) -> Result<MetricsFile, String> {
+    pub fn open(path: &str) -> Result<MetricsFile, MetricsError> {
         let p = Path::new(path);
         let name = p
             .file_name()
             .and_then(|n| n.to_str())
             .filter(|_| p.is_absolute())
-            .ok_or_else(|| format!("--metrics-file {path}: not an absolute path to a file"))?;
+            .ok_or_else(|| MetricsError::NotAbsolute(path.to_owned()))?;
         // pcheck runs as root: it replaces only files named as node_exporter reads them, so
         // a slip of the operator's cannot overwrite a pfile, a script or the dump.
         if name.len() <= ".prom".len() || !name.ends_with(".prom") {
-            return Err(format!(
-                "--metrics-file {}: the file name must end in .prom (node_exporter's textfile collector reads only those)",
-                psctl::escape::for_display(path)
-            ));
+            return Err(MetricsError::NotProm(path.to_owned()));
         }
         let mut f = MetricsFile {
             path: p.to_owned(),
@@ -427,12 +455,12 @@ impl MetricsFile {
         &self.path
     }
 
-    fn dir(&mut self) -> Result<&OwnedFd, String> {
+    fn dir(&mut self) -> Result<&OwnedFd, MetricsError> {
         if self.dir.is_none() {
             let parent = self.path.parent().unwrap_or(Path::new("/"));
             let me = rustix::process::geteuid().as_raw();
-            let o = crate::dirs::open_private(parent, me, 0o755, false)
-                .map_err(|e| format!("metrics directory refused: {e}"))?;
+            let o =
+                crate::dirs::open_private(parent, me, 0o755, false).map_err(MetricsError::Dir)?;
             self.dir = Some(o.fd);
         }
         Ok(self.dir.as_ref().expect("just opened"))
@@ -456,7 +484,7 @@ impl MetricsFile {
         }
     }
 
-    fn try_write(&mut self, text: &str) -> Result<(), String> {
+    fn try_write(&mut self, text: &str) -> Result<(), MetricsError> {
         // Not `*.prom`: the textfile collector never reads a half-written file.
         let tmp = format!(".{}.tmp-{}", self.name, std::process::id());
         let name = self.name.clone();
@@ -468,12 +496,12 @@ impl MetricsFile {
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o644),
         )
-        .map_err(|e| std::io::Error::from(e).to_string())?;
+        .map_err(|e| MetricsError::Io(e.into()))?;
         let done = fchmod(&fd, Mode::from_raw_mode(0o644))
             .map_err(std::io::Error::from)
             .and_then(|()| std::fs::File::from(fd).write_all(text.as_bytes()))
             .and_then(|()| renameat(dir, tmp.as_str(), dir, name.as_str()).map_err(Into::into))
-            .map_err(|e| e.to_string());
+            .map_err(MetricsError::Io);
         if done.is_err() {
             let _ = unlinkat(dir, tmp.as_str(), AtFlags::empty());
         }
@@ -484,6 +512,15 @@ impl MetricsFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_that_is_not_absolute_is_refused_unescaped_as_before() {
+        let e = MetricsFile::open("pcheck.prom").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "--metrics-file pcheck.prom: not an absolute path to a file"
+        );
+    }
 
     #[test]
     fn labels_escaped_for_the_format_and_the_terminal() {

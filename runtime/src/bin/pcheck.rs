@@ -13,21 +13,40 @@ use psctl_runtime::{config, limits, signals};
 // The command line, its `--help` and usage text come from the table pcheck(1) is made from.
 use psctl::runtime_cli::{pcheck as opt, PCHECK};
 
-/// pcheck's exit statuses: those of a run (`daemon::Exit`), and 2 when it refuses to start.
-const REFUSED: u8 = 2;
+/// pcheck's exit statuses: those of a run (`daemon::Exit`), and one when it refuses to start.
+/// The only place they are numbers.
+enum Status {
+    /// Shut down, or `--help`/`--version` printed.
+    Done,
+    /// Ended to fail the service over.
+    Failover,
+    Refused,
+}
 
-fn status(e: Exit) -> ExitCode {
-    ExitCode::from(match e {
-        Exit::Shutdown => 0,
-        Exit::Failover => 1,
-    })
+impl From<Exit> for Status {
+    fn from(e: Exit) -> Status {
+        match e {
+            Exit::Shutdown => Status::Done,
+            Exit::Failover => Status::Failover,
+        }
+    }
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        ExitCode::from(match s {
+            Status::Done => 0,
+            Status::Failover => 1,
+            Status::Refused => 2,
+        })
+    }
 }
 
 /// Says why pcheck does not start. Nothing it prints may end it (a closed stderr is not a
 /// reason to panic): failed writes are dropped.
 fn fail(msg: &str) -> ExitCode {
     let _ = try_stderr(&escape_lines(&format!("pcheck: {msg}")));
-    ExitCode::from(REFUSED)
+    Status::Refused.into()
 }
 
 fn main() -> ExitCode {
@@ -58,10 +77,10 @@ fn main() -> ExitCode {
             }
         } else if opt::HELP.is(&a) {
             let _ = try_stdout(&PCHECK.help());
-            return ExitCode::SUCCESS;
+            return Status::Done.into();
         } else if opt::VERSION.is(&a) {
             let _ = try_stdout(&format!("pcheck {}\n", env!("PSCTL_VERSION")));
-            return ExitCode::SUCCESS;
+            return Status::Done.into();
         } else {
             return fail(&format!("unexpected argument `{a}`\n{}", PCHECK.usage()));
         }
@@ -71,8 +90,8 @@ fn main() -> ExitCode {
     };
     let loaded = match config::load(&pfile) {
         Ok(l) => l,
-        Err(diags) => {
-            let _ = try_stderr(&escape_lines(&diags));
+        Err(e) => {
+            let _ = try_stderr(&escape_lines(&e.to_string()));
             return fail(&format!("{pfile} is not a valid pfile; not started\n"));
         }
     };
@@ -126,5 +145,5 @@ fn main() -> ExitCode {
         budget,
         metrics,
     });
-    status(daemon.run())
+    Status::from(daemon.run()).into()
 }

@@ -15,6 +15,7 @@ use crate::{clock, config, limits, syslog};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadError {
     /// The pfile has errors: its rendered diagnostics (or the I/O error).
+    /// The load error, rendered.
     Invalid(String),
     KeyChanged {
         from: u32,
@@ -83,12 +84,12 @@ impl Daemon {
     /// searched again. A pfile with errors, or a new IPCKEY, is refused and nothing changes.
     pub(super) fn reload(&mut self) -> Result<String, ReloadError> {
         self.reload_asked();
-        let loaded = config::load(&self.pfile).map_err(|diags| {
+        let loaded = config::load(&self.pfile).map_err(|e| {
             self.log.log(
                 syslog::ERR,
                 &format!("Reload refused: pfile={} has errors", self.pfile),
             );
-            ReloadError::Invalid(diags)
+            ReloadError::Invalid(e.to_string())
         })?;
         let svc = loaded.service;
         if svc.ipckey != self.svc.ipckey {

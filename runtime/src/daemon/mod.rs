@@ -37,9 +37,9 @@ const SPAWN_RETRY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// `shutdown` (padmin, SIGTERM, SIGINT, or the `shutdown` retry over action).
-    Shutdown = 0,
+    Shutdown,
     /// The `exit` retry over action (or the event loop failed): fail the service over.
-    Failover = 1,
+    Failover,
 }
 
 pub struct Daemon {
