@@ -82,6 +82,7 @@ fn main() -> ExitCode {
             let _ = try_stdout(&format!("pcheck {}\n", env!("PSCTL_VERSION")));
             return Status::Done.into();
         } else {
+            let a = psctl::escape::for_display(&a);
             return fail(&format!("unexpected argument `{a}`\n{}", PCHECK.usage()));
         }
     }
@@ -92,7 +93,17 @@ fn main() -> ExitCode {
         Ok(l) => l,
         Err(e) => {
             let _ = try_stderr(&escape_lines(&e.to_string()));
-            return fail(&format!("{pfile} is not a valid pfile; not started\n"));
+            // The last line says which kind of failure the lines above detail.
+            let shown = psctl::escape::for_display(&pfile);
+            let what = match e {
+                config::LoadError::Invalid(_) => "is not a valid pfile",
+                config::LoadError::Unreadable { .. } | config::LoadError::TooLarge { .. } => {
+                    "could not be read"
+                }
+                config::LoadError::Untrusted { .. } => "was refused",
+                config::LoadError::Users { .. } => "names a user this host does not know",
+            };
+            return fail(&format!("{shown} {what}; not started\n"));
         }
     };
     let _ = try_stderr(&escape_lines(&loaded.warnings));

@@ -173,3 +173,17 @@ fn padmin_takes_f_and_c_in_either_order() {
     let s = env.padmin(&["-c", "shutdown", "-f", &pfile]);
     assert_eq!(s.status.code(), Some(0), "{s:?}");
 }
+
+/// An argument cannot forge a line or reach the terminal raw: pcheck shows it escaped, as padmin
+/// does (a newline in it used to start a line of its own).
+#[test]
+fn pcheck_shows_an_unexpected_argument_escaped() {
+    let o = run(PCHECK, &["\x1b[2J\nfake"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_text(
+        &String::from_utf8(o.stderr).unwrap(),
+        "pcheck: unexpected argument `\\x1b[2J\\nfake`\n\
+         usage: pcheck -f PFILE [--restart-timeout SECONDS] [--metrics-file PATH]\n",
+    );
+}

@@ -148,7 +148,7 @@ fn bad_pfile_is_refused_at_start_with_diagnostics() {
     assert_text(
         &env.norm(&stderr(&o), &[]),
         "error: cannot read [DIR]/nope: No such file or directory (os error 2)\n\
-         pcheck: [DIR]/nope is not a valid pfile; not started\n",
+         pcheck: [DIR]/nope could not be read; not started\n",
     );
     let o = env.pcheck_run(&[]);
     assert_eq!(o.status.code(), Some(2));

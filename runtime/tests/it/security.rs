@@ -267,7 +267,7 @@ fn a_pfile_others_could_write_is_refused_at_start_and_reload() {
         &env.norm(&stderr(&out), &[]),
         "error: refusing the pfile [DIR]/conf/pfile_t: [DIR]/conf is writable by group or others (mode 0777)\n  \
          = help: pcheck reads only a pfile that root or its own user owns and nobody else can write, in directories likewise\n\
-         pcheck: [DIR]/conf/pfile_t is not a valid pfile; not started\n",
+         pcheck: [DIR]/conf/pfile_t was refused; not started\n",
     );
     // A good pfile at start; then it becomes writable by others and a reload is refused.
     mode(sub.to_str().unwrap(), 0o755);
@@ -485,7 +485,7 @@ fn an_unknown_trusted_user_refuses_the_pfile() {
         &env.norm(&stderr(&out), &[]),
         &format!(
             "error: [DIR]/pfile_t: entry `{}` trusts user `no-such-user-x`, which /etc/passwd does not know\n\
-             pcheck: [DIR]/pfile_t is not a valid pfile; not started\n",
+             pcheck: [DIR]/pfile_t names a user this host does not know; not started\n",
             env.name("d")
         ),
     );
