@@ -244,6 +244,68 @@ fn a_symlink_swapped_by_nobody_never_runs_nobodys_code_as_root() {
 }
 
 #[test]
+fn a_health_check_link_swapped_by_nobody_never_runs_nobodys_code_as_root() {
+    // The same race against the health check of spec 7, which pcheck runs as root every
+    // interval: the check goes through the restart path's trust walk and runs the checked
+    // descriptor, so nobody's flips never reach an exec.
+    if !needs_root("a_health_check_link_swapped_by_nobody_never_runs_nobodys_code_as_root") {
+        return;
+    }
+    let env = Env::new("hcswap");
+    let name = env.name("d");
+    let good = env.script("alive.sh", "exit 0");
+    let dir = env.path("nobody");
+    nobody_dir(&dir);
+    let evil = dir.join("evil.sh");
+    let pwned = dir.join("pwned");
+    std::fs::write(&evil, format!("#!/bin/sh\nid -u >> {}\n", pwned.display())).unwrap();
+    std::os::unix::fs::chown(&evil, Some(NOBODY), Some(NOBODY)).unwrap();
+    mode(evil.to_str().unwrap(), 0o755);
+    let link = dir.join("check.sh");
+    std::os::unix::fs::symlink(&good, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
+    let swap = format!(
+        "while (1) {{ symlink('{evil}', '{link}.n'); rename('{link}.n', '{link}'); symlink('{good}', '{link}.n'); rename('{link}.n', '{link}') }} # {tag}",
+        evil = evil.display(),
+        link = link.display(),
+        tag = env.tag
+    );
+    let mut swapper = as_nobody(&["perl", "-e", &swap]).spawn().unwrap();
+    let pfile = env.pfile(
+        "pfile_t",
+        key(11),
+        1,
+        &[format!(
+            "{name}:-:0:3:continue:health_exec={}:health_interval=1:health_failures=3:stop_timeout=1",
+            link.display()
+        )],
+    );
+    let pid = env.start_daemon(&name);
+    let pcpid = env.pcheck_pid(env.pcheck(&["-f", &pfile]));
+    env.wait_log(&format!("({name} ,pid={pid}) Up"));
+    env.wait_log(&format!("Process [{name}, pid={pid}] Stall"));
+    let _ = swapper.kill();
+    let _ = swapper.wait();
+    let ran_as = std::fs::read_to_string(&pwned).unwrap_or_default();
+    assert!(ran_as.is_empty(), "nobody's check ran as uid(s) {ran_as}");
+    let refusals: Vec<String> = env
+        .norm_log(&[pid])
+        .into_iter()
+        .filter(|l| l.contains(&format!("Health check of ({name}, pid=")))
+        .collect();
+    assert_lines(
+        &refusals,
+        &(1..=3)
+            .map(|k| {
+                format!(
+                    "pcheck[{pcpid}]: Health check of ({name}, pid=[PID]) failed ({k} of 3): [DIR]/nobody/check.sh is reached through [DIR]/nobody, owned by uid 65534, neither root nor the caller"
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+}
+
+#[test]
 fn a_pfile_others_could_write_is_refused_at_start_and_reload() {
     // Finding 3, the pfile: refused before it is read, at start (exit 2) and at reload (the
     // running configuration stays).
