@@ -244,7 +244,7 @@ pub struct GroupDesc {
 }
 
 /// A user: a name or a numeric uid.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum UserRef {
     Uid(#[schemars(range(max = 4_294_967_294u32))] u32),
@@ -268,7 +268,7 @@ impl UserRef {
 }
 
 /// An IPCKEY: integer or `"0x..."` string.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum IpcKey {
     Number(#[schemars(range(min = 1, max = 0x7fff_ffff))] u64),
@@ -276,7 +276,7 @@ pub enum IpcKey {
 }
 
 /// A duration: whole seconds, or a string with a unit (`90s`, `10m`, `12h`, `1d`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum DurationValue {
     Seconds(u64),
@@ -284,7 +284,7 @@ pub enum DurationValue {
 }
 
 /// How a dead process is brought back.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RestartDesc {
     /// Report only (the pfile's `-`).
@@ -334,6 +334,89 @@ pub enum ActionDesc {
     Continue,
     Exit,
     Shutdown,
+}
+
+// The four `untagged` enums above are read by hand: serde's untagged reading buffers the
+// value, tries each variant on it and formats an error for every miss, which was a tenth of
+// checking a valid file. These accept exactly what the variants, tried in order, would.
+
+/// Reads a value that is a whole number or a string.
+struct NumberOrString<T> {
+    expecting: &'static str,
+    number: fn(u64) -> Option<T>,
+    text: fn(String) -> T,
+}
+
+impl<'de, T> serde::de::Visitor<'de> for NumberOrString<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
+        (self.number)(n).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
+        match u64::try_from(n) {
+            Ok(n) => self.visit_u64(n),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(n), &self)),
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+        Ok((self.text)(s.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<T, E> {
+        Ok((self.text)(s))
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrString {
+            expecting: "whole seconds or a duration string",
+            number: |n| Some(DurationValue::Seconds(n)),
+            text: DurationValue::Text,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for IpcKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrString {
+            expecting: "a number or a \"0x...\" string",
+            number: |n| Some(IpcKey::Number(n)),
+            text: IpcKey::Hex,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for UserRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrString {
+            expecting: "a user name or a numeric uid",
+            number: |n| u32::try_from(n).ok().map(UserRef::Uid),
+            text: UserRef::Name,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RestartDesc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let r = if v.as_str() == Some("none") {
+            Ok(RestartDesc::None(RestartNone::None))
+        } else if v.get("script").is_some() {
+            ScriptRestart::deserialize(&v).map(RestartDesc::Script)
+        } else {
+            CommandsRestart::deserialize(&v).map(RestartDesc::Commands)
+        };
+        r.map_err(D::Error::custom)
+    }
 }
 
 fn default_msg_check_interval() -> DurationValue {
@@ -421,7 +504,8 @@ pub fn to_service(
     // the value is (a group's fields share the descriptors of an entry's).
     let secs = |d: &DurationValue, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>| -> u64 {
         let (what, range) = (f.key_name(), f.range.clone().unwrap_or(0..=u64::MAX));
-        let span = spans.span(loc);
+        // Spans are looked up only for a diagnostic: valid files are the common case.
+        let span = || spans.span(loc);
         match duration_seconds(d) {
             Ok(n) => {
                 if !range.contains(&n) {
@@ -437,7 +521,7 @@ pub fn to_service(
                                 duration::human_range(&range)
                             ),
                         )
-                        .with_label(span, "out of range")
+                        .with_label(span(), "out of range")
                         .in_file(src),
                     );
                 }
@@ -449,7 +533,7 @@ pub fn to_service(
                         codes::INVALID_DURATION,
                         format!("{what} is not a valid duration: {why}"),
                     )
-                    .with_label(span, "invalid duration")
+                    .with_label(span(), "invalid duration")
                     .with_help(format!(
                         "write {}; {what} may be {}",
                         duration::FORMS,
@@ -463,6 +547,9 @@ pub fn to_service(
     };
     let count = |n: u64, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>| {
         let range = f.range.clone().unwrap_or(0..=u64::MAX);
+        if range.contains(&n) {
+            return;
+        }
         if let Some(d) = rules::check_range(n, range, f.key_name(), spans.span(loc), src) {
             diags.push(d);
         }

@@ -10,7 +10,8 @@ use crate::diagnostics::{codes, Diagnostic};
 use crate::model::{Loc, Restart, Service, SpanLookup};
 use crate::span::{SourceFile, Span};
 
-/// Checks a value against one of [`crate::model::limits`].
+/// Checks a value against one of [`crate::model::limits`]. The message is built only for a
+/// value out of range: every field of every valid file passes through here.
 pub fn check_range(
     value: u64,
     range: RangeInclusive<u64>,
@@ -18,14 +19,15 @@ pub fn check_range(
     span: Span,
     src: &Arc<SourceFile>,
 ) -> Option<Diagnostic> {
+    if range.contains(&value) {
+        return None;
+    }
     let limits = format!("between {} and {}", range.start(), range.end());
-    out_of_range(
-        value,
-        &range,
+    Some(out_of_range(
         format!("{what} must be {limits}, not {value}"),
         span,
         src,
-    )
+    ))
 }
 
 /// Checks a number of seconds against one of [`crate::model::limits`], saying the range in
@@ -37,23 +39,18 @@ pub fn check_seconds_range(
     span: Span,
     src: &Arc<SourceFile>,
 ) -> Option<Diagnostic> {
+    if range.contains(&value) {
+        return None;
+    }
     let limits = crate::duration::human_range(&range);
     let msg = format!("{what} must be {limits}, not {value} (seconds)");
-    out_of_range(value, &range, msg, span, src)
+    Some(out_of_range(msg, span, src))
 }
 
-fn out_of_range(
-    value: u64,
-    range: &RangeInclusive<u64>,
-    msg: String,
-    span: Span,
-    src: &Arc<SourceFile>,
-) -> Option<Diagnostic> {
-    (!range.contains(&value)).then(|| {
-        Diagnostic::error(codes::OUT_OF_RANGE, msg)
-            .with_label(span, "out of range")
-            .in_file(src)
-    })
+fn out_of_range(msg: String, span: Span, src: &Arc<SourceFile>) -> Diagnostic {
+    Diagnostic::error(codes::OUT_OF_RANGE, msg)
+        .with_label(span, "out of range")
+        .in_file(src)
 }
 
 /// Why a pname cannot be used, if it cannot.
