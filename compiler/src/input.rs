@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostics::{codes, Diagnostic};
-use crate::frontend::{self, SpanTable};
+use crate::frontend::{self, LazySpans, SpanTable};
 pub use crate::loaded::{Format, Input};
 use crate::pfile::{self, PfileSpans};
 use crate::rules;
@@ -80,7 +80,7 @@ pub fn looks_like_input(path: &Path) -> bool {
     if !wanted(path) {
         return false;
     }
-    let Ok(bytes) = std::fs::File::open(path).and_then(read_limited) else {
+    let Ok(bytes) = std::fs::File::open(path).and_then(read_file_limited) else {
         return true; // let the load report why it cannot be read
     };
     let text = String::from_utf8_lossy(&bytes);
@@ -144,16 +144,35 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
             found.push(p.clone());
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    found.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    // One argument cannot reach a file twice (walks do not follow links). Otherwise a file is
+    // known by its device and inode: one stat, where canonicalizing reads every component.
+    if paths.len() > 1 {
+        use std::os::unix::fs::MetadataExt;
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|p| match std::fs::metadata(p) {
+            Ok(m) => seen.insert((m.dev(), m.ino())),
+            Err(_) => true,
+        });
+    }
     Ok(found)
 }
 
 /// Reads at most [`MAX_INPUT_BYTES`] (+1 to detect more).
 fn read_limited(r: impl Read) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    read_limited_sized(r, 0)
+}
+
+/// [`read_limited`] into a buffer sized for `hint` bytes (a file's length): one allocation and
+/// one read for a regular file, not a buffer grown from nothing.
+fn read_limited_sized(r: impl Read, hint: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(hint.min(MAX_INPUT_BYTES) as usize + 1);
     r.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+fn read_file_limited(f: std::fs::File) -> std::io::Result<Vec<u8>> {
+    let hint = f.metadata().map_or(0, |m| m.len());
+    read_limited_sized(f, hint)
 }
 
 fn failed(name: &str, format: Format, d: Diagnostic) -> Input {
@@ -172,7 +191,7 @@ fn failed(name: &str, format: Format, d: Diagnostic) -> Input {
 pub fn load_file(path: &Path) -> Input {
     let name = path.display().to_string();
     let format = Format::from_path(path);
-    match std::fs::File::open(path).and_then(read_limited) {
+    match std::fs::File::open(path).and_then(read_file_limited) {
         Ok(bytes) => load_owned(&name, bytes, format),
         Err(e) => failed(&name, format, io_error(path, e)),
     }
@@ -236,15 +255,29 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
             diagnostics: p.diagnostics,
         };
     }
-    let doc = match format {
-        Format::Yaml => frontend::yaml::parse(&source),
-        Format::Toml => frontend::toml::parse(&source),
-        _ => frontend::json::parse(&source),
+    // A YAML file that reads cleanly is read without spans; they are read when first asked.
+    let quick = match format {
+        Format::Yaml => frontend::yaml::value_only(&source),
+        _ => None,
     };
-    let mut diagnostics = doc.diagnostics;
+    let (value, spans, mut diagnostics) = match quick {
+        Some(v) => (
+            Some(v),
+            LazySpans::later(source.clone(), frontend::yaml::spans_of),
+            Vec::new(),
+        ),
+        None => {
+            let doc = match format {
+                Format::Yaml => frontend::yaml::parse(&source),
+                Format::Toml => frontend::toml::parse(&source),
+                _ => frontend::json::parse(&source),
+            };
+            (doc.value, LazySpans::ready(doc.spans), doc.diagnostics)
+        }
+    };
     let mut service = None;
-    if let Some(value) = &doc.value {
-        let outcome = frontend::check_document(value, &doc.spans, &source);
+    if let Some(value) = &value {
+        let outcome = frontend::check_document(value, &spans, &source);
         diagnostics.extend(outcome.diagnostics);
         if !diagnostics.iter().any(Diagnostic::is_error) {
             service = outcome.service;
@@ -255,7 +288,7 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
         format,
         source,
         service,
-        spans: Box::new(doc.spans),
+        spans: Box::new(spans),
         diagnostics,
     }
 }

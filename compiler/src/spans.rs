@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, OnceLock};
 
-use crate::span::Span;
+use crate::span::{SourceFile, Span};
 
 /// Where every key and value of a document stands, as a tree of nodes found by JSON pointer
 /// (`/processes/0/name`). A node stores its key once, never its full pointer: a long key
@@ -195,6 +196,43 @@ impl SpanTable {
         self.nearest(pointer)
             .map(|(n, _)| unpack(n.key.unwrap_or(n.value)))
             .unwrap_or_default()
+    }
+}
+
+/// A [`SpanTable`] built when first asked for. Spans serve diagnostics only, and most files
+/// have none: a valid YAML file is read once without recording spans, and read again for them
+/// only if a rule (or a cross-file check, or planning the output) has something to say.
+pub struct LazySpans {
+    table: OnceLock<SpanTable>,
+    later: Option<(Arc<SourceFile>, SpanReader)>,
+}
+
+/// Reads the span table of a source (a front-end's spans-only pass).
+pub type SpanReader = fn(&Arc<SourceFile>) -> SpanTable;
+
+impl LazySpans {
+    /// A table already built.
+    pub fn ready(table: SpanTable) -> LazySpans {
+        LazySpans {
+            table: OnceLock::from(table),
+            later: None,
+        }
+    }
+
+    /// A table `read` builds from `src` when first needed.
+    pub fn later(src: Arc<SourceFile>, read: SpanReader) -> LazySpans {
+        LazySpans {
+            table: OnceLock::new(),
+            later: Some((src, read)),
+        }
+    }
+
+    /// The table, built now if it was not.
+    pub fn get(&self) -> &SpanTable {
+        self.table.get_or_init(|| match &self.later {
+            Some((src, read)) => read(src),
+            None => SpanTable::default(),
+        })
     }
 }
 

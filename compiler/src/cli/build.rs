@@ -101,16 +101,22 @@ pub(crate) fn compile(paths: &[PathBuf]) -> Compiled {
 
 /// The plan inputs for the loaded inputs that are valid on their own; `comments` carries a
 /// pfile's comments into its output (which costs a second parse, so `check` goes without).
-fn plan_inputs(loaded: &[Input], comments: bool) -> Vec<PlanInput<'_>> {
+/// `render`: the inputs will be printed, so their headers and comments are wanted (finding a
+/// header's name canonicalizes the path and looks for `.git`; `check` needs neither).
+fn plan_inputs(loaded: &[Input], render: bool) -> Vec<PlanInput<'_>> {
     loaded
         .iter()
         .filter(|l| !l.has_errors())
         .filter_map(|l| {
             Some(PlanInput {
                 source_name: display_name(Path::new(&l.path)),
-                header_name: crate::emit::header_name(Path::new(&l.path)),
+                header_name: if render {
+                    crate::emit::header_name(Path::new(&l.path))
+                } else {
+                    String::new()
+                },
                 service: l.service.as_ref()?,
-                comments: if comments {
+                comments: if render {
                     pfile_comments(l)
                 } else {
                     Comments::default()

@@ -37,6 +37,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
+    crate::schema::prepare();
     let default = args.paths.is_empty();
     let paths = args.paths;
     if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {

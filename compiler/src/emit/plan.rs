@@ -95,12 +95,21 @@ fn outputs_of(svc: &Service) -> Vec<(Loc, String, Option<usize>)> {
 pub fn problems(inputs: &[PlanInput<'_>]) -> Vec<Diagnostic> {
     let mut order: Vec<&PlanInput<'_>> = inputs.iter().collect();
     order.sort_by(|a, b| a.source_name.cmp(&b.source_name));
+    // What each service produces and what it cannot hold does not depend on the others: found
+    // on all cores (a repository of hundreds of services), then merged in order.
+    let services: Vec<&Service> = order.iter().map(|i| i.service).collect();
+    let found = crate::par::par_map(&services, |svc| {
+        (
+            name_problem(&svc.name),
+            pfile::unrepresentable(svc),
+            outputs_of(svc),
+        )
+    });
     let mut diags = Vec::new();
     let mut owners: BTreeMap<String, &str> = BTreeMap::new();
-    for input in order {
-        let svc = input.service;
+    for (input, (name_why, unrepresentable, outputs)) in order.into_iter().zip(found) {
         let mut ok = true;
-        if let Some(why) = name_problem(&svc.name) {
+        if let Some(why) = name_why {
             diags.push(diag(
                 input,
                 codes::INVALID_NAME,
@@ -110,7 +119,7 @@ pub fn problems(inputs: &[PlanInput<'_>]) -> Vec<Diagnostic> {
             ));
             ok = false;
         }
-        for (loc, why) in pfile::unrepresentable(svc) {
+        for (loc, why) in unrepresentable {
             diags.push(diag(
                 input,
                 codes::EMIT_UNREPRESENTABLE,
@@ -123,7 +132,7 @@ pub fn problems(inputs: &[PlanInput<'_>]) -> Vec<Diagnostic> {
         if !ok {
             continue;
         }
-        for (loc, name, _) in outputs_of(svc) {
+        for (loc, name, _) in outputs {
             if let Some(first) = owners.get(&name) {
                 let msg = format!(
                     "`{name}` would be generated from both `{first}` and `{}`",

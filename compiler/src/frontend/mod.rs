@@ -16,7 +16,7 @@ use crate::diagnostics::{codes, Diagnostic};
 use crate::model::{Loc, Service, SpanLookup};
 use crate::schema;
 use crate::span::{SourceFile, Span};
-pub use crate::spans::{escape_segment, NodeId, SpanTable};
+pub use crate::spans::{escape_segment, LazySpans, NodeId, SpanTable};
 
 /// Documents nest at most this deep; deeper input is rejected before it can hurt.
 pub const MAX_DEPTH: usize = 64;
@@ -70,6 +70,16 @@ pub fn pointer(loc: Loc) -> String {
     }
 }
 
+impl SpanLookup for LazySpans {
+    fn span(&self, loc: Loc) -> Span {
+        self.get().span(loc)
+    }
+
+    fn key_span(&self, loc: Loc) -> Span {
+        SpanLookup::key_span(self.get(), loc)
+    }
+}
+
 impl SpanLookup for SpanTable {
     fn span(&self, loc: Loc) -> Span {
         let ptr = pointer(loc);
@@ -102,14 +112,14 @@ pub struct Document {
 }
 
 /// Validates a parsed document and lowers it into the model.
-pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Outcome {
+pub fn check_document(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Outcome {
     let mut diags = schema::validate(doc, spans, src);
     // JSON Schema counts 1000.0 as an integer, serde does not: no field takes a fraction, so
     // every float is reported here, where its place is known.
     let reported: std::collections::HashSet<Span> =
         diags.iter().filter_map(Diagnostic::primary_span).collect();
     for ptr in find_floats(doc) {
-        let span = spans.value_span(&ptr);
+        let span = spans.get().value_span(&ptr);
         if reported.contains(&span) {
             continue; // the schema already said what is wrong with this value
         }
@@ -152,7 +162,7 @@ pub fn check_document(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> 
             // reported rather than panicking.
             diags.push(
                 Diagnostic::error(codes::SCHEMA_INVALID, format!("invalid description: {e}"))
-                    .with_span(spans.value_span(""))
+                    .with_span(spans.get().value_span(""))
                     .in_file(src),
             );
             return Outcome {
@@ -244,9 +254,10 @@ mod tests {
             yaml::parse(&src)
         };
         let mut diags = doc.diagnostics;
-        let out = check_document(doc.value.as_ref().unwrap(), &doc.spans, &src);
+        let spans = LazySpans::ready(doc.spans);
+        let out = check_document(doc.value.as_ref().unwrap(), &spans, &src);
         diags.extend(out.diagnostics);
-        (out.service, diags, doc.spans)
+        (out.service, diags, spans.get().clone())
     }
 
     const WEB: &str = include_str!("../../../examples/webstack.yaml");

@@ -48,6 +48,8 @@ struct Builder<'a> {
     /// `false`: record spans and find duplicate keys and depth only, building no value (the
     /// JSON front-end, where serde_json builds the value).
     build: bool,
+    /// `false`: build the value only, and give up at the first problem ([`value_only`]).
+    record: bool,
     anchors: HashMap<usize, (Value, usize)>,
     alias_budget: usize,
     diags: Vec<Diagnostic>,
@@ -64,18 +66,22 @@ pub fn spans_only(src: &Arc<SourceFile>) -> Document {
     read(src, false)
 }
 
+/// The value of a YAML document that reads without any problem, recording no spans (valid
+/// files are the common case, and spans serve only diagnostics); `None` when there is
+/// anything to report, which [`parse`] then reports with its spans.
+pub fn value_only(src: &Arc<SourceFile>) -> Option<Value> {
+    let mut b = Builder::new(src, true, false);
+    let ok = b.run(src.text()).is_ok();
+    (ok && b.diags.is_empty()).then_some(b.root).flatten()
+}
+
+/// The span table of a YAML document (what [`value_only`] did not record).
+pub fn spans_of(src: &Arc<SourceFile>) -> SpanTable {
+    read(src, true).spans
+}
+
 fn read(src: &Arc<SourceFile>, build: bool) -> Document {
-    let mut b = Builder {
-        src,
-        ci: CharIndex::new(src.text()),
-        stack: Vec::new(),
-        root: None,
-        spans: SpanTable::default(),
-        build,
-        anchors: HashMap::new(),
-        alias_budget: MAX_ALIAS_NODES,
-        diags: Vec::new(),
-    };
+    let mut b = Builder::new(src, build, true);
     let ok = b.run(src.text()).is_ok();
     if ok && b.root.is_none() {
         b.diags.push(
@@ -104,7 +110,22 @@ fn scalar_value(s: Scalar<'_>, raw: &str) -> Value {
     }
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    fn new(src: &'a Arc<SourceFile>, build: bool, record: bool) -> Builder<'a> {
+        Builder {
+            src,
+            ci: CharIndex::new(src.text()),
+            stack: Vec::new(),
+            root: None,
+            spans: SpanTable::default(),
+            build,
+            record,
+            anchors: HashMap::new(),
+            alias_budget: MAX_ALIAS_NODES,
+            diags: Vec::new(),
+        }
+    }
+
     fn span(&self, s: &YSpan) -> Span {
         Span::new(self.ci.byte(s.start.index()), self.ci.byte(s.end.index()))
     }
@@ -262,7 +283,9 @@ impl Builder<'_> {
                     let value = if self.build { value } else { Value::Null };
                     let end = span.end.max(start);
                     let span = Span::new(start, end);
-                    self.spans.set_value(node, span);
+                    if self.record {
+                        self.spans.set_value(node, span);
+                    }
                     self.complete(value, nodes, span, Some(node), anchor)?;
                 }
                 _ => {}
@@ -294,6 +317,9 @@ impl Builder<'_> {
     /// Records the node that starts now under its parent (a list or mapping gets its value
     /// span again when it ends).
     fn open_child(&mut self, span: Span) -> NodeId {
+        if !self.record {
+            return 0;
+        }
         match self.stack.last() {
             None => self.spans.root(span),
             Some(Frame::Seq { node, len, .. }) => self.spans.item(*node, *len, span),
@@ -353,6 +379,9 @@ impl Builder<'_> {
                     return Ok(());
                 };
                 let parent = *parent;
+                if !self.record && map.contains_key(&k) {
+                    return Err(()); // a repeated key: `parse` says where
+                }
                 // The table keeps the first node of each key: another node means a repeat
                 // (asked only when the mapping, where it is built, already has the key).
                 let first = if build && !map.contains_key(&k) {
@@ -380,5 +409,44 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quick read agrees with the full one: a value exactly when the full read reports
+    /// nothing, and then the same value (so that reading spans later changes no outcome).
+    #[test]
+    fn value_only_agrees_with_parse() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut seen = 0;
+        for dir in ["fuzz/corpus/yaml", "examples"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = e.unwrap().path();
+                if path.extension().is_none_or(|x| x != "yaml") {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                let src = SourceFile::new(path.display().to_string(), text);
+                let full = parse(&src);
+                match value_only(&src) {
+                    Some(v) => {
+                        assert!(full.diagnostics.is_empty(), "{path:?}");
+                        assert_eq!(full.value, Some(v), "{path:?}");
+                    }
+                    None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen > 30, "{seen} files");
+        // A repeated key and a document too deep are left to the full read.
+        for text in ["a: 1\na: 2\n", &"[".repeat(100)] {
+            let src = SourceFile::new("x.yaml", text.to_owned());
+            assert!(value_only(&src).is_none(), "{text}");
+            assert!(!parse(&src).diagnostics.is_empty(), "{text}");
+        }
     }
 }

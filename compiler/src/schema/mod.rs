@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::description::Description;
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::SourceFile;
-use crate::spans::SpanTable;
+use crate::spans::LazySpans;
 
 /// Where the schema is published, for files written outside a checkout of this repository
 /// (`psctl import` without `-o`): the file in the project's repository (the `repository` of
@@ -274,6 +274,14 @@ pub fn schema_text() -> String {
     text
 }
 
+/// Builds the validator on another thread, so that compiling the schema overlaps with finding
+/// and parsing the inputs (it costs a few milliseconds, paid before the first validation).
+pub fn prepare() {
+    std::thread::spawn(|| {
+        validator();
+    });
+}
+
 /// The validator, built once per process.
 fn validator() -> Option<&'static Validator> {
     static V: OnceLock<Option<Validator>> = OnceLock::new();
@@ -282,7 +290,7 @@ fn validator() -> Option<&'static Validator> {
 }
 
 /// Validates a document, returning every schema error as a diagnostic on its key or value.
-pub fn validate(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Vec<Diagnostic> {
+pub fn validate(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Vec<Diagnostic> {
     let Some(v) = validator() else {
         return vec![Diagnostic::error(
             codes::SCHEMA_INVALID,
@@ -293,6 +301,7 @@ pub fn validate(doc: &Value, spans: &SpanTable, src: &Arc<SourceFile>) -> Vec<Di
     if v.is_valid(doc) {
         return Vec::new();
     }
+    let spans = spans.get();
     let mut out = Vec::new();
     for err in v.iter_errors(doc) {
         if out.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
