@@ -422,7 +422,7 @@ mod tests {
     fn value_only_agrees_with_parse() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut seen = 0;
-        for dir in ["fuzz/corpus/yaml", "examples"] {
+        for dir in ["tests/corpus", "examples"] {
             for e in std::fs::read_dir(root.join(dir)).unwrap() {
                 let path = e.unwrap().path();
                 if path.extension().is_none_or(|x| x != "yaml") {
