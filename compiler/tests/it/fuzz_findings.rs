@@ -288,7 +288,10 @@ fn many_invalid_list_items_take_bounded_memory() {
         ("items.yaml", format!("processes:\n{}", "- 1\n".repeat(n))),
         (
             "users.yaml",
-            format!("{head}processes:\n- name: a\n  user:\n{}", "  - []\n".repeat(n)),
+            format!(
+                "{head}processes:\n- name: a\n  user:\n{}",
+                "  - []\n".repeat(n)
+            ),
         ),
         (
             "members.yaml",
