@@ -6,7 +6,9 @@
 //! its object's schema and checked item by item against `S` alone, and checking stops at
 //! [`MAX_ERRORS_PER_FILE`]. For a document under that limit the errors are the same as the
 //! whole schema's: `items` applies to each item independently of everything else, and the
-//! list's other keywords (`type`, `minItems`) stay with the object.
+//! list's other keywords (`type`, `minItems`) stay with the object. Past the limit, the
+//! report keeps an object's own errors first, then its lists' items in order (the whole
+//! schema's order interleaved them; the 1000 kept may differ, the report's form does not).
 
 use std::fmt::Write;
 use std::ops::ControlFlow;
