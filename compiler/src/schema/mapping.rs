@@ -128,19 +128,27 @@ impl Ctx<'_> {
     }
 }
 
+/// The diagnostics of one schema error at `ptr`, the JSON pointer of its value in the whole
+/// document (a list item is validated on its own: the error's own path starts at the item).
+/// At most `limit` of them: one error may name a million unknown keys.
 pub(super) fn map_error(
     err: &ValidationError<'_>,
+    ptr: &str,
     spans: &SpanTable,
     src: &Arc<SourceFile>,
+    limit: usize,
 ) -> Vec<Diagnostic> {
-    let ptr = err.instance_path().as_str();
     let c = Ctx { ptr, spans, src };
     let inst = err.instance();
     let field = field_name(ptr);
     let last = ptr.rsplit('/').next().unwrap_or("");
     let d = match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            return unexpected.iter().map(|k| c.unknown_key(k)).collect();
+            return unexpected
+                .iter()
+                .take(limit)
+                .map(|k| c.unknown_key(k))
+                .collect();
         }
         ValidationErrorKind::Required { property } => {
             c.required(property.as_str().unwrap_or_default())
@@ -202,7 +210,7 @@ pub(super) fn map_error(
         ValidationErrorKind::AnyOf { .. }
         | ValidationErrorKind::OneOfNotValid { .. }
         | ValidationErrorKind::OneOfMultipleValid { .. } => {
-            return alternatives(&c, last, inst, &field);
+            return alternatives(&c, last, inst, &field, limit);
         }
         ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
             // The field's own range (crate::fields); the schema's limit otherwise.
@@ -275,7 +283,13 @@ fn schema_limits(kind: &ValidationErrorKind) -> (u64, u64) {
 }
 
 /// Errors of fields with several accepted forms: ipckey, durations, restart.
-fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagnostic> {
+fn alternatives(
+    c: &Ctx<'_>,
+    last: &str,
+    inst: &Value,
+    field: &str,
+    limit: usize,
+) -> Vec<Diagnostic> {
     match last {
         "ipckey" => {
             let hex = inst.as_str().and_then(|s| {
@@ -304,7 +318,7 @@ fn alternatives(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Vec<Diagn
                 )
                 .with_help("for example `ipckey: 0x1f000501`")]
         }
-        "restart" => restart(c, inst, field),
+        "restart" => restart(c, inst, field, limit),
         "health" => vec![health(c, inst)],
         _ => vec![duration(c, last, inst, field)],
     }
@@ -369,13 +383,14 @@ fn duration(c: &Ctx<'_>, last: &str, inst: &Value, field: &str) -> Diagnostic {
     ))
 }
 
-fn restart(c: &Ctx<'_>, inst: &Value, field: &str) -> Vec<Diagnostic> {
+fn restart(c: &Ctx<'_>, inst: &Value, field: &str, limit: usize) -> Vec<Diagnostic> {
     let forms = "`none`, `{script: PATH}` or `{stop: CMD, start: CMD, wait: DURATION}`";
     match inst {
         Value::Object(m) => {
             let unknown: Vec<Diagnostic> = m
                 .keys()
                 .filter(|k| !RESTART_KEYS.contains(&k.as_str()))
+                .take(limit)
                 .map(|k| c.unknown_key(k))
                 .collect();
             if !unknown.is_empty() {

@@ -5,6 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 mod mapping;
+mod parts;
 
 pub use mapping::{brief_str, field_name};
 
@@ -289,29 +290,38 @@ fn validator() -> Option<&'static Validator> {
         .as_ref()
 }
 
-/// Validates a document, returning every schema error as a diagnostic on its key or value.
+/// The validator in parts (see [`parts`]), built when the first invalid document comes.
+fn parts() -> Option<&'static parts::Part> {
+    static P: OnceLock<Option<parts::Part>> = OnceLock::new();
+    P.get_or_init(|| parts::Part::of(&schema())).as_ref()
+}
+
+/// Validates a document, returning every schema error as a diagnostic on its key or value,
+/// up to [`crate::diagnostics::MAX_ERRORS_PER_FILE`] of them.
 pub fn validate(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Vec<Diagnostic> {
-    let Some(v) = validator() else {
-        return vec![Diagnostic::error(
+    let internal = || {
+        vec![Diagnostic::error(
             codes::SCHEMA_INVALID,
             "internal error: the built-in schema did not compile",
-        )];
+        )]
+    };
+    let Some(v) = validator() else {
+        return internal();
     };
     // Most documents are valid: the boolean check stops at nothing and collects no errors.
     if v.is_valid(doc) {
         return Vec::new();
     }
-    let spans = spans.get();
-    let mut out = Vec::new();
-    for err in v.iter_errors(doc) {
-        if out.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
-            let at = spans.value_span(err.instance_path().as_str());
-            out.push(crate::diagnostics::too_many(at, src));
-            break;
-        }
-        out.extend(mapping::map_error(&err, spans, src));
-    }
-    out
+    let Some(parts) = parts() else {
+        return internal();
+    };
+    let mut report = parts::Report {
+        out: Vec::new(),
+        spans: spans.get(),
+        src,
+    };
+    let _ = parts.check(doc, &mut String::new(), &mut report);
+    report.out
 }
 
 #[cfg(test)]

@@ -271,3 +271,56 @@ fn a_file_full_of_errors_stops_at_the_limit() {
         eprintln!("{name}: {} bytes, {peak} bytes at peak", text.len());
     }
 }
+
+/// An invalid document costs what its report holds, not an error per invalid list item: the
+/// schema validator collected all of them before the first was reported (3.5 M items, 14 MB of
+/// YAML, peaked at 112x the input in bench/bounds.sh). The same for a list inside an item
+/// (a process's `user`, a group's `members`). The bound is twice the target of 20x.
+#[test]
+fn many_invalid_list_items_take_bounded_memory() {
+    if !alone("many_invalid_list_items_take_bounded_memory") {
+        return;
+    }
+    let _g = serial();
+    let n = 500_000;
+    let head = "name: a\nipckey: 1\n";
+    for (name, text) in [
+        ("items.yaml", format!("processes:\n{}", "- 1\n".repeat(n))),
+        (
+            "users.yaml",
+            format!(
+                "{head}processes:\n- name: a\n  user:\n{}",
+                "  - []\n".repeat(n)
+            ),
+        ),
+        (
+            "members.yaml",
+            format!(
+                "{head}processes:\n- name: a\ngroups:\n- name: g\n  members:\n{}",
+                "  - 1\n".repeat(n)
+            ),
+        ),
+    ] {
+        // The validator for an invalid document is built once per process, outside the
+        // measurement.
+        drop(load_bytes("warm.yaml", b"processes: [1]\n", Format::Yaml));
+        let (peak, _, input) = measure(|| load_bytes(name, text.as_bytes(), Format::Yaml));
+        let d = &input.diagnostics;
+        assert_eq!(
+            d.len(),
+            psctl::diagnostics::MAX_ERRORS_PER_FILE + 1,
+            "{name}"
+        );
+        assert_eq!(d.last().unwrap().code.id, "psctl::input::too_many_errors");
+        eprintln!(
+            "{name}: {} bytes, {peak} bytes at peak ({:.1}x)",
+            text.len(),
+            peak as f64 / text.len() as f64
+        );
+        assert!(
+            peak <= 40 * text.len(),
+            "{name}: {peak} bytes at peak for {} bytes",
+            text.len()
+        );
+    }
+}
