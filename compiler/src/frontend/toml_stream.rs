@@ -36,6 +36,8 @@ pub fn read(src: &Arc<SourceFile>) -> Option<(Value, SpanTable)> {
         tables: vec![Table::new(root, Kind::Defined, 0)],
         current: 0,
         section: 0,
+        lengths: long_lists(text),
+        arrays: 0,
     };
     r.document()?;
     let root = &r.tables[0];
@@ -105,6 +107,71 @@ fn finish(tables: &mut [Table], i: usize) -> Value {
     Value::Object(map)
 }
 
+/// Lists shorter than this grow as vectors do.
+const LONG_LIST: usize = 1024;
+
+/// The number (in the order their `[` comes) and length of each list of at least
+/// [`LONG_LIST`] items, the last first: one pass of the lexer, so that the reader allocates a
+/// long list once instead of doubling it (each doubling briefly holds both copies, and the
+/// allocator may keep the old one: a third more memory at the cap). Only a hint: on a document
+/// the reader gives up on, it may be wrong, and costs nothing more than untouched capacity.
+fn long_lists(text: &str) -> Vec<(usize, usize)> {
+    /// An open `[` (its number, commas, and whether an item follows the last comma) or `{`.
+    enum Open {
+        List(usize, usize, bool),
+        Table,
+    }
+    let mut found = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    let mut arrays = 0;
+    let mut after_equals = false;
+    for t in Source::new(text).lex() {
+        let kind = t.kind();
+        if matches!(
+            kind,
+            TokenKind::Whitespace | TokenKind::Comment | TokenKind::Newline
+        ) {
+            continue;
+        }
+        if let Some(Open::List(_, commas, item)) = open.last_mut() {
+            match kind {
+                TokenKind::Comma => (*commas, *item) = (*commas + 1, false),
+                TokenKind::RightSquareBracket => {}
+                _ => *item = true,
+            }
+        }
+        match kind {
+            // A value's `[`: after `=`, or inside a list. (`[` of a header is neither.)
+            TokenKind::LeftSquareBracket
+                if after_equals || matches!(open.last(), Some(Open::List(..))) =>
+            {
+                open.push(Open::List(arrays, 0, false));
+                arrays += 1;
+            }
+            TokenKind::RightSquareBracket => {
+                if let Some(Open::List(n, commas, item)) = open.last() {
+                    let len = commas + usize::from(*item);
+                    if len >= LONG_LIST {
+                        found.push((*n, len));
+                    }
+                    open.pop();
+                }
+            }
+            TokenKind::LeftCurlyBracket => open.push(Open::Table),
+            TokenKind::RightCurlyBracket => {
+                if matches!(open.last(), Some(Open::Table)) {
+                    open.pop();
+                }
+            }
+            _ => {}
+        }
+        after_equals = kind == TokenKind::Equals;
+    }
+    // Lists end inner first: order them by number, the last first for popping.
+    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    found
+}
+
 /// Notes whether a decoder found a problem (the reader then gives up).
 #[derive(Default)]
 struct Failed(bool);
@@ -131,6 +198,11 @@ struct Reader<'i> {
     current: usize,
     /// Counts headers, so that dotted keys extend only the tables of their own section.
     section: u32,
+    /// The lengths of the long lists, by their number in the order their `[` comes, for the
+    /// next `[` first (see [`long_lists`]).
+    lengths: Vec<(usize, usize)>,
+    /// Arrays begun so far.
+    arrays: usize,
 }
 
 impl<'i> Reader<'i> {
@@ -430,7 +502,19 @@ impl<'i> Reader<'i> {
 
     /// An array, its `[` read; the value and the end of its `]`.
     fn array(&mut self, node: NodeId, depth: usize) -> Option<(Value, usize)> {
+        let number = self.arrays;
+        self.arrays += 1;
         let mut items = Vec::new();
+        while let Some(&(at, len)) = self.lengths.last() {
+            if at > number {
+                break;
+            }
+            self.lengths.pop();
+            if at == number {
+                items.reserve_exact(len);
+                self.spans.reserve_items(node, len);
+            }
+        }
         loop {
             self.skip_blank()?;
             if self.peek_kind()? == TokenKind::RightSquareBracket {
@@ -617,6 +701,26 @@ mod tests {
         assert!(!agrees(&deep));
         let deep = format!("[{}]\n", vec!["a"; 70].join("."));
         assert!(!agrees(&deep));
+    }
+
+    #[test]
+    fn long_lists_are_found_in_order_with_their_lengths() {
+        let many = |n: usize| vec!["1"; n].join(", ");
+        let text = format!(
+            "[[h]]\na = [[1, 2], [{}], {{b = [{},]}}]\n[t]\nc = [\n{}, # x\n]\nd = [{}]\n",
+            many(2000),
+            many(1500),
+            many(1024),
+            many(1023)
+        );
+        assert_eq!(
+            long_lists(&text),
+            [(4, 1024), (3, 1500), (2, 2000), (0, 3)]
+                .into_iter()
+                .filter(|x| x.1 >= LONG_LIST)
+                .collect::<Vec<_>>()
+        );
+        assert!(agrees(&text));
     }
 
     /// Random documents from fragments: whatever the reader accepts, `toml` accepts alike.
