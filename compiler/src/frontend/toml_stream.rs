@@ -122,6 +122,10 @@ fn long_lists(text: &str) -> Vec<(usize, usize)> {
         Table,
     }
     let mut found = Vec::new();
+    // A list of n items has n - 1 commas: without that many, skip the pass.
+    if text.bytes().filter(|&b| b == b',').count() + 1 < LONG_LIST {
+        return found;
+    }
     let mut open: Vec<Open> = Vec::new();
     let mut arrays = 0;
     let mut after_equals = false;
@@ -166,6 +170,9 @@ fn long_lists(text: &str) -> Vec<(usize, usize)> {
             _ => {}
         }
         after_equals = kind == TokenKind::Equals;
+        if open.len() > DEPTH_LIMIT {
+            return Vec::new(); // the reader gives up there anyway
+        }
     }
     // Lists end inner first: order them by number, the last first for popping.
     found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
