@@ -175,7 +175,7 @@ fn long_lists(text: &str) -> Vec<(usize, usize)> {
         }
     }
     // Lists end inner first: order them by number, the last first for popping.
-    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    found.sort_unstable_by_key(|x| std::cmp::Reverse(x.0));
     found
 }
 
