@@ -118,6 +118,13 @@ impl SpanTable {
         Some((id, unpack(k)))
     }
 
+    /// Makes room for the `n` items of list `list` (a front-end that knows a long list's
+    /// length spares the copies of growing these vectors, which briefly double them).
+    pub fn reserve_items(&mut self, list: NodeId, n: usize) {
+        self.values.reserve(n);
+        self.items.entry(list).or_default().reserve_exact(n);
+    }
+
     /// Records item `index` of the list `parent` (items come in order: `index` is the
     /// number of items recorded so far, or the item is not reachable by pointer).
     pub fn item(&mut self, parent: NodeId, index: usize, value: Span) -> NodeId {

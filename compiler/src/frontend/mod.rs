@@ -5,6 +5,7 @@
 pub mod json;
 pub mod lenient;
 pub mod toml;
+pub mod toml_stream;
 pub mod yaml;
 
 use std::sync::Arc;

@@ -1,5 +1,7 @@
-//! TOML front-end on `toml`'s span-preserving `DeTable` (keys and values are `Spanned`).
-//! The toml parser guards its own recursion depth and rejects duplicate keys itself.
+//! TOML front-end: a clean file is read by [`super::toml_stream`] (value and spans with no
+//! tree in between); anything else by `toml`'s span-preserving `DeTable` (keys and values are
+//! `Spanned`), whose errors are the diagnostics. The toml parser guards its own recursion
+//! depth and rejects duplicate keys itself.
 
 use std::sync::Arc;
 
@@ -18,6 +20,18 @@ fn span_of<T>(s: &Spanned<T>) -> Span {
 
 /// Reads a TOML document into a value and its span table.
 pub fn parse(src: &Arc<SourceFile>) -> Document {
+    match super::toml_stream::read(src) {
+        Some((value, spans)) => Document {
+            value: Some(value),
+            spans,
+            diagnostics: Vec::new(),
+        },
+        None => parse_tree(src),
+    }
+}
+
+/// [`parse`] through `toml`'s `DeTable`, for what the streaming reader leaves to it.
+pub(super) fn parse_tree(src: &Arc<SourceFile>) -> Document {
     let mut spans = SpanTable::default();
     let table = match DeTable::parse(src.text()) {
         Ok(t) => t,
