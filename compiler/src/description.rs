@@ -591,6 +591,9 @@ pub fn to_service(
     );
     let mut processes = Vec::with_capacity(desc.processes.len());
     for (i, p) in desc.processes.iter().enumerate() {
+        if diags.len() > crate::diagnostics::MAX_ERRORS_PER_FILE {
+            break; // the report ends at the limit (below)
+        }
         let grace = secs(&p.grace, &fields::GRACE, Loc::Grace(i), &mut diags);
         count(
             p.retries.into(),
@@ -693,6 +696,7 @@ pub fn to_service(
             .into_iter()
             .filter(|d| d.code != codes::GROUP_NO_MEMBERS),
     );
+    crate::diagnostics::cap(&mut diags, src);
     let ok = !diags.iter().any(Diagnostic::is_error);
     (ok.then_some(svc), diags)
 }

@@ -175,6 +175,21 @@ pub fn too_many(span: Span, src: &Arc<SourceFile>) -> Diagnostic {
     .in_file(src)
 }
 
+/// Keeps the first [`MAX_ERRORS_PER_FILE`] diagnostics of a file and ends its report with
+/// [`too_many`] at the first one left out (for checks that run past the limit before they
+/// can stop, such as the semantic rules after a loop over the entries).
+pub fn cap(diags: &mut Vec<Diagnostic>, src: &Arc<SourceFile>) {
+    if diags.len() <= MAX_ERRORS_PER_FILE || diags.iter().any(|d| d.code == codes::TOO_MANY_ERRORS)
+    {
+        return;
+    }
+    let at = diags[MAX_ERRORS_PER_FILE]
+        .primary_span()
+        .unwrap_or_default();
+    diags.truncate(MAX_ERRORS_PER_FILE);
+    diags.push(too_many(at, src));
+}
+
 /// Whether `c` must not reach a terminal or a CI log as it is: control characters (ESC starts
 /// terminal sequences; CR and LF would start a line of their own, such as a forged GitHub
 /// `::error` command) and the characters that reorder or split what is shown (bidirectional

@@ -151,6 +151,7 @@ pub fn check_document(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> 
         let coverage = lenient::Coverage::new(&diags);
         let more: Vec<Diagnostic> = more.into_iter().filter(|d| !coverage.covers(d)).collect();
         diags.extend(more);
+        crate::diagnostics::cap(&mut diags, src);
         return Outcome {
             service: None,
             diagnostics: diags,

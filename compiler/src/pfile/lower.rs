@@ -299,6 +299,7 @@ impl Driver<'_> {
         }
         let rules = rules::check_service(&self.svc, &self.spans, src);
         self.r.diags.extend(rules);
+        crate::diagnostics::cap(&mut self.r.diags, src);
         let ok = !self.broken && !self.r.has_errors();
         (ok.then_some(self.svc), self.spans, self.r.diags)
     }

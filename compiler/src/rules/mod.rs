@@ -184,6 +184,11 @@ pub fn check_service(
     let mut seen: HashMap<&str, usize> = HashMap::new();
     out.extend(groups::check(svc, spans, src));
     for (i, p) in svc.processes.iter().enumerate() {
+        // Past the limit nobody reads more (a million copies of one name would give a
+        // diagnostic each); the caller ends the report (`diagnostics::cap`).
+        if out.len() > crate::diagnostics::MAX_ERRORS_PER_FILE {
+            break;
+        }
         if let Some(why) = pname_problem(&p.name) {
             out.push(
                 Diagnostic::error(codes::INVALID_PNAME, why)

@@ -348,3 +348,36 @@ fn many_invalid_list_items_take_bounded_memory() {
         );
     }
 }
+
+/// The semantic rules stop at the limit too: a valid-looking description repeating one
+/// process name a million times gave a `duplicate_pname` per copy (1.5 M copies, 15 MB of
+/// YAML: 3.2 GB and 29 s). So do the duration checks of `to_service`.
+#[test]
+fn semantic_problems_stop_at_the_limit() {
+    let n = 20_000;
+    for (name, body) in [
+        ("dup.yaml", "- name: a\n".repeat(n)),
+        (
+            "grace.yaml",
+            (0..n)
+                .map(|i| format!("- name: p{i}\n  grace: 9x\n"))
+                .collect(),
+        ),
+    ] {
+        let text = format!("name: a\nipckey: 1\nprocesses:\n{body}");
+        let input = load_bytes(name, text.as_bytes(), Format::Yaml);
+        let pfile = format!("IPCKEY 1\n{}", "a:-:1:1:continue\n".repeat(n));
+        let pfile = load_bytes("pfile_dup", pfile.as_bytes(), Format::Pfile);
+        assert_eq!(
+            pfile.diagnostics.len(),
+            psctl::diagnostics::MAX_ERRORS_PER_FILE + 1
+        );
+        let d = &input.diagnostics;
+        assert_eq!(
+            d.len(),
+            psctl::diagnostics::MAX_ERRORS_PER_FILE + 1,
+            "{name}"
+        );
+        assert_eq!(d.last().unwrap().code.id, "psctl::input::too_many_errors");
+    }
+}
