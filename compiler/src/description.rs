@@ -495,7 +495,7 @@ fn ipckey_value(k: &IpcKey) -> Option<u64> {
 /// Converts a schema-valid description into the model, checking what the schema cannot
 /// (duration strings, ranges of durations) and then the shared rules.
 pub fn to_service(
-    desc: &Description,
+    desc: Description,
     spans: &dyn SpanLookup,
     src: &Arc<SourceFile>,
 ) -> (Option<Service>, Vec<Diagnostic>) {
@@ -555,13 +555,13 @@ pub fn to_service(
         }
     };
     let small = |n: u64| n.min(u32::MAX.into()) as u32;
-    let restart = |r: &RestartDesc, loc: Loc, diags: &mut Vec<Diagnostic>| match r {
+    let restart = |r: RestartDesc, loc: Loc, diags: &mut Vec<Diagnostic>| match r {
         RestartDesc::None(_) => Restart::None,
-        RestartDesc::Script(s) => Restart::Script(s.script.clone()),
+        RestartDesc::Script(s) => Restart::Script(s.script),
         RestartDesc::Commands(c) => Restart::Commands {
-            stop: c.stop.clone(),
-            start: c.start.clone(),
             wait: small(secs(&c.wait, &fields::WAIT, loc, diags)),
+            stop: c.stop,
+            start: c.start,
         },
     };
     let action = |a: ActionDesc| match a {
@@ -590,7 +590,9 @@ pub fn to_service(
         &mut diags,
     );
     let mut processes = Vec::with_capacity(desc.processes.len());
-    for (i, p) in desc.processes.iter().enumerate() {
+    // The description is taken apart as it is converted: a file of a million small entries
+    // would otherwise hold both forms at once.
+    for (i, p) in desc.processes.into_iter().enumerate() {
         if diags.len() > crate::diagnostics::MAX_ERRORS_PER_FILE {
             break; // the report ends at the limit (below)
         }
@@ -635,8 +637,8 @@ pub fn to_service(
             })
         });
         processes.push(Process {
-            name: p.name.clone(),
-            restart: restart(&p.restart, Loc::RestartWait(i), &mut diags),
+            name: p.name,
+            restart: restart(p.restart, Loc::RestartWait(i), &mut diags),
             grace,
             retries: p.retries,
             on_retry_over: action(p.on_retry_over),
@@ -659,7 +661,7 @@ pub fn to_service(
         });
     }
     let mut groups = Vec::with_capacity(desc.groups.len());
-    for (g, group) in desc.groups.iter().enumerate() {
+    for (g, group) in desc.groups.into_iter().enumerate() {
         let grace = secs(&group.grace, &fields::GRACE, Loc::GroupGrace(g), &mut diags);
         count(
             group.retries.into(),
@@ -667,10 +669,10 @@ pub fn to_service(
             Loc::GroupRetries(g),
             &mut diags,
         );
-        members(group, g, &mut processes, spans, src, &mut diags);
+        members(&group, g, &mut processes, spans, src, &mut diags);
         groups.push(Group {
-            name: group.name.clone(),
-            restart: restart(&group.restart, Loc::GroupRestart(g), &mut diags),
+            name: group.name,
+            restart: restart(group.restart, Loc::GroupRestart(g), &mut diags),
             grace,
             retries: group.retries,
             on_retry_over: action(group.on_retry_over),
@@ -681,13 +683,13 @@ pub fn to_service(
             msg_check_interval: small(msg),
             monitor_interval: small(mon),
             monitor_try_count: desc.monitor_try_count,
-            dump_file: Some(desc.dump_file.clone().unwrap_or_else(|| {
+            dump_file: Some(desc.dump_file.unwrap_or_else(|| {
                 format!("{}/pcheck_dump_{}", model::DEFAULT_DUMP_DIR, desc.name)
             })),
-            conf_dir: Some(desc.conf_dir.clone()),
+            conf_dir: Some(desc.conf_dir),
             processes,
             groups,
-            ..Service::new(desc.name.clone(), small(ipckey))
+            ..Service::new(desc.name, small(ipckey))
         };
     // A description's group says who its members are: an empty list is the schema's error,
     // and a listed name that cannot be a member has its own. "No members" would repeat them.

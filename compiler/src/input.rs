@@ -276,7 +276,7 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
         }
     };
     let mut service = None;
-    if let Some(value) = &value {
+    if let Some(value) = value {
         let outcome = frontend::check_document(value, &spans, &source);
         diagnostics.extend(outcome.diagnostics);
         if !diagnostics.iter().any(Diagnostic::is_error) {

@@ -113,13 +113,13 @@ pub struct Document {
 }
 
 /// Validates a parsed document and lowers it into the model.
-pub fn check_document(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Outcome {
-    let mut diags = schema::validate(doc, spans, src);
+pub fn check_document(doc: Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Outcome {
+    let mut diags = schema::validate(&doc, spans, src);
     // JSON Schema counts 1000.0 as an integer, serde does not: no field takes a fraction, so
     // every float is reported here, where its place is known.
     let reported: std::collections::HashSet<Span> =
         diags.iter().filter_map(Diagnostic::primary_span).collect();
-    for ptr in find_floats(doc) {
+    for ptr in find_floats(&doc) {
         let span = spans.get().value_span(&ptr);
         if reported.contains(&span) {
             continue; // the schema already said what is wrong with this value
@@ -146,8 +146,8 @@ pub fn check_document(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> 
     if !diags.is_empty() {
         // Still run the semantic rules on what can be read, reporting only what the schema
         // errors do not already cover.
-        let desc = lenient::description(doc);
-        let (_, more) = description::to_service(&desc, spans, src);
+        let desc = lenient::description(&doc);
+        let (_, more) = description::to_service(desc, spans, src);
         let coverage = lenient::Coverage::new(&diags);
         let more: Vec<Diagnostic> = more.into_iter().filter(|d| !coverage.covers(d)).collect();
         diags.extend(more);
@@ -157,7 +157,8 @@ pub fn check_document(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> 
             diagnostics: diags,
         };
     }
-    let desc: Description = match <Description as serde::Deserialize>::deserialize(doc) {
+    // Taken by value: the value is freed as the description is built from it.
+    let desc: Description = match serde_json::from_value(doc) {
         Ok(d) => d,
         Err(e) => {
             // The schema accepts only what deserializes; reaching this is a schema bug, still
@@ -173,7 +174,7 @@ pub fn check_document(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> 
             };
         }
     };
-    let (service, more) = description::to_service(&desc, spans, src);
+    let (service, more) = description::to_service(desc, spans, src);
     diags.extend(more);
     Outcome {
         service,
@@ -257,7 +258,7 @@ mod tests {
         };
         let mut diags = doc.diagnostics;
         let spans = LazySpans::ready(doc.spans);
-        let out = check_document(doc.value.as_ref().unwrap(), &spans, &src);
+        let out = check_document(doc.value.unwrap(), &spans, &src);
         diags.extend(out.diagnostics);
         (out.service, diags, spans.get().clone())
     }
