@@ -1,13 +1,12 @@
 //! JSON front-end. serde_json decides what the value is (strict JSON syntax, its recursion
-//! limit), and, since JSON is YAML 1.2 flow syntax, the YAML event reader supplies the spans of
-//! keys and values and catches duplicate keys, which serde_json silently merges. This avoids a
-//! third parser dependency for a format the spec only says "may be accepted".
+//! limit), and [`json_spans`] supplies the spans of keys and values and catches duplicate keys,
+//! which serde_json silently merges, and nesting deeper than the other formats allow.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{too_deep_message, yaml, Document};
+use super::{json_spans, too_deep_message, Document};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -36,17 +35,10 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
                 .in_file(src)],
         };
     }
-    // Spans (and duplicate keys, depth) from the YAML reader; its other complaints are about
-    // YAML, not JSON, and serde_json's verdict on syntax wins.
-    let shadow = yaml::spans_only(src);
-    let mut diagnostics: Vec<Diagnostic> = shadow
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.code == codes::TOO_DEEP || d.code == codes::DUPLICATE_KEY)
-        .collect();
-    // A byte-order mark is tolerated (RFC 8259 allows ignoring it); serde_json does not.
-    let body = src.text().strip_prefix('\u{feff}').unwrap_or(src.text());
-    let bom = src.text().len() - body.len();
+    // Spans, duplicate keys and depth; serde_json's verdict on syntax wins.
+    let shadow = json_spans::read(src);
+    let mut diagnostics = shadow.diagnostics;
+    let (body, bom) = body(src);
     let value = match serde_json::from_str::<Value>(body) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -85,9 +77,27 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
     };
     Document {
         value,
-        spans: shadow.spans,
+        spans: shadow.table,
         diagnostics,
     }
+}
+
+/// The text serde_json reads, and the length of what it skips: a byte-order mark is tolerated
+/// (RFC 8259 allows ignoring it); serde_json does not.
+fn body(src: &SourceFile) -> (&str, usize) {
+    let body = src.text().strip_prefix('\u{feff}').unwrap_or(src.text());
+    (body, src.text().len() - body.len())
+}
+
+/// The value of a JSON document that reads without any problem, recording no spans (valid
+/// files are the common case, and spans serve only diagnostics: [`json_spans::spans_of`]
+/// reads them when asked); `None` when there is anything to report, which [`parse`] then
+/// reports with its spans.
+pub fn value_only(src: &Arc<SourceFile>) -> Option<Value> {
+    if src.text().trim().is_empty() || !json_spans::is_clean(src) {
+        return None;
+    }
+    serde_json::from_str(body(src).0).ok()
 }
 
 #[cfg(test)]
@@ -146,5 +156,43 @@ mod tests {
             text.len()
         );
         assert!(ratio <= 40.0, "{ratio:.1}x the input at peak");
+    }
+
+    /// The quick read agrees with the full one: a value exactly when the full read reports
+    /// nothing, and then the same value (so that reading spans later changes no outcome).
+    #[test]
+    fn value_only_agrees_with_parse() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut seen = 0;
+        for dir in ["tests/corpus", "examples", "fuzz/corpus/json"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                eprintln!("NOTE: {dir} is missing (run scripts/fuzz to make it); not read");
+                continue;
+            };
+            for e in entries {
+                let path = e.unwrap().path();
+                if !dir.starts_with("fuzz") && path.extension().is_none_or(|x| x != "json") {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                let src = SourceFile::new(path.display().to_string(), text);
+                let full = parse(&src);
+                match value_only(&src) {
+                    Some(v) => {
+                        assert!(full.diagnostics.is_empty(), "{path:?}");
+                        assert_eq!(full.value, Some(v), "{path:?}");
+                    }
+                    None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 9, "{seen} files");
+        let dup = r#"{"a": 1, "a": 2}"#.to_owned();
+        for text in [dup, "[".repeat(100), "{".into(), " ".into()] {
+            let src = SourceFile::new("x.json", text.clone());
+            assert!(value_only(&src).is_none(), "{text}");
+            assert!(!parse(&src).diagnostics.is_empty(), "{text}");
+        }
     }
 }
