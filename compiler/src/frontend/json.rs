@@ -94,10 +94,85 @@ fn body(src: &SourceFile) -> (&str, usize) {
 /// reads them when asked); `None` when there is anything to report, which [`parse`] then
 /// reports with its spans.
 pub fn value_only(src: &Arc<SourceFile>) -> Option<Value> {
-    if src.text().trim().is_empty() || !json_spans::is_clean(src) {
+    if src.text().trim().is_empty() {
         return None;
     }
-    serde_json::from_str(body(src).0).ok()
+    let lengths = json_spans::list_lengths(src)?;
+    let mut de = serde_json::Deserializer::from_str(body(src).0);
+    let next = std::cell::Cell::new(0);
+    let value = serde::de::DeserializeSeed::deserialize(Sized(&lengths, &next), &mut de).ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+/// Builds a [`Value`] as serde_json's own `Value` does, but each list with the capacity its
+/// length (found by [`json_spans::list_lengths`], lists numbered as they open) asks for:
+/// growing a list by doubling copies it, and the copies' memory outlives them.
+#[derive(Clone, Copy)]
+struct Sized<'a>(&'a [u32], &'a std::cell::Cell<usize>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Sized<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Sized<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let list = self.1.get();
+        self.1.set(list + 1);
+        let len = self.0.get(list).copied().unwrap_or(0) as usize;
+        let mut items = Vec::with_capacity(len);
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +263,20 @@ mod tests {
             }
         }
         assert!(seen >= 9, "{seen} files");
+        // Lists are built at their final size, not grown by doubling.
+        let src = SourceFile::new("x.json", r#"[[1, 2, 3], {"a": [[], [4, 5, 6, 7, 8]]}]"#);
+        let v = value_only(&src).unwrap();
+        let cap = |p: &str| v.pointer(p).and_then(Value::as_array).unwrap().capacity();
+        assert_eq!(
+            [
+                cap(""),
+                cap("/0"),
+                cap("/1/a"),
+                cap("/1/a/0"),
+                cap("/1/a/1")
+            ],
+            [2, 3, 2, 0, 5]
+        );
         let dup = r#"{"a": 1, "a": 2}"#.to_owned();
         for text in [dup, "[".repeat(100), "{".into(), " ".into()] {
             let src = SourceFile::new("x.json", text.clone());
