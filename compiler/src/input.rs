@@ -255,15 +255,19 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
             diagnostics: p.diagnostics,
         };
     }
-    // A YAML file that reads cleanly is read without spans; they are read when first asked.
+    // A YAML or JSON file that reads cleanly is read without spans, read when first asked.
     let quick = match format {
         Format::Yaml => frontend::yaml::value_only(&source),
+        Format::Json => frontend::json::value_only(&source),
         _ => None,
     };
     let (value, spans, mut diagnostics) = match quick {
         Some(v) => (
             Some(v),
-            LazySpans::later(source.clone(), frontend::yaml::spans_of),
+            match format {
+                Format::Json => LazySpans::later(source.clone(), frontend::json_spans::spans_of),
+                _ => LazySpans::later(source.clone(), frontend::yaml::spans_of),
+            },
             Vec::new(),
         ),
         None => {

@@ -3,6 +3,7 @@
 //! then validates the value against the schema, deserializes it and runs the shared rules.
 
 pub mod json;
+pub mod json_spans;
 pub mod lenient;
 pub mod toml;
 pub mod toml_stream;
