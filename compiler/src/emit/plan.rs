@@ -2,7 +2,7 @@
 //! the build cannot be done. Nothing touches the disk here, so `build` and `apply` can check
 //! all inputs before writing anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::pfile::{self, Comments};
@@ -106,7 +106,9 @@ pub fn problems(inputs: &[PlanInput<'_>]) -> Vec<Diagnostic> {
         )
     });
     let mut diags = Vec::new();
-    let mut owners: BTreeMap<String, &str> = BTreeMap::new();
+    // Looked up only (inputs come in a fixed order), so not sorted.
+    let total = found.iter().map(|f| f.2.len()).sum();
+    let mut owners: HashMap<String, &str> = HashMap::with_capacity(total);
     for (input, (name_why, unrepresentable, outputs)) in order.into_iter().zip(found) {
         let mut ok = true;
         if let Some(why) = name_why {
