@@ -12,8 +12,12 @@ use crate::suggestion::{suggest, Closeness};
 
 /// Parses a whole-number field: decimal, or hexadecimal with `0x` where `hex` allows it.
 pub fn number(text: &str, hex: bool) -> Option<u64> {
-    let lower = text.to_ascii_lowercase();
-    match lower.strip_prefix("0x") {
+    // `0x` or `0X` (no lower-cased copy: this runs for every number of every PENT line).
+    let h = match text.as_bytes() {
+        [b'0', b'x' | b'X', ..] => Some(&text[2..]),
+        _ => None,
+    };
+    match h {
         Some(h) if hex && !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
             u64::from_str_radix(h, 16).ok()
         }
