@@ -161,3 +161,23 @@ impl<'a> Reader<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn numbers_decimal_and_hex() {
+        assert_eq!(number("86400", false), Some(86400));
+        assert_eq!(number("0x1f", true), Some(0x1f));
+        assert_eq!(number("0X1F", true), Some(0x1f));
+        assert_eq!(number("0x1f", false), None);
+        assert_eq!(number("0012", true), Some(12));
+        for bad in [
+            "", "0x", "0X", "+1", "0x+1", "-1", "1 ", "0xg", "x1", "é", "0é",
+        ] {
+            assert_eq!(number(bad, true), None, "{bad:?}");
+        }
+        assert_eq!(number("18446744073709551616", false), None);
+    }
+}

@@ -595,6 +595,50 @@ mod tests {
                 },
                 Some(sp(80, 90)),
             ),
+            // Plain: five fields tiling the line (stored as the offsets of its `:`).
+            line(
+                10,
+                sp(91, 100),
+                LineKind::Pent {
+                    fields: (0..5).map(|i| sp(91 + 2 * i, 92 + 2 * i)).collect(),
+                    count: 5,
+                },
+                None,
+            ),
+            // Almost plain: a blank before the last field, a sixth field, a comment.
+            line(
+                11,
+                sp(101, 111),
+                LineKind::Pent {
+                    fields: vec![
+                        sp(101, 102),
+                        sp(103, 104),
+                        sp(105, 106),
+                        sp(107, 108),
+                        sp(110, 111),
+                    ],
+                    count: 5,
+                },
+                None,
+            ),
+            line(
+                12,
+                sp(112, 124),
+                LineKind::Pent {
+                    fields: (0..6).map(|i| sp(112 + 2 * i, 113 + 2 * i)).collect(),
+                    count: 6,
+                },
+                None,
+            ),
+            line(
+                13,
+                sp(125, 140),
+                LineKind::Pent {
+                    fields: (0..5).map(|i| sp(125 + 2 * i, 126 + 2 * i)).collect(),
+                    count: 5,
+                },
+                Some(sp(135, 140)),
+            ),
         ];
         let mut lines = Lines::default();
         for l in stored.iter().cloned() {
@@ -602,6 +646,51 @@ mod tests {
         }
         assert_eq!(lines.len(), stored.len());
         assert_eq!(lines.iter().collect::<Vec<_>>(), stored);
+        assert_eq!(lines.entry_lines(), 5);
+    }
+
+    /// The PENT lines read without pest read exactly as pest reads them: random lines of
+    /// `:`, blanks, `#`, CR, letters, non-ASCII and control characters, each parsed both ways.
+    #[test]
+    fn plain_pent_lines_read_as_the_grammar_reads_them() {
+        let alphabet = [
+            ":", ":", ":", " ", "\t", "#", "\r", "a", "K", "=", "-", "1", "é", "\0", "\u{b}",
+        ];
+        let mut seed = 11u32;
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            for _ in 0..(seed >> 16) % 16 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                text.push_str(alphabet[(seed >> 16) as usize % alphabet.len()]);
+            }
+            let span = Span::new(0, text.len());
+            let mut fields = [Span::default(); 6];
+            let Some((n, count)) = plain_pent(&text, span, &mut fields) else {
+                continue;
+            };
+            fast += 1;
+            let mut by_pest = Lines::default();
+            block(&text, &mut vec![span], &mut by_pest).unwrap();
+            let expected = Line {
+                number: 1,
+                span,
+                kind: LineKind::Pent {
+                    fields: fields[..n].to_vec(),
+                    count,
+                },
+                comment: None,
+            };
+            assert_eq!(by_pest.get(0), Some(expected.clone()), "{text:?}");
+            // And the whole parse, which stores it (plain or not), gives it back.
+            assert_eq!(
+                parse(&text).unwrap().lines.get(0),
+                Some(expected),
+                "{text:?}"
+            );
+        }
+        assert!(fast > 2_000, "{fast} lines took the quick path");
     }
 
     /// Lines parsed together in blocks read exactly as each line parsed alone, across block
