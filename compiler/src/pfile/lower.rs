@@ -32,12 +32,39 @@ pub struct PfileSpans {
     /// PARAM key -> (key span, value span).
     pub params: HashMap<&'static str, (Span, Span)>,
     /// Per PENT entry in model order: the line and its five field spans.
-    pub entries: Vec<(Span, [Span; 5])>,
+    pub entries: Vec<EntrySpans>,
     /// (entry index, extension key) -> (the whole `key=value` field, its value).
     pub extensions: HashMap<(usize, &'static str), (Span, Span)>,
     /// Per group definition line (`...:kind=group`) in model order: the line and its five
     /// field spans.
     pub groups: Vec<(Span, [Span; 5])>,
+}
+
+/// A PENT entry's line and its five field spans, as 32-bit offsets (inputs are capped at
+/// 16 MiB): half the size of six [`Span`]s, which counts in a file of a million entries.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EntrySpans([(u32, u32); 6]);
+
+impl EntrySpans {
+    pub fn new(line: Span, fields: [Span; 5]) -> EntrySpans {
+        let p = |s: Span| (s.start as u32, s.end as u32);
+        let f = fields.map(p);
+        EntrySpans([p(line), f[0], f[1], f[2], f[3], f[4]])
+    }
+
+    /// The whole line.
+    pub fn line(&self) -> Span {
+        self.span(0)
+    }
+
+    /// Field `f` (0-4).
+    pub fn field(&self, f: usize) -> Span {
+        self.span(f + 1)
+    }
+
+    fn span(&self, i: usize) -> Span {
+        Span::new(self.0[i].0 as usize, self.0[i].1 as usize)
+    }
 }
 
 impl PfileSpans {
@@ -74,8 +101,8 @@ impl PfileSpans {
 impl SpanLookup for PfileSpans {
     fn span(&self, loc: Loc) -> Span {
         let param = |k: &str| self.params.get(k).map(|p| p.1);
-        let field = |i: usize, f: usize| self.entries.get(i).map(|e| e.1[f]);
-        let line = |i: usize| self.entries.get(i).map(|e| e.0);
+        let field = |i: usize, f: usize| self.entries.get(i).map(|e| e.field(f));
+        let line = |i: usize| self.entries.get(i).map(EntrySpans::line);
         let value = |i: usize, k: &str| self.ext(i, k).map(|f| f.1).or_else(|| line(i));
         let group = |g: usize, f: usize| self.groups.get(g).map(|e| e.1[f]);
         if let Some(key) = param_key(loc) {
@@ -161,6 +188,12 @@ pub fn lower(
         pent_attempted: false,
         broken: false,
     };
+    // Sized once (each line of five fields or more is an entry or a group), not grown by
+    // doubling: a copy at each step, and up to twice the room. A file that stops at the
+    // error limit leaves the rest untouched, which costs no memory.
+    let entries = syntax.lines.entry_lines();
+    d.svc.processes.reserve_exact(entries);
+    d.spans.entries.reserve_exact(entries);
     for line in &syntax.lines {
         if d.r.diags.len() >= crate::diagnostics::MAX_ERRORS_PER_FILE {
             d.r.diags.push(crate::diagnostics::too_many(line.span, src));
@@ -268,7 +301,7 @@ impl Driver<'_> {
                 for e in extensions {
                     self.spans.extensions.insert((i, e.key), (e.field, e.value));
                 }
-                self.spans.entries.push((line, fields));
+                self.spans.entries.push(EntrySpans::new(line, fields));
                 self.svc.processes.push(process);
             }
             PentLine::Group { group, fields } => {

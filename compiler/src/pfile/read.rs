@@ -12,8 +12,12 @@ use crate::suggestion::{suggest, Closeness};
 
 /// Parses a whole-number field: decimal, or hexadecimal with `0x` where `hex` allows it.
 pub fn number(text: &str, hex: bool) -> Option<u64> {
-    let lower = text.to_ascii_lowercase();
-    match lower.strip_prefix("0x") {
+    // `0x` or `0X` (no lower-cased copy: this runs for every number of every PENT line).
+    let h = match text.as_bytes() {
+        [b'0', b'x' | b'X', ..] => Some(&text[2..]),
+        _ => None,
+    };
+    match h {
         Some(h) if hex && !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
             u64::from_str_radix(h, 16).ok()
         }
@@ -155,5 +159,25 @@ impl<'a> Reader<'a> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn numbers_decimal_and_hex() {
+        assert_eq!(number("86400", false), Some(86400));
+        assert_eq!(number("0x1f", true), Some(0x1f));
+        assert_eq!(number("0X1F", true), Some(0x1f));
+        assert_eq!(number("0x1f", false), None);
+        assert_eq!(number("0012", true), Some(12));
+        for bad in [
+            "", "0x", "0X", "+1", "0x+1", "-1", "1 ", "0xg", "x1", "é", "0é",
+        ] {
+            assert_eq!(number(bad, true), None, "{bad:?}");
+        }
+        assert_eq!(number("18446744073709551616", false), None);
     }
 }

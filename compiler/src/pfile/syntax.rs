@@ -48,8 +48,10 @@ pub struct PfileSyntax {
 }
 
 /// The lines of a pfile, stored compactly: 12 bytes per line, plus 8 per span of a PARAM
-/// or PENT line. A [`Line`] with its `Vec` of fields costs over 100 bytes, which made a file
-/// of millions of 1- or 2-byte lines take 50-100x its size in memory.
+/// or PENT line, except that a plain PENT line (five fields, no blanks around them, no
+/// comment, under 64 KiB) takes 8 bytes for all its fields. A [`Line`] with its `Vec` of
+/// fields costs over 100 bytes, which made a file of millions of 1- or 2-byte lines take
+/// 50-100x its size in memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lines {
     recs: Vec<Rec>,
@@ -62,16 +64,19 @@ struct Rec {
     start: u32,
     end: u32,
     /// Bits 30-31: the kind (0 blank, 1 comment, 2 PARAM, 3 PENT). Bit 29: the comment is
-    /// in `pool`. Bits 0-28: the length of a comment that ends the line (blank and comment
-    /// lines without bit 29), or the index of the line's run in `pool`: blank or comment:
-    /// the comment (`NONE`: no comment); PARAM: key, value (`NONE`: no value), [comment];
-    /// PENT: (number of spans, count), [comment], spans.
+    /// in `pool`. Bit 28: a plain PENT line (see [`plain_offsets`]). Bits 0-27: the length
+    /// of a comment that ends the line (blank and comment lines without bit 29), or the index
+    /// of the line's run in `pool`: blank or comment: the comment (`NONE`: no comment);
+    /// PARAM: key, value (`NONE`: no value), [comment]; PENT: (number of spans, count),
+    /// [comment], spans; plain PENT: the offsets of its four `:` in one entry. (A 16 MiB
+    /// input has fewer than 2^25 lines and 2^26 pool entries.)
     info: u32,
 }
 
 const KIND_SHIFT: u32 = 30;
 const HAS_COMMENT: u32 = 1 << 29;
-const LOW: u32 = HAS_COMMENT - 1;
+const PLAIN: u32 = 1 << 28;
+const LOW: u32 = PLAIN - 1;
 const NONE: (u32, u32) = (u32::MAX, u32::MAX);
 
 fn pack(s: Span) -> (u32, u32) {
@@ -117,6 +122,18 @@ impl Lines {
                 };
                 (kind, has_comment.then(|| unpack(self.pool[low + 2])))
             }
+            _ if r.info & PLAIN != 0 => {
+                let (a, b) = self.pool[low];
+                let colon = [a & 0xffff, a >> 16, b & 0xffff, b >> 16].map(|o| r.start + o);
+                let fields = vec![
+                    unpack((r.start, colon[0])),
+                    unpack((colon[0] + 1, colon[1])),
+                    unpack((colon[1] + 1, colon[2])),
+                    unpack((colon[2] + 1, colon[3])),
+                    unpack((colon[3] + 1, r.end)),
+                ];
+                (LineKind::Pent { fields, count: 5 }, None)
+            }
             _ => {
                 let (n, count) = self.pool[low];
                 let at = low + 1 + usize::from(has_comment);
@@ -143,7 +160,21 @@ impl Lines {
         self.into_iter()
     }
 
+    /// The number of PENT lines of at least five fields (each an entry or a group).
+    pub fn entry_lines(&self) -> usize {
+        self.recs
+            .iter()
+            .filter(|r| {
+                r.info >> KIND_SHIFT == 3
+                    && (r.info & PLAIN != 0 || self.pool[(r.info & LOW) as usize].1 >= 5)
+            })
+            .count()
+    }
+
     fn push(&mut self, line: Line) {
+        if let LineKind::Pent { fields, count } = &line.kind {
+            return self.push_pent(line.span, fields, *count, line.comment);
+        }
         let comment = line.comment.map(pack);
         let flag = if comment.is_some() { HAS_COMMENT } else { 0 };
         let run = self.pool.len() as u32;
@@ -172,12 +203,7 @@ impl Lines {
                 self.pool.extend(comment);
                 (2 << KIND_SHIFT) | flag | run
             }
-            LineKind::Pent { fields, count } => {
-                self.pool.push((fields.len() as u32, count as u32));
-                self.pool.extend(comment);
-                self.pool.extend(fields.iter().map(|&f| pack(f)));
-                (3 << KIND_SHIFT) | flag | run
-            }
+            LineKind::Pent { .. } => unreachable!("pushed by push_pent"),
         };
         self.recs.push(Rec {
             start: line.span.start as u32,
@@ -185,6 +211,50 @@ impl Lines {
             info,
         });
     }
+
+    fn push_pent(&mut self, span: Span, fields: &[Span], count: usize, comment: Option<Span>) {
+        let run = self.pool.len() as u32;
+        let info = match plain_offsets(span, fields, count, comment) {
+            Some(entry) => {
+                self.pool.push(entry);
+                (3 << KIND_SHIFT) | PLAIN | run
+            }
+            None => {
+                let flag = if comment.is_some() { HAS_COMMENT } else { 0 };
+                self.pool.push((fields.len() as u32, count as u32));
+                self.pool.extend(comment.map(pack));
+                self.pool.extend(fields.iter().map(|&f| pack(f)));
+                (3 << KIND_SHIFT) | flag | run
+            }
+        };
+        self.recs.push(Rec {
+            start: span.start as u32,
+            end: span.end as u32,
+            info,
+        });
+    }
+}
+
+/// A plain PENT line: five fields that tile the line between four `:`, no comment, under
+/// 64 KiB (almost every PENT line there is). Its fields are then said by the offsets of its
+/// four `:` from the line's start, 16 bits each, in one pool entry.
+fn plain_offsets(
+    span: Span,
+    fields: &[Span],
+    count: usize,
+    comment: Option<Span>,
+) -> Option<(u32, u32)> {
+    if count != 5 || fields.len() != 5 || comment.is_some() || span.len() > 0xffff {
+        return None;
+    }
+    let tiles = fields[0].start == span.start
+        && fields[4].end == span.end
+        && fields.windows(2).all(|w| w[0].end + 1 == w[1].start);
+    if !tiles {
+        return None;
+    }
+    let o = |i: usize| (fields[i].end - span.start) as u32;
+    Some((o(0) | o(1) << 16, o(2) | o(3) << 16))
 }
 
 /// The lines of a [`Lines`], in order.
@@ -227,6 +297,10 @@ pub fn parse(text: &str) -> Result<PfileSyntax, String> {
         bom,
         lines: Lines::default(),
     };
+    // One record per line: reserved at once, not grown by doubling (a copy at each step).
+    out.lines
+        .recs
+        .reserve_exact(text.bytes().filter(|&b| b == b'\n').count() + 1);
     // Consecutive lines waiting for pest.
     let mut pending: Vec<Span> = Vec::new();
     let mut start = if bom { '\u{feff}'.len_utf8() } else { 0 };
@@ -240,22 +314,23 @@ pub fn parse(text: &str) -> Result<PfileSyntax, String> {
             None => (text.len(), None),
         };
         let span = Span::new(start, end);
-        match simple_line(text, span) {
-            Some((kind, comment)) => {
+        let mut fields = [Span::default(); 6];
+        if let Some((n, count)) = plain_pent(text, span, &mut fields) {
+            block(text, &mut pending, &mut out.lines)?;
+            out.lines.push_pent(span, &fields[..n], count, None);
+        } else if let Some((kind, comment)) = simple_line(text, span) {
+            block(text, &mut pending, &mut out.lines)?;
+            let number = out.lines.len() + 1;
+            out.lines.push(Line {
+                number,
+                span,
+                kind,
+                comment,
+            });
+        } else {
+            pending.push(span);
+            if pending.len() == BLOCK_LINES {
                 block(text, &mut pending, &mut out.lines)?;
-                let number = out.lines.len() + 1;
-                out.lines.push(Line {
-                    number,
-                    span,
-                    kind,
-                    comment,
-                });
-            }
-            None => {
-                pending.push(span);
-                if pending.len() == BLOCK_LINES {
-                    block(text, &mut pending, &mut out.lines)?;
-                }
             }
         }
         match next {
@@ -266,6 +341,35 @@ pub fn parse(text: &str) -> Result<PfileSyntax, String> {
             }
         }
     }
+}
+
+/// A PENT line without `#` or CR, which needs no parser (nearly every PENT line): its fields
+/// are what lies between its `:`, trimmed, as the grammar reads them (a line holding `:` is
+/// never a PARAM line, and without `#` it has no comment). Fills `fields` (the first five,
+/// then the rest of the line after the fifth `:`); returns their number and the count.
+fn plain_pent(text: &str, span: Span, fields: &mut [Span; 6]) -> Option<(usize, usize)> {
+    let line = &text.as_bytes()[span.start..span.end];
+    let mut colons = 0;
+    let mut from = span.start;
+    for (i, &b) in line.iter().enumerate() {
+        match b {
+            b'#' | b'\r' => return None,
+            b':' => {
+                if colons < 5 {
+                    fields[colons] = trim_blanks(text, Span::new(from, span.start + i));
+                    from = span.start + i + 1;
+                }
+                colons += 1;
+            }
+            _ => {}
+        }
+    }
+    if colons == 0 {
+        return None;
+    }
+    let n = colons.min(5) + 1;
+    fields[n - 1] = trim_blanks(text, Span::new(from, span.end));
+    Some((n, colons + 1))
 }
 
 /// A blank or comment-only line, which needs no parser.
@@ -491,6 +595,50 @@ mod tests {
                 },
                 Some(sp(80, 90)),
             ),
+            // Plain: five fields tiling the line (stored as the offsets of its `:`).
+            line(
+                10,
+                sp(91, 100),
+                LineKind::Pent {
+                    fields: (0..5).map(|i| sp(91 + 2 * i, 92 + 2 * i)).collect(),
+                    count: 5,
+                },
+                None,
+            ),
+            // Almost plain: a blank before the last field, a sixth field, a comment.
+            line(
+                11,
+                sp(101, 111),
+                LineKind::Pent {
+                    fields: vec![
+                        sp(101, 102),
+                        sp(103, 104),
+                        sp(105, 106),
+                        sp(107, 108),
+                        sp(110, 111),
+                    ],
+                    count: 5,
+                },
+                None,
+            ),
+            line(
+                12,
+                sp(112, 124),
+                LineKind::Pent {
+                    fields: (0..6).map(|i| sp(112 + 2 * i, 113 + 2 * i)).collect(),
+                    count: 6,
+                },
+                None,
+            ),
+            line(
+                13,
+                sp(125, 140),
+                LineKind::Pent {
+                    fields: (0..5).map(|i| sp(125 + 2 * i, 126 + 2 * i)).collect(),
+                    count: 5,
+                },
+                Some(sp(135, 140)),
+            ),
         ];
         let mut lines = Lines::default();
         for l in stored.iter().cloned() {
@@ -498,6 +646,51 @@ mod tests {
         }
         assert_eq!(lines.len(), stored.len());
         assert_eq!(lines.iter().collect::<Vec<_>>(), stored);
+        assert_eq!(lines.entry_lines(), 5);
+    }
+
+    /// The PENT lines read without pest read exactly as pest reads them: random lines of
+    /// `:`, blanks, `#`, CR, letters, non-ASCII and control characters, each parsed both ways.
+    #[test]
+    fn plain_pent_lines_read_as_the_grammar_reads_them() {
+        let alphabet = [
+            ":", ":", ":", " ", "\t", "#", "\r", "a", "K", "=", "-", "1", "é", "\0", "\u{b}",
+        ];
+        let mut seed = 11u32;
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            for _ in 0..(seed >> 16) % 16 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                text.push_str(alphabet[(seed >> 16) as usize % alphabet.len()]);
+            }
+            let span = Span::new(0, text.len());
+            let mut fields = [Span::default(); 6];
+            let Some((n, count)) = plain_pent(&text, span, &mut fields) else {
+                continue;
+            };
+            fast += 1;
+            let mut by_pest = Lines::default();
+            block(&text, &mut vec![span], &mut by_pest).unwrap();
+            let expected = Line {
+                number: 1,
+                span,
+                kind: LineKind::Pent {
+                    fields: fields[..n].to_vec(),
+                    count,
+                },
+                comment: None,
+            };
+            assert_eq!(by_pest.get(0), Some(expected.clone()), "{text:?}");
+            // And the whole parse, which stores it (plain or not), gives it back.
+            assert_eq!(
+                parse(&text).unwrap().lines.get(0),
+                Some(expected),
+                "{text:?}"
+            );
+        }
+        assert!(fast > 2_000, "{fast} lines took the quick path");
     }
 
     /// Lines parsed together in blocks read exactly as each line parsed alone, across block

@@ -181,7 +181,8 @@ pub fn check_service(
             );
         }
     }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    // Sized once: growing it rehashes, with old and new tables alive at once.
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(svc.processes.len());
     out.extend(groups::check(svc, spans, src));
     for (i, p) in svc.processes.iter().enumerate() {
         // Past the limit nobody reads more (a million copies of one name would give a

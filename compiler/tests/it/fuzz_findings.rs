@@ -228,6 +228,24 @@ fn a_pfile_line_of_colons_takes_linear_memory() {
     assert!(peak <= 20 * colons.len(), "{peak} bytes at peak");
 }
 
+/// 700,000 entries `pN:-:1:1:continue` took 21x their size (bench/bounds.sh): 60 bytes of
+/// parsed line, 96 of entry spans and doubling room per entry, beside the model.
+#[test]
+fn a_pfile_of_many_entries_takes_linear_memory() {
+    if !alone("a_pfile_of_many_entries_takes_linear_memory") {
+        return;
+    }
+    let _g = serial();
+    let text: String = (0..150_000)
+        .map(|i| format!("p{i}:-:1:1:continue\n"))
+        .collect();
+    let (peak, _, input) = measure(|| load_bytes("pfile_pents", text.as_bytes(), Format::Pfile));
+    let codes: Vec<&str> = input.diagnostics.iter().map(|d| d.code.id).collect();
+    assert_eq!(codes, ["psctl::pfile::missing_ipckey"]);
+    eprintln!("{} bytes, {peak} bytes at peak", text.len());
+    assert!(peak <= 20 * text.len(), "{peak} bytes at peak");
+}
+
 #[test]
 fn thousands_of_names_with_one_slug_take_linear_work() {
     if !alone("thousands_of_names_with_one_slug_take_linear_work") {
