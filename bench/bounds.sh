@@ -33,6 +33,10 @@ put("longkey.toml", f'"{key}" = [' + "1," * n(5_000_000) + "1]\n")
 put("longkey.json", f'{{"{key}": [' + "1," * n(5_000_000) + "1]}")
 put("longkey.yaml", f"? {key}\n:\n" + "  - 1\n" * n(2_000_000))
 put("items.yaml", "processes:\n" + "- 1\n" * n(3_500_000))
+# Valid, but a mapping per short line (a serde_json map node each), and a name repeated on
+# every line (a diagnostic each before the semantic rules stopped at the limit).
+put("entries.yaml", "name: a\nipckey: 1\nprocesses:\n" + "".join(f"- name: p{i}\n" for i in range(n(1_000_000))))
+put("dups.yaml", "name: a\nipckey: 1\nprocesses:\n" + "- name: a\n" * n(1_500_000))
 # 8,000 distinct names reducing to one script slug (the quadratic-time finding).
 punct = "!$%&()*+,-./;<=>?@[]^`{|}~"
 names = [f"x{a}{b}{c}" for a in punct for b in punct for c in punct][:8000]
@@ -51,7 +55,7 @@ measure() {
 }
 BASE=${2:+$(realpath "$2")}
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml slugs.json; do
+for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml entries.yaml dups.yaml slugs.json; do
     measure "$f" "$PSCTL" check "$WORK/$f" | sed "s|$WORK/||; s|$PSCTL|psctl|"
     if [ -n "$BASE" ]; then
         measure "$f" "$BASE" check "$WORK/$f" | sed "s|$WORK/||; s|$BASE|  baseline|"
