@@ -71,3 +71,32 @@ macro_rules! diag {
 }
 
 pub(crate) use diag;
+
+/// The inputs of one format a reader's agreement tests run on: the committed corpus
+/// (`tests/corpus`) and examples with extension `ext`, and the fuzz target's corpus
+/// (`fuzz/corpus/<ext>`, every file) when it is there (it is not committed: `scripts/fuzz`
+/// makes it), said loudly when it is not.
+pub fn corpus_sources(ext: &str) -> Vec<std::sync::Arc<crate::span::SourceFile>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    let fuzz = format!("fuzz/corpus/{ext}");
+    for dir in ["tests/corpus", "examples", fuzz.as_str()] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            eprintln!("NOTE: {dir} is missing (run scripts/fuzz to make it); not read");
+            continue;
+        };
+        let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        for path in paths {
+            if !dir.starts_with("fuzz") && path.extension().is_none_or(|x| x != ext) {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push(crate::span::SourceFile::new(
+                path.display().to_string(),
+                text,
+            ));
+        }
+    }
+    out
+}

@@ -237,30 +237,18 @@ mod tests {
     /// nothing, and then the same value (so that reading spans later changes no outcome).
     #[test]
     fn value_only_agrees_with_parse() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut seen = 0;
-        for dir in ["tests/corpus", "examples", "fuzz/corpus/json"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-                eprintln!("NOTE: {dir} is missing (run scripts/fuzz to make it); not read");
-                continue;
-            };
-            for e in entries {
-                let path = e.unwrap().path();
-                if !dir.starts_with("fuzz") && path.extension().is_none_or(|x| x != "json") {
-                    continue;
+        for src in crate::testing::corpus_sources("json") {
+            let path = src.name();
+            let full = parse(&src);
+            match value_only(&src) {
+                Some(v) => {
+                    assert!(full.diagnostics.is_empty(), "{path:?}");
+                    assert_eq!(full.value, Some(v), "{path:?}");
                 }
-                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                let src = SourceFile::new(path.display().to_string(), text);
-                let full = parse(&src);
-                match value_only(&src) {
-                    Some(v) => {
-                        assert!(full.diagnostics.is_empty(), "{path:?}");
-                        assert_eq!(full.value, Some(v), "{path:?}");
-                    }
-                    None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
-                }
-                seen += 1;
+                None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
             }
+            seen += 1;
         }
         assert!(seen >= 9, "{seen} files");
         // Lists are built at their final size, not grown by doubling.

@@ -459,24 +459,12 @@ mod tests {
     /// committed).
     #[test]
     fn spans_equal_the_yaml_readers_on_the_corpora() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let (mut compared, mut other) = (0, 0);
-        for dir in ["tests/corpus", "examples", "fuzz/corpus/json"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-                eprintln!("NOTE: {dir} is missing (run scripts/fuzz to make it); not compared");
-                continue;
-            };
-            for e in entries {
-                let path = e.unwrap().path();
-                if !dir.starts_with("fuzz") && path.extension().is_none_or(|x| x != "json") {
-                    continue;
-                }
-                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                match agrees_with_yaml(&SourceFile::new(path.display().to_string(), text)) {
-                    Ok(true) => compared += 1,
-                    Ok(false) => other += 1,
-                    Err(e) => panic!("{path:?}: {e}"),
-                }
+        for src in crate::testing::corpus_sources("json") {
+            match agrees_with_yaml(&src) {
+                Ok(true) => compared += 1,
+                Ok(false) => other += 1,
+                Err(e) => panic!("{}: {e}", src.name()),
             }
         }
         eprintln!("{compared} JSON files compared, {other} not JSON that both read");

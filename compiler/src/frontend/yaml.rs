@@ -422,26 +422,18 @@ mod tests {
     /// nothing, and then the same value (so that reading spans later changes no outcome).
     #[test]
     fn value_only_agrees_with_parse() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut seen = 0;
-        for dir in ["tests/corpus", "examples"] {
-            for e in std::fs::read_dir(root.join(dir)).unwrap() {
-                let path = e.unwrap().path();
-                if path.extension().is_none_or(|x| x != "yaml") {
-                    continue;
+        for src in crate::testing::corpus_sources("yaml") {
+            let path = src.name();
+            let full = parse(&src);
+            match value_only(&src) {
+                Some(v) => {
+                    assert!(full.diagnostics.is_empty(), "{path:?}");
+                    assert_eq!(full.value, Some(v), "{path:?}");
                 }
-                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                let src = SourceFile::new(path.display().to_string(), text);
-                let full = parse(&src);
-                match value_only(&src) {
-                    Some(v) => {
-                        assert!(full.diagnostics.is_empty(), "{path:?}");
-                        assert_eq!(full.value, Some(v), "{path:?}");
-                    }
-                    None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
-                }
-                seen += 1;
+                None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
             }
+            seen += 1;
         }
         assert!(seen > 30, "{seen} files");
         // A repeated key and a document too deep are left to the full read.
@@ -472,17 +464,13 @@ mod tests {
             }
             out.push(at);
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut texts =
             vec!["a: &k name\n*k : 1\nb: [1, {c: &n 2, d: *n}]\nprocesses: x\n".to_owned()];
-        for dir in ["examples", "tests/corpus"] {
-            for e in std::fs::read_dir(root.join(dir)).unwrap() {
-                let path = e.unwrap().path();
-                if path.extension().is_some_and(|x| x == "yaml") {
-                    texts.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into());
-                }
-            }
-        }
+        texts.extend(
+            crate::testing::corpus_sources("yaml")
+                .iter()
+                .map(|s| s.text().to_owned()),
+        );
         let mut compared = 0;
         for text in texts {
             let src = SourceFile::new("x.yaml", text.clone());
