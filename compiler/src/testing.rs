@@ -100,3 +100,27 @@ pub fn corpus_sources(ext: &str) -> Vec<std::sync::Arc<crate::span::SourceFile>>
     }
     out
 }
+
+/// Asserts that a front-end's quick read (`quick`: no spans, `None` at the first problem)
+/// agrees with its full read on every corpus file of format `ext`: a value exactly when the
+/// full read reports nothing, and then the same value. Returns how many files were read.
+#[cfg(feature = "descriptions")]
+pub fn assert_quick_read_agrees(
+    ext: &str,
+    full: fn(&std::sync::Arc<crate::span::SourceFile>) -> crate::frontend::Document,
+    quick: fn(&std::sync::Arc<crate::span::SourceFile>) -> Option<serde_json::Value>,
+) -> usize {
+    let sources = corpus_sources(ext);
+    for src in &sources {
+        let path = src.name();
+        let doc = full(src);
+        match quick(src) {
+            Some(v) => {
+                assert!(doc.diagnostics.is_empty(), "{path}");
+                assert_eq!(doc.value, Some(v), "{path}");
+            }
+            None => assert!(!doc.diagnostics.is_empty(), "{path}"),
+        }
+    }
+    sources.len()
+}

@@ -237,19 +237,7 @@ mod tests {
     /// nothing, and then the same value (so that reading spans later changes no outcome).
     #[test]
     fn value_only_agrees_with_parse() {
-        let mut seen = 0;
-        for src in crate::testing::corpus_sources("json") {
-            let path = src.name();
-            let full = parse(&src);
-            match value_only(&src) {
-                Some(v) => {
-                    assert!(full.diagnostics.is_empty(), "{path:?}");
-                    assert_eq!(full.value, Some(v), "{path:?}");
-                }
-                None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
-            }
-            seen += 1;
-        }
+        let seen = crate::testing::assert_quick_read_agrees("json", parse, value_only);
         assert!(seen >= 9, "{seen} files");
         // Lists are built at their final size, not grown by doubling.
         let src = SourceFile::new("x.json", r#"[[1, 2, 3], {"a": [[], [4, 5, 6, 7, 8]]}]"#);

@@ -422,19 +422,7 @@ mod tests {
     /// nothing, and then the same value (so that reading spans later changes no outcome).
     #[test]
     fn value_only_agrees_with_parse() {
-        let mut seen = 0;
-        for src in crate::testing::corpus_sources("yaml") {
-            let path = src.name();
-            let full = parse(&src);
-            match value_only(&src) {
-                Some(v) => {
-                    assert!(full.diagnostics.is_empty(), "{path:?}");
-                    assert_eq!(full.value, Some(v), "{path:?}");
-                }
-                None => assert!(!full.diagnostics.is_empty(), "{path:?}"),
-            }
-            seen += 1;
-        }
+        let seen = crate::testing::assert_quick_read_agrees("yaml", parse, value_only);
         assert!(seen > 30, "{seen} files");
         // A repeated key and a document too deep are left to the full read.
         for text in ["a: 1\na: 2\n", &"[".repeat(100)] {
