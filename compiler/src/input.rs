@@ -14,6 +14,7 @@ pub use crate::loaded::{Format, Input};
 use crate::pfile::{self, PfileSpans};
 use crate::rules;
 use crate::span::{self, SourceFile};
+use crate::spans::SpanReader;
 
 /// Inputs larger than this are refused (a log or core dump picked up by mistake).
 pub const MAX_INPUT_BYTES: u64 = 16 << 20;
@@ -256,20 +257,16 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
         };
     }
     // A YAML or JSON file that reads cleanly is read without spans, read when first asked.
-    let quick = match format {
-        Format::Yaml => frontend::yaml::value_only(&source),
-        Format::Json => frontend::json::value_only(&source),
+    let quick: Option<(serde_json::Value, SpanReader)> = match format {
+        Format::Yaml => {
+            frontend::yaml::value_only(&source).map(|v| (v, frontend::yaml::spans_of as SpanReader))
+        }
+        Format::Json => frontend::json::value_only(&source)
+            .map(|v| (v, frontend::json_spans::spans_of as SpanReader)),
         _ => None,
     };
     let (value, spans, mut diagnostics) = match quick {
-        Some(v) => (
-            Some(v),
-            match format {
-                Format::Json => LazySpans::later(source.clone(), frontend::json_spans::spans_of),
-                _ => LazySpans::later(source.clone(), frontend::yaml::spans_of),
-            },
-            Vec::new(),
-        ),
+        Some((v, read)) => (Some(v), LazySpans::later(source.clone(), read), Vec::new()),
         None => {
             let doc = match format {
                 Format::Yaml => frontend::yaml::parse(&source),
