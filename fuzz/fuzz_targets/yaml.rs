@@ -1,6 +1,6 @@
 //! The yaml front-end: any bytes give a result and located diagnostics, never a panic; the
 //! quick read without spans gives a value exactly when the full read reports nothing, and the
-//! same value.
+//! same value; whatever the block reader reads, saphyr reads the same.
 #![no_main]
 
 mod common;
@@ -16,6 +16,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 assert_eq!(full.value, Some(v));
             }
             None => assert!(!full.diagnostics.is_empty()),
+        }
+        if let Some(v) = psctl::frontend::yaml::value_by_block_reader(&src) {
+            assert_eq!(psctl::frontend::yaml::value_by_saphyr(&src), Some(v));
         }
     }
 });

@@ -8,6 +8,7 @@ pub mod lenient;
 pub mod toml;
 pub mod toml_stream;
 pub mod yaml;
+pub mod yaml_block;
 
 use std::sync::Arc;
 

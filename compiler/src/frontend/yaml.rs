@@ -9,7 +9,7 @@ use saphyr::Scalar;
 use saphyr_parser::{Event, Parser, Span as YSpan};
 use serde_json::{Map, Number, Value};
 
-use super::{too_deep_message, CharIndex, Document, NodeId, SpanTable, MAX_DEPTH};
+use super::{too_deep_message, yaml_block, CharIndex, Document, NodeId, SpanTable, MAX_DEPTH};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -70,8 +70,22 @@ pub fn spans_only(src: &Arc<SourceFile>) -> Document {
 /// files are the common case, and spans serve only diagnostics); `None` when there is
 /// anything to report, which [`parse`] then reports with its spans.
 pub fn value_only(src: &Arc<SourceFile>) -> Option<Value> {
+    // The plain block YAML of most descriptions is read by our own reader; what it leaves
+    // (or what the builder refuses there) is read again by saphyr.
+    value_by_block_reader(src).or_else(|| value_by_saphyr(src))
+}
+
+/// [`value_only`] by saphyr's parser alone (what the block reader is checked against).
+pub fn value_by_saphyr(src: &Arc<SourceFile>) -> Option<Value> {
     let mut b = Builder::new(src, true, false);
     let ok = b.run(src.text()).is_ok();
+    (ok && b.diags.is_empty()).then_some(b.root).flatten()
+}
+
+/// [`value_only`] by the block reader alone: `None` also where it stops.
+pub fn value_by_block_reader(src: &Arc<SourceFile>) -> Option<Value> {
+    let mut b = Builder::new(src, true, false);
+    let ok = yaml_block::read(src.text(), |ev, span| b.event(ev, span)).is_ok();
     (ok && b.diags.is_empty()).then_some(b.root).flatten()
 }
 
@@ -159,139 +173,145 @@ impl<'a> Builder<'a> {
                     return Err(());
                 }
             };
-            let span = self.span(&yspan);
-            match ev {
-                Event::DocumentStart(_) if self.root.is_some() => {
+            self.event(ev, &yspan)?;
+        }
+        Ok(())
+    }
+
+    /// Takes one parser event (from saphyr, or from the block reader of [`value_only`]).
+    pub(super) fn event(&mut self, ev: Event<'_>, yspan: &YSpan) -> Result<(), ()> {
+        let span = self.span(yspan);
+        match ev {
+            Event::DocumentStart(_) if self.root.is_some() => {
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::YAML_MULTIPLE_DOCUMENTS,
+                        "the file holds a second YAML document",
+                    )
+                    .with_label(span, "second document starts here")
+                    .with_help("put each service in its own file")
+                    .in_file(self.src),
+                );
+                return Err(());
+            }
+            Event::Scalar(v, style, anchor, tag) => {
+                if let Some(Frame::Map {
+                    pending: p @ None, ..
+                }) = self.stack.last_mut()
+                {
+                    *p = Some((v.into_owned(), span));
+                    return Ok(());
+                }
+                // A scalar with an anchor is built anyway: an alias of it may be a key.
+                let value = if self.build || anchor != 0 {
+                    match Scalar::parse_from_cow_and_metadata(
+                        std::borrow::Cow::Borrowed(&*v),
+                        style,
+                        tag.as_ref(),
+                    ) {
+                        Some(s) => scalar_value(s, &v),
+                        None => Value::String(v.into_owned()),
+                    }
+                } else {
+                    Value::Null
+                };
+                self.complete(value, 1, span, None, anchor)?;
+            }
+            Event::Alias(id) => {
+                let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
+                    self.fail(
+                        codes::YAML_SYNTAX,
+                        "this alias refers to an anchor that is not complete here",
+                        span,
+                        "recursive or unknown alias",
+                    );
+                    return Err(());
+                };
+                if nodes > self.alias_budget {
                     self.diags.push(
                         Diagnostic::error(
-                            codes::YAML_MULTIPLE_DOCUMENTS,
-                            "the file holds a second YAML document",
+                            codes::YAML_ALIAS_LIMIT,
+                            format!(
+                                "aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing to expand further"
+                            ),
                         )
-                        .with_label(span, "second document starts here")
-                        .with_help("put each service in its own file")
+                        .with_label(span, "limit reached at this alias")
+                        .with_help("write the values out; descriptions need no anchors or aliases")
                         .in_file(self.src),
                     );
                     return Err(());
                 }
-                Event::Scalar(v, style, anchor, tag) => {
-                    if let Some(Frame::Map {
-                        pending: p @ None, ..
-                    }) = self.stack.last_mut()
-                    {
-                        *p = Some((v.into_owned(), span));
-                        continue;
+                self.alias_budget -= nodes;
+                if self.map_wants_key() {
+                    if let Value::String(s) = value {
+                        self.set_pending(s, span);
+                        return Ok(());
                     }
-                    // A scalar with an anchor is built anyway: an alias of it may be a key.
-                    let value = if self.build || anchor != 0 {
-                        match Scalar::parse_from_cow_and_metadata(
-                            std::borrow::Cow::Borrowed(&*v),
-                            style,
-                            tag.as_ref(),
-                        ) {
-                            Some(s) => scalar_value(s, &v),
-                            None => Value::String(v.into_owned()),
-                        }
-                    } else {
-                        Value::Null
-                    };
-                    self.complete(value, 1, span, None, anchor)?;
+                    return self.key_not_string(span);
                 }
-                Event::Alias(id) => {
-                    let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
-                        self.fail(
-                            codes::YAML_SYNTAX,
-                            "this alias refers to an anchor that is not complete here",
-                            span,
-                            "recursive or unknown alias",
-                        );
-                        return Err(());
-                    };
-                    if nodes > self.alias_budget {
-                        self.diags.push(
-                            Diagnostic::error(
-                                codes::YAML_ALIAS_LIMIT,
-                                format!(
-                                    "aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing to expand further"
-                                ),
-                            )
-                            .with_label(span, "limit reached at this alias")
-                            .with_help("write the values out; descriptions need no anchors or aliases")
-                            .in_file(self.src),
-                        );
-                        return Err(());
-                    }
-                    self.alias_budget -= nodes;
-                    if self.map_wants_key() {
-                        if let Value::String(s) = value {
-                            self.set_pending(s, span);
-                            continue;
-                        }
-                        return self.key_not_string(span);
-                    }
-                    self.complete(value, nodes, span, None, 0)?;
-                }
-                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                    if self.stack.len() >= MAX_DEPTH {
-                        self.fail(codes::TOO_DEEP, too_deep_message(), span, "too deep");
-                        return Err(());
-                    }
-                    if self.map_wants_key() {
-                        return self.key_not_string(span);
-                    }
-                    let node = self.open_child(span);
-                    let start = span.start;
-                    self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
-                        Frame::Seq {
-                            node,
-                            start,
-                            anchor,
-                            items: Vec::new(),
-                            len: 0,
-                            nodes: 1,
-                        }
-                    } else {
-                        Frame::Map {
-                            node,
-                            start,
-                            anchor,
-                            map: Map::new(),
-                            nodes: 1,
-                            pending: None,
-                        }
-                    });
-                }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    let Some(frame) = self.stack.pop() else {
-                        continue;
-                    };
-                    let (value, nodes, node, start, anchor) = match frame {
-                        Frame::Seq {
-                            items,
-                            nodes,
-                            node,
-                            start,
-                            anchor,
-                            ..
-                        } => (Value::Array(items), nodes, node, start, anchor),
-                        Frame::Map {
-                            map,
-                            nodes,
-                            node,
-                            start,
-                            anchor,
-                            ..
-                        } => (Value::Object(map), nodes, node, start, anchor),
-                    };
-                    let value = if self.build { value } else { Value::Null };
-                    let end = span.end.max(start);
-                    let span = Span::new(start, end);
-                    if self.record {
-                        self.spans.set_value(node, span);
-                    }
-                    self.complete(value, nodes, span, Some(node), anchor)?;
-                }
-                _ => {}
+                self.complete(value, nodes, span, None, 0)?;
             }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    self.fail(codes::TOO_DEEP, too_deep_message(), span, "too deep");
+                    return Err(());
+                }
+                if self.map_wants_key() {
+                    return self.key_not_string(span);
+                }
+                let node = self.open_child(span);
+                let start = span.start;
+                self.stack.push(if matches!(ev, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        node,
+                        start,
+                        anchor,
+                        items: Vec::new(),
+                        len: 0,
+                        nodes: 1,
+                    }
+                } else {
+                    Frame::Map {
+                        node,
+                        start,
+                        anchor,
+                        map: Map::new(),
+                        nodes: 1,
+                        pending: None,
+                    }
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(());
+                };
+                let (value, nodes, node, start, anchor) = match frame {
+                    Frame::Seq {
+                        items,
+                        nodes,
+                        node,
+                        start,
+                        anchor,
+                        ..
+                    } => (Value::Array(items), nodes, node, start, anchor),
+                    Frame::Map {
+                        map,
+                        nodes,
+                        node,
+                        start,
+                        anchor,
+                        ..
+                    } => (Value::Object(map), nodes, node, start, anchor),
+                };
+                let value = if self.build { value } else { Value::Null };
+                let end = span.end.max(start);
+                let span = Span::new(start, end);
+                if self.record {
+                    self.spans.set_value(node, span);
+                }
+                self.complete(value, nodes, span, Some(node), anchor)?;
+            }
+            _ => {}
         }
         Ok(())
     }
