@@ -73,10 +73,16 @@ impl SourceFile {
         &self.text[span.start..span.end]
     }
 
+    /// The 1-based line of a byte offset (clamped to the text), without counting its column.
+    pub fn line_at(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&s| s as usize <= offset)
+    }
+
     /// Line and column of a byte offset (clamped to the text).
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let line = self.line_at(offset) - 1;
         let start = self.line_starts[line] as usize;
         // Offsets produced by our parsers fall on char boundaries; be safe anyway.
         let mut o = offset;

@@ -79,10 +79,11 @@ pub fn to_github(d: &Diagnostic) -> String {
     format!("::{kind} {}::{}", props.join(","), github_escape(&msg))
 }
 
-/// miette's report, with escaped text. It prints source lines as they are, so a diagnostic
-/// whose shown lines hold a control character gets the plain report, which escapes them.
+/// miette's report, with escaped text. It prints source lines whole and as they are, so a
+/// diagnostic whose shown lines are long or hold a control character gets the plain report,
+/// which shows a window of a long line and escapes.
 fn graphical(d: &Diagnostic) -> String {
-    if d.shows_unsafe_source() {
+    if d.shows_long_line() || d.shows_unsafe_source() {
         return render::plain(d);
     }
     let mut out = String::new();
@@ -155,5 +156,28 @@ mod tests {
             .in_file(&src);
         let out = graphical(&d);
         assert!(!out.contains('\x1b'), "{out:?}");
+    }
+
+    #[test]
+    fn a_long_line_is_shown_in_a_window_of_whole_characters() {
+        // Multi-byte characters on both sides of the window's edges, the label in the middle.
+        let text = format!("{}bad{}\n", "é".repeat(500), "€".repeat(500));
+        let src = SourceFile::new("x.yaml", text.clone());
+        let at = text.find("bad").unwrap();
+        let d = Diagnostic::error(codes::SCHEMA_TYPE, "wrong")
+            .with_label(Span::new(at, at + 3), "here")
+            .in_file(&src);
+        let out = graphical(&d);
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines.iter().find(|l| l.contains("bad")).unwrap();
+        let caret = lines.iter().find(|l| l.contains('^')).unwrap();
+        assert!(
+            shown.starts_with("1 | …") && shown.ends_with('…'),
+            "{shown}"
+        );
+        let col = caret.find('^').unwrap();
+        let under: String = shown.chars().skip(col).take(3).collect();
+        assert_eq!(under, "bad", "{out}");
+        assert!(shown.chars().count() < 200, "{shown}");
     }
 }

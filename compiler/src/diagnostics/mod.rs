@@ -238,6 +238,17 @@ impl Diagnostic {
         d
     }
 
+    /// Whether a line this diagnostic shows from its file is longer than reports show whole
+    /// ([`render::MAX_SHOWN`]).
+    pub fn shows_long_line(&self) -> bool {
+        let Some(src) = &self.source else {
+            return false;
+        };
+        self.labels
+            .iter()
+            .any(|l| src.line_span(src.line_at(l.span.start)).len() > render::MAX_SHOWN)
+    }
+
     /// Whether a line this diagnostic shows from its file holds an [`is_unsafe_char`].
     pub fn shows_unsafe_source(&self) -> bool {
         let Some(src) = &self.source else {
@@ -245,8 +256,9 @@ impl Diagnostic {
         };
         src.name().chars().any(is_unsafe_char)
             || self.labels.iter().any(|l| {
-                let line = src.line_span(src.line_col(l.span.start).line);
-                src.slice(line).chars().any(is_unsafe_char)
+                src.slice(src.line_span(src.line_at(l.span.start)))
+                    .chars()
+                    .any(is_unsafe_char)
             })
     }
 }

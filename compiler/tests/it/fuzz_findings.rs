@@ -399,3 +399,46 @@ fn semantic_problems_stop_at_the_limit() {
         assert_eq!(d.last().unwrap().code.id, "psctl::input::too_many_errors");
     }
 }
+
+/// A report shows a window of a long source line, not the line: a one-line JSON file of 65 KB
+/// with 2,000 bad values printed the whole line under each of its 1,000 diagnostics (81 MB of
+/// report; a 7 MB line, 7 GB). The window still shows the value and puts the caret under it.
+#[test]
+fn a_long_line_is_shown_in_a_window() {
+    let _g = serial();
+    let procs: Vec<String> = (0..2000)
+        .map(|i| format!(r#"{{"name": "p{i}", "grace": "x{i}"}}"#))
+        .collect();
+    let text = format!(
+        r#"{{"name": "a", "ipckey": 1, "processes": [{}]}}"#,
+        procs.join(", ")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.json");
+    std::fs::write(&path, &text).unwrap();
+    let out = Command::new(PSCTL)
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        report.len() < 1000 * 1000,
+        "{} bytes of report for {} bytes of input",
+        report.len(),
+        text.len()
+    );
+    // The 1,000th diagnostic's window shows its value, with the caret under it (columns as
+    // shown: `…` is one).
+    let lines: Vec<&str> = report.lines().collect();
+    let under = |shown: &str, caret: &str| {
+        let col = caret.find('^')?;
+        Some(shown.chars().skip(col).collect::<String>())
+    };
+    let found = lines
+        .windows(2)
+        .find(|w| under(w[0], w[1]).is_some_and(|s| s.starts_with(r#""x999""#)));
+    let shown = found.expect("the caret under \"x999\"")[0];
+    assert!(shown.len() < 300 && shown.contains('…'), "{shown}");
+}
