@@ -492,6 +492,14 @@ fn ipckey_value(k: &IpcKey) -> Option<u64> {
     }
 }
 
+/// Entries of `processes` converted ahead of the rest of their description (in order, from
+/// the second on), with what their conversion reported: see `frontend::stream`.
+#[derive(Default)]
+pub struct Converted {
+    pub processes: Vec<Process>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
 /// Converts a schema-valid description into the model, checking what the schema cannot
 /// (duration strings, ranges of durations) and then the shared rules.
 pub fn to_service(
@@ -499,171 +507,56 @@ pub fn to_service(
     spans: &dyn SpanLookup,
     src: &Arc<SourceFile>,
 ) -> (Option<Service>, Vec<Diagnostic>) {
+    to_service_with(desc, Converted::default(), spans, src)
+}
+
+/// [`to_service`] of a description whose entries after its own were converted already
+/// (`more`, by [`Convert::process`]).
+pub fn to_service_with(
+    desc: Description,
+    more: Converted,
+    spans: &dyn SpanLookup,
+    src: &Arc<SourceFile>,
+) -> (Option<Service>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    // Every range and name comes from the field's descriptor (crate::fields); `loc` is where
-    // the value is (a group's fields share the descriptors of an entry's).
-    let secs = |d: &DurationValue, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>| -> u64 {
-        let (what, range) = (f.key_name(), f.range.clone().unwrap_or(0..=u64::MAX));
-        // Spans are looked up only for a diagnostic: valid files are the common case.
-        let span = || spans.span(loc);
-        match duration_seconds(d) {
-            Ok(n) => {
-                if !range.contains(&n) {
-                    let given = match d {
-                        DurationValue::Seconds(n) => format!("{n} (seconds)"),
-                        DurationValue::Text(t) => format!("`{t}`"),
-                    };
-                    diags.push(
-                        Diagnostic::error(
-                            codes::OUT_OF_RANGE,
-                            format!(
-                                "{what} must be {}, not {given}",
-                                duration::human_range(&range)
-                            ),
-                        )
-                        .with_label(span(), "out of range")
-                        .in_file(src),
-                    );
-                }
-                n
-            }
-            Err(why) => {
-                diags.push(
-                    Diagnostic::error(
-                        codes::INVALID_DURATION,
-                        format!("{what} is not a valid duration: {why}"),
-                    )
-                    .with_label(span(), "invalid duration")
-                    .with_help(format!(
-                        "write {}; {what} may be {}",
-                        duration::FORMS,
-                        duration::human_range(&range)
-                    ))
-                    .in_file(src),
-                );
-                0
-            }
-        }
-    };
-    let count = |n: u64, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>| {
-        let range = f.range.clone().unwrap_or(0..=u64::MAX);
-        if range.contains(&n) {
-            return;
-        }
-        if let Some(d) = rules::check_range(n, range, f.key_name(), spans.span(loc), src) {
-            diags.push(d);
-        }
-    };
-    let small = |n: u64| n.min(u32::MAX.into()) as u32;
-    let restart = |r: RestartDesc, loc: Loc, diags: &mut Vec<Diagnostic>| match r {
-        RestartDesc::None(_) => Restart::None,
-        RestartDesc::Script(s) => Restart::Script(s.script),
-        RestartDesc::Commands(c) => Restart::Commands {
-            wait: small(secs(&c.wait, &fields::WAIT, loc, diags)),
-            stop: c.stop,
-            start: c.start,
-        },
-    };
-    let action = |a: ActionDesc| match a {
-        ActionDesc::Continue => Action::Continue,
-        ActionDesc::Exit => Action::Exit,
-        ActionDesc::Shutdown => Action::Shutdown,
-    };
+    let c = Convert { spans, src };
     let ipckey = ipckey_value(&desc.ipckey).unwrap_or(0);
-    count(ipckey, &fields::IPCKEY.field, Loc::IpcKey, &mut diags);
-    let msg = secs(
+    c.count(ipckey, &fields::IPCKEY.field, Loc::IpcKey, &mut diags);
+    let msg = c.secs(
         &desc.msg_check_interval,
         &fields::MSG_CHECK_INTERVAL.field,
         Loc::MsgCheckInterval,
         &mut diags,
     );
-    let mon = secs(
+    let mon = c.secs(
         &desc.monitor_interval,
         &fields::MONITOR_INTERVAL.field,
         Loc::MonitorInterval,
         &mut diags,
     );
-    count(
+    c.count(
         desc.monitor_try_count.into(),
         &fields::MONITOR_TRY_COUNT.field,
         Loc::MonitorTryCount,
         &mut diags,
     );
-    let mut processes = Vec::with_capacity(desc.processes.len());
+    let mut own = Vec::with_capacity(desc.processes.len());
     // The description is taken apart as it is converted: a file of a million small entries
     // would otherwise hold both forms at once.
     for (i, p) in desc.processes.into_iter().enumerate() {
         if diags.len() > crate::diagnostics::MAX_ERRORS_PER_FILE {
             break; // the report ends at the limit (below)
         }
-        let grace = secs(&p.grace, &fields::GRACE, Loc::Grace(i), &mut diags);
-        count(
-            p.retries.into(),
-            &fields::RETRY,
-            Loc::Retries(i),
-            &mut diags,
-        );
-        count(
-            p.instances.into(),
-            &fields::INSTANCES,
-            Loc::Instances(i),
-            &mut diags,
-        );
-        let health = p.health.as_ref().and_then(|h| {
-            let interval = secs(
-                &h.interval,
-                &fields::HEALTH_INTERVAL,
-                Loc::HealthInterval(i),
-                &mut diags,
-            );
-            let timeout = secs(
-                &h.timeout,
-                &fields::HEALTH_TIMEOUT,
-                Loc::HealthTimeout(i),
-                &mut diags,
-            );
-            count(
-                h.failures.into(),
-                &fields::HEALTH_FAILURES,
-                Loc::HealthFailures(i),
-                &mut diags,
-            );
-            let check = health_check(h, i, spans, src, &mut diags)?;
-            Some(Health {
-                check,
-                interval: small(interval),
-                timeout: small(timeout),
-                failures: h.failures,
-            })
-        });
-        processes.push(Process {
-            name: p.name,
-            restart: restart(p.restart, Loc::RestartWait(i), &mut diags),
-            grace,
-            retries: p.retries,
-            on_retry_over: action(p.on_retry_over),
-            user: p.user.iter().map(UserRef::text).collect(),
-            instances: p.instances,
-            health,
-            stop_timeout: small(secs(
-                &p.stop_timeout,
-                &fields::STOP_TIMEOUT,
-                Loc::StopTimeout(i),
-                &mut diags,
-            )),
-            retry_delay: small(secs(
-                &p.retry_delay,
-                &fields::RETRY_DELAY,
-                Loc::RetryDelay(i),
-                &mut diags,
-            )),
-            group: None,
-        });
+        own.push(c.process(p, i, &mut diags));
     }
+    // The entries converted ahead follow in their own list (not copied into a new one).
+    let mut processes = more.processes;
+    processes.splice(0..0, own);
+    diags.extend(more.diagnostics);
     let mut groups = Vec::with_capacity(desc.groups.len());
     for (g, group) in desc.groups.into_iter().enumerate() {
-        let grace = secs(&group.grace, &fields::GRACE, Loc::GroupGrace(g), &mut diags);
-        count(
+        let grace = c.secs(&group.grace, &fields::GRACE, Loc::GroupGrace(g), &mut diags);
+        c.count(
             group.retries.into(),
             &fields::RETRY,
             Loc::GroupRetries(g),
@@ -672,7 +565,7 @@ pub fn to_service(
         members(&group, g, &mut processes, spans, src, &mut diags);
         groups.push(Group {
             name: group.name,
-            restart: restart(group.restart, Loc::GroupRestart(g), &mut diags),
+            restart: c.restart(group.restart, Loc::GroupRestart(g), &mut diags),
             grace,
             retries: group.retries,
             on_retry_over: action(group.on_retry_over),
@@ -701,6 +594,157 @@ pub fn to_service(
     crate::diagnostics::cap(&mut diags, src);
     let ok = !diags.iter().any(Diagnostic::is_error);
     (ok.then_some(svc), diags)
+}
+
+/// Converts parts of a description into the model, reporting what is out of range. Every
+/// range and name comes from the field's descriptor (crate::fields); `loc` is where the value
+/// is (a group's fields share the descriptors of an entry's).
+pub struct Convert<'a> {
+    pub spans: &'a dyn SpanLookup,
+    pub src: &'a Arc<SourceFile>,
+}
+
+fn small(n: u64) -> u32 {
+    n.min(u32::MAX.into()) as u32
+}
+
+fn action(a: ActionDesc) -> Action {
+    match a {
+        ActionDesc::Continue => Action::Continue,
+        ActionDesc::Exit => Action::Exit,
+        ActionDesc::Shutdown => Action::Shutdown,
+    }
+}
+
+impl Convert<'_> {
+    fn secs(&self, d: &DurationValue, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>) -> u64 {
+        let (what, range) = (f.key_name(), f.range.clone().unwrap_or(0..=u64::MAX));
+        // Spans are looked up only for a diagnostic: valid files are the common case.
+        let span = || self.spans.span(loc);
+        match duration_seconds(d) {
+            Ok(n) => {
+                if !range.contains(&n) {
+                    let given = match d {
+                        DurationValue::Seconds(n) => format!("{n} (seconds)"),
+                        DurationValue::Text(t) => format!("`{t}`"),
+                    };
+                    diags.push(
+                        Diagnostic::error(
+                            codes::OUT_OF_RANGE,
+                            format!(
+                                "{what} must be {}, not {given}",
+                                duration::human_range(&range)
+                            ),
+                        )
+                        .with_label(span(), "out of range")
+                        .in_file(self.src),
+                    );
+                }
+                n
+            }
+            Err(why) => {
+                diags.push(
+                    Diagnostic::error(
+                        codes::INVALID_DURATION,
+                        format!("{what} is not a valid duration: {why}"),
+                    )
+                    .with_label(span(), "invalid duration")
+                    .with_help(format!(
+                        "write {}; {what} may be {}",
+                        duration::FORMS,
+                        duration::human_range(&range)
+                    ))
+                    .in_file(self.src),
+                );
+                0
+            }
+        }
+    }
+
+    fn count(&self, n: u64, f: &Field, loc: Loc, diags: &mut Vec<Diagnostic>) {
+        let range = f.range.clone().unwrap_or(0..=u64::MAX);
+        if range.contains(&n) {
+            return;
+        }
+        if let Some(d) = rules::check_range(n, range, f.key_name(), self.spans.span(loc), self.src)
+        {
+            diags.push(d);
+        }
+    }
+
+    fn restart(&self, r: RestartDesc, loc: Loc, diags: &mut Vec<Diagnostic>) -> Restart {
+        match r {
+            RestartDesc::None(_) => Restart::None,
+            RestartDesc::Script(s) => Restart::Script(s.script),
+            RestartDesc::Commands(c) => Restart::Commands {
+                wait: small(self.secs(&c.wait, &fields::WAIT, loc, diags)),
+                stop: c.stop,
+                start: c.start,
+            },
+        }
+    }
+
+    /// Entry `i` of `processes`, without its group (a group names its members).
+    pub fn process(&self, p: ProcessDesc, i: usize, diags: &mut Vec<Diagnostic>) -> Process {
+        let grace = self.secs(&p.grace, &fields::GRACE, Loc::Grace(i), diags);
+        self.count(p.retries.into(), &fields::RETRY, Loc::Retries(i), diags);
+        self.count(
+            p.instances.into(),
+            &fields::INSTANCES,
+            Loc::Instances(i),
+            diags,
+        );
+        let health = p.health.as_ref().and_then(|h| {
+            let interval = self.secs(
+                &h.interval,
+                &fields::HEALTH_INTERVAL,
+                Loc::HealthInterval(i),
+                diags,
+            );
+            let timeout = self.secs(
+                &h.timeout,
+                &fields::HEALTH_TIMEOUT,
+                Loc::HealthTimeout(i),
+                diags,
+            );
+            self.count(
+                h.failures.into(),
+                &fields::HEALTH_FAILURES,
+                Loc::HealthFailures(i),
+                diags,
+            );
+            let check = health_check(h, i, self.spans, self.src, diags)?;
+            Some(Health {
+                check,
+                interval: small(interval),
+                timeout: small(timeout),
+                failures: h.failures,
+            })
+        });
+        Process {
+            name: p.name,
+            restart: self.restart(p.restart, Loc::RestartWait(i), diags),
+            grace,
+            retries: p.retries,
+            on_retry_over: action(p.on_retry_over),
+            user: p.user.iter().map(UserRef::text).collect(),
+            instances: p.instances,
+            health,
+            stop_timeout: small(self.secs(
+                &p.stop_timeout,
+                &fields::STOP_TIMEOUT,
+                Loc::StopTimeout(i),
+                diags,
+            )),
+            retry_delay: small(self.secs(
+                &p.retry_delay,
+                &fields::RETRY_DELAY,
+                Loc::RetryDelay(i),
+                diags,
+            )),
+            group: None,
+        }
+    }
 }
 
 /// The check of health mapping `h` of process `i`: exactly one of `exec` and `tcp`, the

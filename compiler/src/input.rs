@@ -256,6 +256,11 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
             diagnostics: p.diagnostics,
         };
     }
+    if source.text().len() >= frontend::stream::STREAM_FROM {
+        if let Some(input) = load_streamed(name, &source, format) {
+            return input;
+        }
+    }
     // A YAML or JSON file that reads cleanly is read without spans, read when first asked.
     let quick: Option<(serde_json::Value, SpanReader)> = match format {
         Format::Yaml => {
@@ -292,6 +297,36 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
         spans: Box::new(spans),
         diagnostics,
     }
+}
+
+/// A large YAML or JSON description read entry by entry (`frontend::stream`); `None` where
+/// that gives up, and the file is read as any other.
+pub fn load_streamed(
+    name: &str,
+    source: &std::sync::Arc<SourceFile>,
+    format: Format,
+) -> Option<Input> {
+    let (read, spans_of): (fn(_, &mut _) -> _, SpanReader) = match format {
+        Format::Yaml => (frontend::yaml::value_streamed, frontend::yaml::spans_of),
+        Format::Json => (
+            frontend::json::value_streamed,
+            frontend::json_spans::spans_of,
+        ),
+        _ => return None,
+    };
+    let spans = LazySpans::later(source.clone(), spans_of);
+    let mut entries = frontend::stream::Entries::new(&spans, source);
+    let doc = read(source, &mut entries)?;
+    let outcome = frontend::stream::check(doc, entries.finish(), &spans, source)?;
+    let ok = !outcome.diagnostics.iter().any(Diagnostic::is_error);
+    Some(Input {
+        path: name.to_owned(),
+        format,
+        source: source.clone(),
+        service: outcome.service.filter(|_| ok),
+        spans: Box::new(spans),
+        diagnostics: outcome.diagnostics,
+    })
 }
 
 /// Loads every input of a run (files in parallel), then applies the cross-file rules and, with

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{json_spans, too_deep_message, Document};
+use super::{json_spans, stream, too_deep_message, Document};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -103,6 +103,109 @@ pub fn value_only(src: &Arc<SourceFile>) -> Option<Value> {
     let value = serde::de::DeserializeSeed::deserialize(Sized(&lengths, &next), &mut de).ok()?;
     de.end().ok()?;
     Some(value)
+}
+
+/// [`value_only`] handing the entries of `processes` after the first to `entries` as they are
+/// read, instead of keeping them in the value; `None` also where `entries` gives up.
+pub fn value_streamed(src: &Arc<SourceFile>, entries: &mut stream::Entries<'_>) -> Option<Value> {
+    if src.text().trim().is_empty() {
+        return None;
+    }
+    let lengths = json_spans::list_lengths(src)?;
+    let mut de = serde_json::Deserializer::from_str(body(src).0);
+    let next = std::cell::Cell::new(0);
+    let root = Root {
+        sized: Sized(&lengths, &next),
+        entries,
+    };
+    let value = serde::de::DeserializeSeed::deserialize(root, &mut de).ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+/// The top of a document read by [`value_streamed`]: its `processes` list is a [`List`].
+struct Root<'a, 'e> {
+    sized: Sized<'a>,
+    entries: &'a mut stream::Entries<'e>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Root<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Root<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a description")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        let mut entries = Some(self.entries);
+        while let Some(key) = map.next_key::<String>()? {
+            let list = if key == "processes" {
+                entries.take()
+            } else {
+                None
+            };
+            let value = match list {
+                Some(e) => map.next_value_seed(List {
+                    sized: self.sized,
+                    entries: e,
+                })?,
+                None => map.next_value_seed(self.sized)?,
+            };
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The `processes` list of [`Root`]: its first entry kept, the others handed over.
+struct List<'a, 'e> {
+    sized: Sized<'a>,
+    entries: &'a mut stream::Entries<'e>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for List<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for List<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of entries")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        use serde::de::Error;
+        // Numbered as `Sized` numbers lists, so that the lists inside get their own lengths.
+        let counter = self.sized.1;
+        counter.set(counter.get() + 1);
+        let mut first = Vec::with_capacity(1);
+        let mut i = 0;
+        while let Some(item) = seq.next_element_seed(self.sized)? {
+            if i == 0 {
+                first.push(item);
+            } else {
+                self.entries
+                    .take(i, item)
+                    .map_err(|_| A::Error::custom("left to the whole read"))?;
+            }
+            i += 1;
+        }
+        Ok(Value::Array(first))
+    }
 }
 
 /// Builds a [`Value`] as serde_json's own `Value` does, but each list with the capacity its

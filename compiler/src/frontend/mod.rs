@@ -5,6 +5,7 @@
 pub mod json;
 pub mod json_spans;
 pub mod lenient;
+pub mod stream;
 pub mod toml;
 pub mod toml_stream;
 pub mod yaml;

@@ -9,7 +9,9 @@ use saphyr::Scalar;
 use saphyr_parser::{Event, Parser, Span as YSpan};
 use serde_json::{Map, Number, Value};
 
-use super::{too_deep_message, yaml_block, CharIndex, Document, NodeId, SpanTable, MAX_DEPTH};
+use super::{
+    stream, too_deep_message, yaml_block, CharIndex, Document, NodeId, SpanTable, MAX_DEPTH,
+};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::span::{SourceFile, Span};
 
@@ -53,7 +55,13 @@ struct Builder<'a> {
     anchors: HashMap<usize, (Value, usize)>,
     alias_budget: usize,
     diags: Vec<Diagnostic>,
+    /// Takes the entries of the top-level `processes` list after the first, instead of the
+    /// list (see `frontend::stream`); `Err` stops the reading.
+    entries: Option<EntrySink<'a>>,
 }
+
+/// Where entries of `processes` go as they are read: their index and value.
+type EntrySink<'a> = &'a mut dyn FnMut(usize, Value) -> Result<(), ()>;
 
 /// Reads a YAML document into a value and its span table.
 pub fn parse(src: &Arc<SourceFile>) -> Document {
@@ -77,15 +85,42 @@ pub fn value_only(src: &Arc<SourceFile>) -> Option<Value> {
 
 /// [`value_only`] by saphyr's parser alone (what the block reader is checked against).
 pub fn value_by_saphyr(src: &Arc<SourceFile>) -> Option<Value> {
-    let mut b = Builder::new(src, true, false);
-    let ok = b.run(src.text()).is_ok();
-    (ok && b.diags.is_empty()).then_some(b.root).flatten()
+    quick(src, false, None)
 }
 
 /// [`value_only`] by the block reader alone: `None` also where it stops.
 pub fn value_by_block_reader(src: &Arc<SourceFile>) -> Option<Value> {
+    quick(src, true, None)
+}
+
+/// [`value_only`] handing the entries of `processes` after the first to `entries` as they are
+/// read, instead of keeping them in the value; `None` also where `entries` gives up.
+pub fn value_streamed(src: &Arc<SourceFile>, entries: &mut stream::Entries<'_>) -> Option<Value> {
+    for block in [true, false] {
+        entries.clear();
+        let mut sink = |i: usize, v: Value| entries.take(i, v).map_err(|_| ());
+        if let Some(v) = quick(src, block, Some(&mut sink)) {
+            return Some(v);
+        }
+        if entries.gave_up() {
+            return None;
+        }
+    }
+    None
+}
+
+fn quick<'a>(
+    src: &'a Arc<SourceFile>,
+    block: bool,
+    entries: Option<EntrySink<'a>>,
+) -> Option<Value> {
     let mut b = Builder::new(src, true, false);
-    let ok = yaml_block::read(src.text(), |ev, span| b.event(ev, span)).is_ok();
+    b.entries = entries;
+    let ok = if block {
+        yaml_block::read(src.text(), |ev, span| b.event(ev, span)).is_ok()
+    } else {
+        b.run(src.text()).is_ok()
+    };
     (ok && b.diags.is_empty()).then_some(b.root).flatten()
 }
 
@@ -138,6 +173,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             alias_budget: MAX_ALIAS_NODES,
             diags: Vec::new(),
+            entries: None,
         }
     }
 
@@ -374,6 +410,10 @@ impl<'a> Builder<'a> {
             None => self.open_child(span),
         };
         let build = self.build;
+        // An entry of the top-level `processes` list, after the first, when they are taken.
+        let entry = self.entries.is_some()
+            && self.stack.len() == 2
+            && matches!(&self.stack[0], Frame::Map { pending: Some((k, _)), .. } if k == "processes");
         match self.stack.last_mut() {
             None => {
                 self.root = Some(value);
@@ -384,8 +424,10 @@ impl<'a> Builder<'a> {
                 nodes: total,
                 ..
             }) => {
-                if build {
-                    items.push(value);
+                match &mut self.entries {
+                    Some(take) if entry && *len > 0 => take(*len, value)?,
+                    _ if build => items.push(value),
+                    _ => {}
                 }
                 *len += 1;
                 *total += nodes;

@@ -290,6 +290,23 @@ fn validator() -> Option<&'static Validator> {
         .as_ref()
 }
 
+/// Whether `item` is a valid entry of `processes` (the schema's item schema), for entries
+/// checked one by one while a large document is read (`frontend::stream`). Built when first
+/// asked: small files never ask.
+pub fn process_is_valid(item: &Value) -> bool {
+    static V: OnceLock<Option<Validator>> = OnceLock::new();
+    let v = V.get_or_init(|| {
+        let whole = schema();
+        let mut part = whole.pointer("/properties/processes/items")?.clone();
+        let obj = part.as_object_mut()?;
+        for key in ["$schema", "definitions"] {
+            obj.insert(key.to_owned(), whole.get(key)?.clone());
+        }
+        jsonschema::validator_for(&part).ok()
+    });
+    v.as_ref().is_some_and(|v| v.is_valid(item))
+}
+
 /// The validator in parts (see [`parts`]), built when the first invalid document comes.
 fn parts() -> Option<&'static parts::Part> {
     static P: OnceLock<Option<parts::Part>> = OnceLock::new();

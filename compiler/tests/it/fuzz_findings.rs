@@ -442,3 +442,48 @@ fn a_long_line_is_shown_in_a_window() {
     let shown = found.expect("the caret under \"x999\"")[0];
     assert!(shown.len() < 300 && shown.contains('…'), "{shown}");
 }
+
+/// A large description of one short mapping per line is read entry by entry: each entry
+/// built a `serde_json` map (a 640-byte B-tree node for one key), then a description, then
+/// the model, before any was dropped: 70x the input for a million entries (bench/bounds.sh).
+/// YAML and JSON, and an entry repeated (the rules report it, and stop at the limit).
+#[test]
+fn a_mapping_per_line_takes_bounded_memory() {
+    if !alone("a_mapping_per_line_takes_bounded_memory") {
+        return;
+    }
+    let _g = serial();
+    let n = 100_000;
+    let head = "name: a\nipckey: 1\nprocesses:\n";
+    let yaml: String = (0..n).map(|i| format!("- name: p{i}\n")).collect();
+    let json: Vec<String> = (0..n).map(|i| format!("{{\"name\": \"p{i}\"}}")).collect();
+    let json = format!(
+        "{{\"name\": \"a\", \"ipckey\": 1, \"processes\": [\n{}\n]}}",
+        json.join(",\n")
+    );
+    // The item schema's validator is built once per process: outside the measurement.
+    let warm = format!("{head}{}", "- name: x\n".repeat(1 << 17));
+    drop(load_bytes("warm.yaml", warm.as_bytes(), Format::Yaml));
+    // The repeated entry's report needs the spans of the whole file, read for its first
+    // diagnostic: a span table of about 270 bytes per entry, hence its higher bound.
+    for (name, text, format, valid, bound) in [
+        ("entries.yaml", format!("{head}{yaml}"), Format::Yaml, true, 30.0),
+        ("entries.json", json, Format::Json, true, 30.0),
+        (
+            "dups.yaml",
+            format!("{head}{}", "- name: a\n".repeat(n * 3 / 2)),
+            Format::Yaml,
+            false,
+            60.0,
+        ),
+    ] {
+        let (peak, _, input) = measure(|| load_bytes(name, text.as_bytes(), format));
+        assert_eq!(input.service.is_some(), valid, "{name}");
+        let ratio = peak as f64 / text.len() as f64;
+        eprintln!(
+            "{name}: {} bytes, {peak} bytes at peak ({ratio:.1}x)",
+            text.len()
+        );
+        assert!(ratio < bound, "{name}: {ratio:.1}x");
+    }
+}

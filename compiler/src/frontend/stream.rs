@@ -1,0 +1,189 @@
+//! Large descriptions, converted entry by entry while they are read.
+//!
+//! A YAML file of a million one-line entries built a `serde_json` map per entry (a B-tree
+//! node of 640 bytes for one key), then a description of each, then the model: 70 to 95 times
+//! the input (bench/bounds.sh). From [`STREAM_FROM`] bytes on, each entry of `processes` after
+//! the first is checked against the schema's item schema and converted into the model as soon
+//! as it is read, and its value dropped. The document keeps its first entry, so that it is
+//! still validated whole (`minItems` and all). Anything unusual (an entry the item schema
+//! rejects, a fraction, a problem in the rest of the document) gives up, and the file is read
+//! as any other: the outcome is the same either way (`tests::streaming_changes_no_outcome`).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{LazySpans, Outcome};
+use crate::description::{self, Convert, Converted, Description, ProcessDesc};
+use crate::diagnostics::MAX_ERRORS_PER_FILE;
+use crate::schema;
+use crate::span::SourceFile;
+
+/// Inputs of this many bytes or more are read entry by entry. Smaller ones are read whole:
+/// their memory does not matter, and the item schema is compiled only when needed.
+pub const STREAM_FROM: usize = 1 << 20;
+
+/// An entry [`Entries::take`] does not take: the document is left to the whole read.
+#[derive(Debug)]
+pub struct GaveUp;
+
+/// The entries taken so far, converted.
+pub struct Entries<'a> {
+    convert: Convert<'a>,
+    out: Converted,
+    gave_up: bool,
+}
+
+impl<'a> Entries<'a> {
+    pub fn new(spans: &'a LazySpans, src: &'a Arc<SourceFile>) -> Entries<'a> {
+        Entries {
+            convert: Convert { spans, src },
+            out: Converted::default(),
+            gave_up: false,
+        }
+    }
+
+    /// Takes entry `i` of `processes`; `Err` (and [`Entries::gave_up`]) where it is not one
+    /// the schema accepts as it is, or the report is full.
+    pub fn take(&mut self, i: usize, item: Value) -> Result<(), GaveUp> {
+        let p = (!has_fraction(&item) && schema::process_is_valid(&item))
+            .then(|| serde_json::from_value::<ProcessDesc>(item).ok())
+            .flatten();
+        let Some(p) = p.filter(|_| self.out.diagnostics.len() <= MAX_ERRORS_PER_FILE) else {
+            self.gave_up = true;
+            return Err(GaveUp);
+        };
+        let converted = self.convert.process(p, i, &mut self.out.diagnostics);
+        self.out.processes.push(converted);
+        Ok(())
+    }
+
+    pub fn gave_up(&self) -> bool {
+        self.gave_up
+    }
+
+    /// Forgets what was taken (the document is read again from its start).
+    pub fn clear(&mut self) {
+        self.out = Converted::default();
+        self.gave_up = false;
+    }
+
+    pub fn finish(self) -> Converted {
+        self.out
+    }
+}
+
+/// Whether `v` holds a number with a fraction, which the schema counts as an integer where
+/// serde does not (`check_document` reports it with its place).
+fn has_fraction(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => !n.is_i64() && !n.is_u64(),
+        Value::Array(a) => a.iter().any(has_fraction),
+        Value::Object(m) => m.values().any(has_fraction),
+        _ => false,
+    }
+}
+
+/// Checks a document whose entries after the first were taken into `more`, as
+/// [`super::check_document`] would the whole; `None` where the document has anything the
+/// schema reports (then it is read as any other).
+pub fn check(
+    doc: Value,
+    more: Converted,
+    spans: &LazySpans,
+    src: &Arc<SourceFile>,
+) -> Option<Outcome> {
+    if has_fraction(&doc) || !schema::validate(&doc, spans, src).is_empty() {
+        return None;
+    }
+    let desc: Description = serde_json::from_value(doc).ok()?;
+    let (service, diagnostics) = description::to_service_with(desc, more, spans, src);
+    Some(Outcome {
+        service,
+        diagnostics,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::input::{load_bytes, load_streamed, Format, Input};
+    use crate::span::SourceFile;
+
+    /// What a load says: the service, and each diagnostic's code, message and places.
+    fn said(i: &Input) -> (Option<crate::model::Service>, Vec<String>) {
+        let diags = i
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let places: Vec<_> = d.labels.iter().map(|l| (l.span, l.text.clone())).collect();
+                format!("{} {} {places:?} {:?}", d.code.id, d.message, d.help)
+            })
+            .collect();
+        (i.service.clone(), diags)
+    }
+
+    /// Read entry by entry or whole, a description gives the same service and report; `true`
+    /// where it was read entry by entry.
+    fn same_either_way(text: &str, format: Format) -> bool {
+        let src = SourceFile::new("x", text.to_owned());
+        let Some(streamed) = load_streamed("x", &src, format) else {
+            return false;
+        };
+        let whole = load_bytes("x", text.as_bytes(), format);
+        assert_eq!(said(&streamed), said(&whole), "{text}");
+        true
+    }
+
+    #[test]
+    fn streaming_changes_no_outcome() {
+        for (ext, format, least) in [("yaml", Format::Yaml, 20), ("json", Format::Json, 1)] {
+            let mut streamed = 0;
+            for s in crate::testing::corpus_sources(ext) {
+                streamed += usize::from(same_either_way(s.text(), format));
+            }
+            assert!(
+                streamed >= least,
+                "{streamed} {ext} files read entry by entry"
+            );
+        }
+        let json = r#"{"name": "web", "ipckey": 1, "processes": [{"name": "a"}, "#;
+        for (entries, streams) in [
+            (r#"{"name": "b", "grace": "400d"}, {"name": "a"}]}"#, true),
+            (
+                r#"{"name": "b", "user": ["x"], "restart": {"script": "/x"}}]}"#,
+                true,
+            ),
+            (r#"{"name": "b", "retries": 1.5}]}"#, false),
+            (r#"{"name": "b"}], "bogus": 1}"#, false),
+        ] {
+            let text = format!("{json}{entries}");
+            assert_eq!(same_either_way(&text, Format::Json), streams, "{text}");
+        }
+        let head = "name: web\nipckey: 0x1f000601\nprocesses:\n  - name: a\n";
+        for (entries, streams) in [
+            // Ranges of later entries, reported where they are.
+            ("  - name: b\n    grace: 400d\n    retries: 99\n", true),
+            (
+                "  - name: b\n    restart: {stop: x, start: y, wait: 2h}\n",
+                true,
+            ),
+            // The rules over the whole list: a repeated name, a group's members.
+            ("  - name: a\n", true),
+            (
+                "  - name: b\ngroups:\n  - name: g\n    members: [a, b, c]\n",
+                true,
+            ),
+            // What the item schema or serde rejects, and a problem outside the list.
+            ("  - name: b\n    bogus: 1\n", false),
+            ("  - 1\n", false),
+            ("  - name: b\n    retries: 1.5\n", false),
+            ("  - name: b\nbogus: 1\n", false),
+        ] {
+            let text = format!("{head}{entries}");
+            assert_eq!(same_either_way(&text, Format::Yaml), streams, "{text}");
+            // Whether read entry by entry or not, the outcome is the normal read's.
+            let whole = load_bytes("x.yaml", text.as_bytes(), Format::Yaml);
+            assert!(whole.service.is_none() || streams, "{text}");
+        }
+    }
+}
