@@ -256,13 +256,17 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
             diagnostics: p.diagnostics,
         };
     }
+    let mut unclean = false;
     if source.text().len() >= frontend::stream::STREAM_FROM {
-        if let Some(input) = load_streamed(name, &source, format) {
-            return input;
+        match load_streamed(name, &source, format) {
+            Streamed::Done(input) => return input,
+            Streamed::Unclean => unclean = true,
+            Streamed::Left => {}
         }
     }
     // A YAML or JSON file that reads cleanly is read without spans, read when first asked.
     let quick: Option<(serde_json::Value, SpanReader)> = match format {
+        _ if unclean => None, // the quick read has just failed on it
         Format::Yaml => {
             frontend::yaml::value_only(&source).map(|v| (v, frontend::yaml::spans_of as SpanReader))
         }
@@ -299,27 +303,50 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
     }
 }
 
-/// A large YAML or JSON description read entry by entry (`frontend::stream`); `None` where
-/// that gives up, and the file is read as any other.
-pub fn load_streamed(
-    name: &str,
-    source: &std::sync::Arc<SourceFile>,
-    format: Format,
-) -> Option<Input> {
+/// What reading a large file entry by entry came to (returned once per file: its size does
+/// not matter).
+#[allow(clippy::large_enum_variant)]
+pub enum Streamed {
+    /// The file is loaded.
+    Done(Input),
+    /// It does not read cleanly (the quick read of [`load_bytes`] would fail too).
+    Unclean,
+    /// An entry or the document has something to report: left to [`load_bytes`].
+    Left,
+}
+
+/// A large YAML or JSON description read entry by entry (`frontend::stream`). A document that
+/// had no entry to take ahead (no `processes` list of two or more) was read whole after all,
+/// and is checked as any other, not read again.
+pub fn load_streamed(name: &str, source: &std::sync::Arc<SourceFile>, format: Format) -> Streamed {
     let (read, spans_of): (fn(_, &mut _) -> _, SpanReader) = match format {
         Format::Yaml => (frontend::yaml::value_streamed, frontend::yaml::spans_of),
         Format::Json => (
             frontend::json::value_streamed,
             frontend::json_spans::spans_of,
         ),
-        _ => return None,
+        _ => return Streamed::Left,
     };
     let spans = LazySpans::later(source.clone(), spans_of);
     let mut entries = frontend::stream::Entries::new(&spans, source);
-    let doc = read(source, &mut entries)?;
-    let outcome = frontend::stream::check(doc, entries.finish(), &spans, source)?;
+    let Some(doc) = read(source, &mut entries) else {
+        return if entries.gave_up() {
+            Streamed::Left
+        } else {
+            Streamed::Unclean
+        };
+    };
+    let more = entries.finish();
+    let outcome = if more.processes.is_empty() {
+        frontend::check_document(doc, &spans, source)
+    } else {
+        match frontend::stream::check(doc, more, &spans, source) {
+            Some(outcome) => outcome,
+            None => return Streamed::Left,
+        }
+    };
     let ok = !outcome.diagnostics.iter().any(Diagnostic::is_error);
-    Some(Input {
+    Streamed::Done(Input {
         path: name.to_owned(),
         format,
         source: source.clone(),

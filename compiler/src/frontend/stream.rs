@@ -106,7 +106,7 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
-    use crate::input::{load_bytes, load_streamed, Format, Input};
+    use crate::input::{load_bytes, load_streamed, Format, Input, Streamed};
     use crate::span::SourceFile;
 
     /// What a load says: the service, and each diagnostic's code, message and places.
@@ -123,10 +123,10 @@ mod tests {
     }
 
     /// Read entry by entry or whole, a description gives the same service and report; `true`
-    /// where it was read entry by entry.
+    /// where [`load_streamed`] loaded it (with entries taken ahead, or none to take).
     fn same_either_way(text: &str, format: Format) -> bool {
         let src = SourceFile::new("x", text.to_owned());
-        let Some(streamed) = load_streamed("x", &src, format) else {
+        let Streamed::Done(streamed) = load_streamed("x", &src, format) else {
             return false;
         };
         let whole = load_bytes("x", text.as_bytes(), format);

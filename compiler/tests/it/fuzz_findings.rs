@@ -467,7 +467,13 @@ fn a_mapping_per_line_takes_bounded_memory() {
     // The repeated entry's report needs the spans of the whole file, read for its first
     // diagnostic: a span table of about 270 bytes per entry, hence its higher bound.
     for (name, text, format, valid, bound) in [
-        ("entries.yaml", format!("{head}{yaml}"), Format::Yaml, true, 30.0),
+        (
+            "entries.yaml",
+            format!("{head}{yaml}"),
+            Format::Yaml,
+            true,
+            30.0,
+        ),
         ("entries.json", json, Format::Json, true, 30.0),
         (
             "dups.yaml",
