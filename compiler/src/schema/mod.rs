@@ -286,8 +286,18 @@ pub fn prepare() {
 /// The validator, built once per process.
 fn validator() -> Option<&'static Validator> {
     static V: OnceLock<Option<Validator>> = OnceLock::new();
-    V.get_or_init(|| jsonschema::validator_for(&schema()).ok())
-        .as_ref()
+    V.get_or_init(|| compile(&schema())).as_ref()
+}
+
+/// Compiles a schema (or a part of one). Its patterns are plain regular expressions (no
+/// look-around or back-references, or the schema would not compile and every test would
+/// say so), which the `regex` engine compiles faster than `fancy-regex`: a one-file check,
+/// whose path the compile is on, took about 5% less (bench/check.sh).
+fn compile(schema: &Value) -> Option<Validator> {
+    jsonschema::options()
+        .with_pattern_options(jsonschema::PatternOptions::regex())
+        .build(schema)
+        .ok()
 }
 
 /// Whether `item` is a valid entry of `processes` (the schema's item schema), for entries
@@ -302,7 +312,7 @@ pub fn process_is_valid(item: &Value) -> bool {
         for key in ["$schema", "definitions"] {
             obj.insert(key.to_owned(), whole.get(key)?.clone());
         }
-        jsonschema::validator_for(&part).ok()
+        compile(&part)
     });
     v.as_ref().is_some_and(|v| v.is_valid(item))
 }

@@ -98,7 +98,7 @@ fn split(mut schema: Value, defs: &Value, draft: &Value, depth: usize) -> Option
         m.insert("$schema".into(), draft.clone());
         m.insert("definitions".into(), defs.clone());
     }
-    let validator = jsonschema::validator_for(&schema).ok()?;
+    let validator = super::compile(&schema)?;
     Some(Part { validator, lists })
 }
 
