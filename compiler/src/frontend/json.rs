@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use serde::de::DeserializeSeed;
 use serde_json::Value;
 
 use super::{json_spans, stream, too_deep_message, Document};
@@ -94,34 +95,33 @@ fn body(src: &SourceFile) -> (&str, usize) {
 /// reads them when asked); `None` when there is anything to report, which [`parse`] then
 /// reports with its spans.
 pub fn value_only(src: &Arc<SourceFile>) -> Option<Value> {
-    if src.text().trim().is_empty() {
-        return None;
-    }
-    let lengths = json_spans::list_lengths(src)?;
-    let mut de = serde_json::Deserializer::from_str(body(src).0);
-    let next = std::cell::Cell::new(0);
-    let value = serde::de::DeserializeSeed::deserialize(Sized(&lengths, &next), &mut de).ok()?;
-    de.end().ok()?;
-    Some(value)
+    quick(src, |sized, de| sized.deserialize(de))
 }
 
 /// [`value_only`] handing the entries of `processes` after the first to `entries` as they are
 /// read, instead of keeping them in the value; `None` also where `entries` gives up.
 pub fn value_streamed(src: &Arc<SourceFile>, entries: &mut stream::Entries<'_>) -> Option<Value> {
+    quick(src, |sized, de| Root { sized, entries }.deserialize(de))
+}
+
+/// A quick read, `read` taking the document's value from its start with lists sized by
+/// [`json_spans::list_lengths`].
+fn quick(
+    src: &Arc<SourceFile>,
+    read: impl FnOnce(Sized<'_>, &mut JsonDe<'_>) -> serde_json::Result<Value>,
+) -> Option<Value> {
     if src.text().trim().is_empty() {
         return None;
     }
     let lengths = json_spans::list_lengths(src)?;
     let mut de = serde_json::Deserializer::from_str(body(src).0);
     let next = std::cell::Cell::new(0);
-    let root = Root {
-        sized: Sized(&lengths, &next),
-        entries,
-    };
-    let value = serde::de::DeserializeSeed::deserialize(root, &mut de).ok()?;
+    let value = read(Sized(&lengths, &next), &mut de).ok()?;
     de.end().ok()?;
     Some(value)
 }
+
+type JsonDe<'t> = serde_json::Deserializer<serde_json::de::StrRead<'t>>;
 
 /// The top of a document read by [`value_streamed`]: its `processes` list is a [`List`].
 struct Root<'a, 'e> {
@@ -129,7 +129,7 @@ struct Root<'a, 'e> {
     entries: &'a mut stream::Entries<'e>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for Root<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
     type Value = Value;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -172,7 +172,7 @@ struct List<'a, 'e> {
     entries: &'a mut stream::Entries<'e>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for List<'_, '_> {
+impl<'de> DeserializeSeed<'de> for List<'_, '_> {
     type Value = Value;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -214,7 +214,7 @@ impl<'de> serde::de::Visitor<'de> for List<'_, '_> {
 #[derive(Clone, Copy)]
 struct Sized<'a>(&'a [u32], &'a std::cell::Cell<usize>);
 
-impl<'de> serde::de::DeserializeSeed<'de> for Sized<'_> {
+impl<'de> DeserializeSeed<'de> for Sized<'_> {
     type Value = Value;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
