@@ -265,16 +265,13 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
         }
     }
     // A YAML or JSON file that reads cleanly is read without spans, read when first asked.
-    let quick: Option<(serde_json::Value, SpanReader)> = match format {
+    let quick = match format {
         _ if unclean => None, // the quick read has just failed on it
-        Format::Yaml => {
-            frontend::yaml::value_only(&source).map(|v| (v, frontend::yaml::spans_of as SpanReader))
-        }
-        Format::Json => frontend::json::value_only(&source)
-            .map(|v| (v, frontend::json_spans::spans_of as SpanReader)),
+        Format::Yaml => frontend::yaml::value_only(&source),
+        Format::Json => frontend::json::value_only(&source),
         _ => None,
     };
-    let (value, spans, mut diagnostics) = match quick {
+    let (value, spans, mut diagnostics) = match quick.zip(span_reader(format)) {
         Some((v, read)) => (Some(v), LazySpans::later(source.clone(), read), Vec::new()),
         None => {
             let doc = match format {
@@ -303,6 +300,15 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
     }
 }
 
+/// How the spans of a description read quickly (without them) are read when first asked.
+fn span_reader(format: Format) -> Option<SpanReader> {
+    match format {
+        Format::Yaml => Some(frontend::yaml::spans_of),
+        Format::Json => Some(frontend::json_spans::spans_of),
+        _ => None,
+    }
+}
+
 /// What reading a large file entry by entry came to (returned once per file: its size does
 /// not matter).
 #[allow(clippy::large_enum_variant)]
@@ -319,13 +325,13 @@ pub enum Streamed {
 /// had no entry to take ahead (no `processes` list of two or more) was read whole after all,
 /// and is checked as any other, not read again.
 pub fn load_streamed(name: &str, source: &std::sync::Arc<SourceFile>, format: Format) -> Streamed {
-    let (read, spans_of): (fn(_, &mut _) -> _, SpanReader) = match format {
-        Format::Yaml => (frontend::yaml::value_streamed, frontend::yaml::spans_of),
-        Format::Json => (
-            frontend::json::value_streamed,
-            frontend::json_spans::spans_of,
-        ),
+    let read = match format {
+        Format::Yaml => frontend::yaml::value_streamed,
+        Format::Json => frontend::json::value_streamed,
         _ => return Streamed::Left,
+    };
+    let Some(spans_of) = span_reader(format) else {
+        return Streamed::Left;
     };
     let spans = LazySpans::later(source.clone(), spans_of);
     let mut entries = frontend::stream::Entries::new(&spans, source);
