@@ -676,11 +676,10 @@ impl Convert<'_> {
         match r {
             RestartDesc::None(_) => Restart::None,
             RestartDesc::Script(s) => Restart::Script(s.script),
-            RestartDesc::Commands(c) => Restart::Commands {
-                wait: small(self.secs(&c.wait, &fields::WAIT, loc, diags)),
-                stop: c.stop,
-                start: c.start,
-            },
+            RestartDesc::Commands(c) => {
+                let wait = small(self.secs(&c.wait, &fields::WAIT, loc, diags));
+                Restart::commands(c.stop, c.start, wait)
+            }
         }
     }
 
@@ -714,12 +713,12 @@ impl Convert<'_> {
                 diags,
             );
             let check = health_check(h, i, self.spans, self.src, diags)?;
-            Some(Health {
+            Some(Box::new(Health {
                 check,
                 interval: small(interval),
                 timeout: small(timeout),
                 failures: h.failures,
-            })
+            }))
         });
         Process {
             name: p.name,

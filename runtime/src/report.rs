@@ -168,7 +168,7 @@ impl Detail {
             history: history.clone(),
             ext: ConfigExt {
                 instances: cfg.instances,
-                health: cfg.health.clone(),
+                health: cfg.health.as_deref().cloned(),
                 stop_timeout: cfg.stop_timeout,
                 retry_delay: cfg.retry_delay,
             },

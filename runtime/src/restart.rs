@@ -52,9 +52,12 @@ pub fn command_line(r: &Restart) -> Option<String> {
     match r {
         Restart::None => None,
         Restart::Script(s) => Some(s.clone()),
-        Restart::Commands { stop, start, wait } => Some(format!(
-            "{stop}\nsleep {wait}\n{start} || exit $?\nsleep {wait}\n"
-        )),
+        Restart::Commands(c) => {
+            let (stop, start, wait) = (&c.stop, &c.start, c.wait);
+            Some(format!(
+                "{stop}\nsleep {wait}\n{start} || exit $?\nsleep {wait}\n"
+            ))
+        }
     }
 }
 

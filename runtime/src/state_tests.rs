@@ -505,12 +505,12 @@ fn a_reload_ends_a_backoff_wait() {
 
 fn health(failures: u32) -> Process {
     with(|p| {
-        p.health = Some(psctl::model::Health {
+        p.health = Some(Box::new(psctl::model::Health {
             check: psctl::model::HealthCheck::Exec("/x/alive".into()),
             interval: 10,
             timeout: 5,
             failures,
-        })
+        }))
     })
 }
 

@@ -252,10 +252,10 @@ fn restart(r: &Restart) -> Value<'_> {
     match r {
         Restart::None => Value::str("none"),
         Restart::Script(cmd) => Value::Map(vec![("script", Value::str(cmd))]),
-        Restart::Commands { stop, start, wait } => Value::Map(vec![
-            ("stop", Value::str(stop)),
-            ("start", Value::str(start)),
-            ("wait", Value::Duration((*wait).into())),
+        Restart::Commands(c) => Value::Map(vec![
+            ("stop", Value::str(&c.stop)),
+            ("start", Value::str(&c.start)),
+            ("wait", Value::Duration(c.wait.into())),
         ]),
     }
 }

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::script;
 use crate::fields;
-use crate::model::{Health, HealthCheck, Loc, Process, Restart, Service};
+use crate::model::{HealthCheck, Loc, Process, Restart, Service};
 use crate::pfile::pent::is_group_line;
 use crate::pfile::syntax::{LineKind, PfileSyntax};
 use crate::pfile::PARAM_KEYS;
@@ -167,11 +167,7 @@ pub fn unrepresentable(svc: &Service) -> Vec<(Loc, String)> {
                 "a trusted user name contains `,`, `:`, `#` or a blank".to_owned(),
             ));
         }
-        if let Some(Health {
-            check: HealthCheck::Exec(cmd),
-            ..
-        }) = &p.health
-        {
+        if let Some(HealthCheck::Exec(cmd)) = p.health.as_deref().map(|h| &h.check) {
             if let Some(why) = field_problem(cmd) {
                 out.push((
                     Loc::HealthCheck(i),

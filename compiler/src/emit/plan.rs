@@ -177,10 +177,10 @@ pub fn plan(inputs: &[PlanInput<'_>]) -> Result<Vec<OutputFile>, Vec<Diagnostic>
                             (script::Owner::Group(&g.name), &g.restart)
                         }
                     };
-                    let Restart::Commands { stop, start, wait } = restart else {
+                    let Restart::Commands(c) = restart else {
                         continue;
                     };
-                    script::render(&input.header_name, owner, stop, start, *wait)
+                    script::render(&input.header_name, owner, &c.stop, &c.start, c.wait)
                 }
             };
             let mode = if script.is_some() {
@@ -235,11 +235,7 @@ mod tests {
     }
 
     fn commands() -> Restart {
-        Restart::Commands {
-            stop: "/etc/init.d/crond stop".into(),
-            start: "/etc/init.d/crond start".into(),
-            wait: 5,
-        }
+        Restart::commands("/etc/init.d/crond stop", "/etc/init.d/crond start", 5)
     }
 
     #[test]

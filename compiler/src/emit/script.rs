@@ -185,11 +185,7 @@ mod tests {
                 .iter()
                 .map(|n| Process {
                     name: (*n).into(),
-                    restart: Restart::Commands {
-                        stop: "s".into(),
-                        start: "s".into(),
-                        wait: 1,
-                    },
+                    restart: Restart::commands("s", "s", 1),
                     grace: 1,
                     retries: 1,
                     on_retry_over: Action::Continue,

@@ -191,6 +191,8 @@ impl<'de> serde::de::Visitor<'de> for List<'_, '_> {
         use serde::de::Error;
         // Numbered as `Sized` numbers lists, so that the lists inside get their own lengths.
         let counter = self.sized.1;
+        let len = self.sized.0.get(counter.get()).copied().unwrap_or(0);
+        self.entries.expect(len as usize);
         counter.set(counter.get() + 1);
         let mut first = Vec::with_capacity(1);
         let mut i = 0;

@@ -286,11 +286,7 @@ mod tests {
         assert_eq!(p.len(), 4);
         assert_eq!(
             p[0].restart,
-            Restart::Commands {
-                stop: "systemctl stop nginx".into(),
-                start: "systemctl start nginx".into(),
-                wait: 5
-            }
+            Restart::commands("systemctl stop nginx", "systemctl start nginx", 5)
         );
         assert_eq!(
             (p[0].grace, p[0].retries, p[0].on_retry_over),

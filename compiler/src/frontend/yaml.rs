@@ -96,8 +96,10 @@ pub fn value_by_block_reader(src: &Arc<SourceFile>) -> Option<Value> {
 /// [`value_only`] handing the entries of `processes` after the first to `entries` as they are
 /// read, instead of keeping them in the value; `None` also where `entries` gives up.
 pub fn value_streamed(src: &Arc<SourceFile>, entries: &mut stream::Entries<'_>) -> Option<Value> {
+    let hint = count_entries(src.text());
     for block in [true, false] {
         entries.clear();
+        entries.expect(hint);
         let mut sink = |i: usize, v: Value| entries.take(i, v).map_err(|_| ());
         if let Some(v) = quick(src, block, Some(&mut sink)) {
             return Some(v);
@@ -107,6 +109,39 @@ pub fn value_streamed(src: &Arc<SourceFile>, entries: &mut stream::Entries<'_>) 
         }
     }
     None
+}
+
+/// The number of entries of a block `processes` list at the top level, counted by lines (a
+/// hint for [`stream::Entries::expect`]): the lines at the first entry's indentation that
+/// begin with `-`, up to the first line less indented or at that indentation without `-`.
+/// 0 for a list in flow style, or none.
+fn count_entries(text: &str) -> usize {
+    let mut lines = text.split('\n');
+    let is_key = |l: &str| {
+        l.strip_prefix("processes:")
+            .is_some_and(|r| r.trim_start().is_empty() || r.trim_start().starts_with('#'))
+    };
+    if !lines.by_ref().any(is_key) {
+        return 0;
+    }
+    let mut indent = None;
+    let mut n = 0;
+    for l in lines {
+        let body = l.trim_start_matches(' ');
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let at = l.len() - body.len();
+        let item = body == "-" || body.starts_with("- ");
+        match indent {
+            None if item => indent = Some(at),
+            Some(i) if at > i => continue,
+            Some(i) if at == i && item => {}
+            _ => break,
+        }
+        n += 1;
+    }
+    n
 }
 
 fn quick<'a>(
@@ -479,6 +514,28 @@ impl<'a> Builder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_are_counted_by_their_lines() {
+        for (text, n) in [
+            ("name: a\nprocesses:\n- name: a\n- name: b\n", 2),
+            ("processes: # list\n  - name: a\n    user:\n    - x\n\n  # c\n  -\n    name: b\ngroups:\n- x\n", 2),
+            ("processes:\n- a\n-\n  - b\nname: x\n- c\n", 2),
+            ("processes: [a, b]\n- c\n", 0),
+            ("name: a\n", 0),
+            ("processes:\n", 0),
+        ] {
+            assert_eq!(count_entries(text), n, "{text}");
+        }
+        // Only a hint, but right for the lists of the corpus (or none given).
+        for s in crate::testing::corpus_sources("yaml") {
+            let list = value_only(&s).and_then(|v| v["processes"].as_array().map(Vec::len));
+            if let Some(len) = list.filter(|&l| l > 0) {
+                let n = count_entries(s.text());
+                assert!(n == len || n == 0, "{}: {n} for {len}", s.name());
+            }
+        }
+    }
 
     /// The quick read agrees with the full one: a value exactly when the full read reports
     /// nothing, and then the same value (so that reading spans later changes no outcome).

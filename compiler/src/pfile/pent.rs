@@ -313,12 +313,12 @@ fn entry_extensions(r: &mut Reader<'_>, exts: &[ExtField], p: &mut Process) {
         .any(|e| matches!(e.key, "health_exec" | "health_tcp"));
     match (check, tuning) {
         (Some((_, c)), _) => {
-            p.health = Some(Health {
+            p.health = Some(Box::new(Health {
                 check: c,
                 interval: health.0,
                 timeout: health.1,
                 failures: health.2,
-            });
+            }));
         }
         (None, Some(t)) if !check_given => {
             r.diags.push(

@@ -223,11 +223,7 @@ pub fn check_service(
                 );
             }
         }
-        if let Some(crate::model::Health {
-            check: crate::model::HealthCheck::Exec(cmd),
-            ..
-        }) = &p.health
-        {
+        if let Some(crate::model::HealthCheck::Exec(cmd)) = p.health.as_deref().map(|h| &h.check) {
             if let Some(why) = health_exec_problem(cmd) {
                 out.push(
                     Diagnostic::error(codes::INVALID_HEALTH_CHECK, why)
@@ -260,8 +256,11 @@ pub fn check_service(
                     );
                 }
             }
-            Restart::Commands { stop, start, .. } => {
-                for (cmd, loc) in [(stop, Loc::RestartStop(i)), (start, Loc::RestartStart(i))] {
+            Restart::Commands(c) => {
+                for (cmd, loc) in [
+                    (&c.stop, Loc::RestartStop(i)),
+                    (&c.start, Loc::RestartStart(i)),
+                ] {
                     if let Some(why) = stop_start_problem(cmd) {
                         out.push(
                             Diagnostic::error(codes::INVALID_RESTART, why)

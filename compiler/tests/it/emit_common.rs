@@ -37,7 +37,7 @@ pub fn restart() -> impl Strategy<Value = Restart> {
                 std::iter::once(p).chain(args).collect::<Vec<_>>().join(" ")
             )),
         ("[ -~\t]{0,30}[!-~]", "[ -~\t]{0,30}[!-~]", 0u32..=3600)
-            .prop_map(|(stop, start, wait)| Restart::Commands { stop, start, wait }),
+            .prop_map(|(stop, start, wait)| Restart::commands(stop, start, wait)),
     ]
 }
 

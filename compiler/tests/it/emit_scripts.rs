@@ -25,11 +25,7 @@ fn service(processes: Vec<(&str, &str, &str, u32)>) -> Service {
             .into_iter()
             .map(|(name, stop, start, wait)| Process {
                 name: name.into(),
-                restart: Restart::Commands {
-                    stop: stop.into(),
-                    start: start.into(),
-                    wait,
-                },
+                restart: Restart::commands(stop, start, wait),
                 grace: 86400,
                 retries: 3,
                 on_retry_over: Action::Continue,

@@ -234,7 +234,7 @@ mod props {
                 retries,
                 on_retry_over,
                 instances,
-                health,
+                health: health.map(Box::new),
                 stop_timeout,
                 // A member's retries are its group's.
                 retry_delay: if group.is_some() { 0 } else { retry_delay },
