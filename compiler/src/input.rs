@@ -264,7 +264,8 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
             Streamed::Left => {}
         }
     }
-    // A YAML or JSON file that reads cleanly is read without spans, read when first asked.
+    // A YAML or JSON file that reads cleanly is read without spans, read when first asked
+    // (a large TOML file is read so by `load_streamed`).
     let quick = match format {
         _ if unclean => None, // the quick read has just failed on it
         Format::Yaml => frontend::yaml::value_only(&source),
@@ -305,7 +306,8 @@ fn span_reader(format: Format) -> Option<SpanReader> {
     match format {
         Format::Yaml => Some(frontend::yaml::spans_of),
         Format::Json => Some(frontend::json_spans::spans_of),
-        _ => None,
+        Format::Toml => Some(frontend::toml_stream::spans_of),
+        Format::Pfile => None,
     }
 }
 
@@ -321,14 +323,15 @@ pub enum Streamed {
     Left,
 }
 
-/// A large YAML or JSON description read entry by entry (`frontend::stream`). A document that
+/// A large description read entry by entry (`frontend::stream`). A document that
 /// had no entry to take ahead (no `processes` list of two or more) was read whole after all,
 /// and is checked as any other, not read again.
 pub fn load_streamed(name: &str, source: &std::sync::Arc<SourceFile>, format: Format) -> Streamed {
     let read = match format {
         Format::Yaml => frontend::yaml::value_streamed,
         Format::Json => frontend::json::value_streamed,
-        _ => return Streamed::Left,
+        Format::Toml => frontend::toml_stream::value_streamed,
+        Format::Pfile => return Streamed::Left,
     };
     let Some(spans_of) = span_reader(format) else {
         return Streamed::Left;

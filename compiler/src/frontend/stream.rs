@@ -144,7 +144,11 @@ mod tests {
 
     #[test]
     fn streaming_changes_no_outcome() {
-        for (ext, format, least) in [("yaml", Format::Yaml, 20), ("json", Format::Json, 1)] {
+        for (ext, format, least) in [
+            ("yaml", Format::Yaml, 20),
+            ("json", Format::Json, 1),
+            ("toml", Format::Toml, 5),
+        ] {
             let mut streamed = 0;
             for s in crate::testing::corpus_sources(ext) {
                 streamed += usize::from(same_either_way(s.text(), format));
@@ -192,6 +196,28 @@ mod tests {
             // Whether read entry by entry or not, the outcome is the normal read's.
             let whole = load_bytes("x.yaml", text.as_bytes(), Format::Yaml);
             assert!(whole.service.is_none() || streams, "{text}");
+        }
+        // A TOML entry is complete at the next `[[processes]]` header or the end; headers
+        // `[processes.x]` add to the last entry, tables of other keys may come between.
+        let head = "name = \"web\"\nipckey = 1\n[[processes]]\nname = \"a\"\n";
+        for (entries, streams) in [
+            ("[[processes]]\nname = \"b\"\ngrace = \"400d\"\nretries = 99\n", true),
+            (
+                "[[processes]]\nname = \"b\"\n[processes.restart]\nstop = \"x\"\nstart = \"y\"\nwait = \"2h\"\n[[processes]]\nname = \"c\"\n[processes.health]\nexec = \"/x\"\n",
+                true,
+            ),
+            ("[[processes]]\nname = \"a\"\n", true),
+            (
+                "[[processes]]\nname = \"b\"\n[[groups]]\nname = \"g\"\nmembers = [\"a\", \"b\"]\n[processes.restart]\nscript = \"/x\"\n[[processes]]\nname = \"c\"\n",
+                true,
+            ),
+            ("[[processes]]\nname = \"b\"\nbogus = 1\n", false),
+            ("[[processes]]\nname = \"b\"\nretries = 1.5\n[[processes]]\nname = \"c\"\n", false),
+            ("[[processes]]\nname = \"b\"\n[[processes]]\nname = \"c\"\n[bogus]\n", false),
+        ] {
+            let text = format!("{head}{entries}");
+            let streamed = same_either_way(&text, Format::Toml);
+            assert_eq!(streamed, streams, "{text}");
         }
     }
 }

@@ -19,33 +19,43 @@ use toml_parser::decoder::ScalarKind;
 use toml_parser::lexer::{Lexer, Token, TokenKind};
 use toml_parser::{ErrorSink, ParseError, Source};
 
-use super::{NodeId, SpanTable, MAX_DEPTH};
+use super::{stream, NodeId, SpanTable, MAX_DEPTH};
 use crate::span::{SourceFile, Span};
 
 /// The value and spans of a TOML document that reads cleanly, as [`super::toml::parse`] would
 /// give them; `None` when the document has anything to report or anything unusual.
 pub fn read(src: &Arc<SourceFile>) -> Option<(Value, SpanTable)> {
-    let text = src.text();
-    let source = Source::new(text);
-    let mut spans = SpanTable::default();
-    let root = spans.root(Span::new(0, text.len()));
-    let mut r = Reader {
-        source,
-        tokens: source.lex().peekable(),
-        spans,
-        tables: vec![Table::new(root, Kind::Defined, 0)],
-        current: 0,
-        section: 0,
-        lengths: long_lists(text),
-        arrays: 0,
-    };
-    r.document()?;
-    let root = &r.tables[0];
-    if root.map.is_empty() && root.subs.is_empty() {
-        return None; // `toml::parse` says the description is empty
-    }
-    let value = finish(&mut r.tables, 0);
+    let mut r = Reader::new(src.text(), true, None);
+    let value = r.run()?;
     Some((value, r.spans))
+}
+
+/// [`read`] recording no spans, and handing the `[[processes]]` tables after the first to
+/// `entries` as each is complete (at the next `[[processes]]` header or the end: a header
+/// `[processes.x]` adds to the last one only), instead of keeping them in the value; `None`
+/// also where `entries` gives up.
+pub fn value_streamed(src: &Arc<SourceFile>, entries: &mut stream::Entries<'_>) -> Option<Value> {
+    let text = src.text();
+    entries.expect(count_entries(text));
+    let mut sink = |i: usize, v: Value| entries.take(i, v).map_err(|_| ());
+    Reader::new(text, false, Some(&mut sink)).run()
+}
+
+/// The span table of a TOML document that reads cleanly (what [`value_streamed`] did not
+/// record). Its entries' values are dropped as they are complete, not kept: the caller holds
+/// the value.
+pub fn spans_of(src: &Arc<SourceFile>) -> SpanTable {
+    let mut drop_it = |_: usize, _: Value| Ok(());
+    let mut r = Reader::new(src.text(), true, Some(&mut drop_it));
+    match r.run() {
+        Some(_) => r.spans,
+        None => super::toml::parse(src).spans,
+    }
+}
+
+/// The number of `[[processes]]` headers (a hint for [`stream::Entries::expect`]).
+fn count_entries(text: &str) -> usize {
+    text.lines().filter(|l| l.trim() == "[[processes]]").count()
 }
 
 /// How a table of the document came to be (`toml`'s rules differ for each).
@@ -72,8 +82,9 @@ struct Table {
 
 enum Sub {
     Table(usize),
-    /// An array of tables (`[[header]]`): its span node and its tables.
-    Tables(NodeId, Vec<usize>),
+    /// An array of tables (`[[header]]`): its span node, its tables, and how many of its
+    /// tables were taken away as entries before those (see [`value_streamed`]).
+    Tables(NodeId, Vec<usize>, usize),
 }
 
 impl Table {
@@ -100,7 +111,9 @@ fn finish(tables: &mut [Table], i: usize) -> Value {
     for (key, sub) in subs {
         let value = match sub {
             Sub::Table(t) => finish(tables, t),
-            Sub::Tables(_, ts) => Value::Array(ts.into_iter().map(|t| finish(tables, t)).collect()),
+            Sub::Tables(_, ts, _) => {
+                Value::Array(ts.into_iter().map(|t| finish(tables, t)).collect())
+            }
         };
         map.insert(key, value);
     }
@@ -196,10 +209,20 @@ fn span(t: &Token) -> Span {
     Span::new(t.span().start(), t.span().end())
 }
 
+/// Where the `[[processes]]` tables after the first go as each is complete: its index and
+/// value.
+type EntrySink<'a> = &'a mut dyn FnMut(usize, Value) -> Result<(), ()>;
+
 struct Reader<'i> {
     source: Source<'i>,
     tokens: Peekable<Lexer<'i>>,
     spans: SpanTable,
+    /// `false`: record no spans (every node is 0).
+    record: bool,
+    entries: Option<EntrySink<'i>>,
+    /// A table that is not part of the last entry was made after it began: its tables are
+    /// not the last of `tables`, so they stay when it is taken.
+    interleaved: bool,
     tables: Vec<Table>,
     /// The table the current section's keys go to.
     current: usize,
@@ -213,6 +236,76 @@ struct Reader<'i> {
 }
 
 impl<'i> Reader<'i> {
+    fn new(text: &'i str, record: bool, entries: Option<EntrySink<'i>>) -> Reader<'i> {
+        let source = Source::new(text);
+        let mut spans = SpanTable::default();
+        let root = spans.root(Span::new(0, text.len()));
+        Reader {
+            source,
+            tokens: source.lex().peekable(),
+            spans,
+            record,
+            entries,
+            interleaved: false,
+            tables: vec![Table::new(root, Kind::Defined, 0)],
+            current: 0,
+            section: 0,
+            lengths: long_lists(text),
+            arrays: 0,
+        }
+    }
+
+    /// Reads the document: its value, without the entries taken.
+    fn run(&mut self) -> Option<Value> {
+        self.document()?;
+        self.take_last_entry()?;
+        let root = &self.tables[0];
+        if root.map.is_empty() && root.subs.is_empty() {
+            return None; // `toml::parse` says the description is empty
+        }
+        Some(finish(&mut self.tables, 0))
+    }
+
+    /// Hands the last `[[processes]]` table to the entry sink if it is not the first: at the
+    /// next `[[processes]]` header, or at the end.
+    fn take_last_entry(&mut self) -> Option<()> {
+        if self.entries.is_none() {
+            return Some(());
+        }
+        let Some(Sub::Tables(_, ts, taken)) = self.tables[0].subs.get_mut("processes") else {
+            return Some(());
+        };
+        if ts.len() < 2 {
+            return Some(());
+        }
+        let t = ts.pop()?;
+        let index = *taken + ts.len();
+        *taken += 1;
+        let value = finish(&mut self.tables, t);
+        // Its tables are the last ones unless another was made since it began.
+        if !self.interleaved {
+            self.tables.truncate(t);
+        }
+        let take = self.entries.as_mut()?;
+        take(index, value).ok()
+    }
+
+    fn key_node(&mut self, parent: NodeId, key: &str, key_span: Span, value: Span) -> NodeId {
+        if self.record {
+            self.spans.key(parent, key, key_span, value)
+        } else {
+            0
+        }
+    }
+
+    fn item_node(&mut self, list: NodeId, index: usize, value: Span) -> NodeId {
+        if self.record {
+            self.spans.item(list, index, value)
+        } else {
+            0
+        }
+    }
+
     fn next(&mut self) -> Option<Token> {
         self.tokens.next()
     }
@@ -350,6 +443,13 @@ impl<'i> Reader<'i> {
             close = second;
         }
         let whole = Span::new(open.span().start(), close.span().end());
+        let entry = array && path.len() == 1 && path[0].0 == "processes";
+        if entry {
+            self.take_last_entry()?;
+            self.interleaved = false;
+        } else if path[0].0 != "processes" {
+            self.interleaved = true;
+        }
         let (name, key_span) = path.pop()?;
         let mut at = 0;
         for (seg, seg_span) in path {
@@ -366,23 +466,23 @@ impl<'i> Reader<'i> {
             let item_depth = depth + 1;
             let next_index = self.tables.len();
             let (list_node, index) = match self.tables[at].subs.get_mut(&name) {
-                Some(Sub::Tables(node, ts)) => {
+                Some(Sub::Tables(node, ts, taken)) => {
                     ts.push(next_index);
-                    (*node, ts.len() - 1)
+                    (*node, *taken + ts.len() - 1)
                 }
                 Some(Sub::Table(_)) => return None,
                 None => {
                     if self.tables[at].map.contains_key(&name) {
                         return None;
                     }
-                    let node = self.spans.key(parent_node, &name, key_span, whole);
+                    let node = self.key_node(parent_node, &name, key_span, whole);
                     self.tables[at]
                         .subs
-                        .insert(name, Sub::Tables(node, vec![next_index]));
+                        .insert(name, Sub::Tables(node, vec![next_index], 0));
                     (node, 0)
                 }
             };
-            let node = self.spans.item(list_node, index, whole);
+            let node = self.item_node(list_node, index, whole);
             self.tables
                 .push(Table::new(node, Kind::Defined, item_depth));
         } else {
@@ -391,7 +491,7 @@ impl<'i> Reader<'i> {
             if self.tables[at].has(&name) {
                 return None;
             }
-            let node = self.spans.key(parent_node, &name, key_span, whole);
+            let node = self.key_node(parent_node, &name, key_span, whole);
             let next_index = self.tables.len();
             self.tables.push(Table::new(node, Kind::Defined, depth));
             self.tables[at].subs.insert(name, Sub::Table(next_index));
@@ -419,7 +519,7 @@ impl<'i> Reader<'i> {
                 };
                 ok.then_some(t)
             }
-            Some(Sub::Tables(_, ts)) if dotted.is_none() => ts.last().copied(),
+            Some(Sub::Tables(_, ts, _)) if dotted.is_none() => ts.last().copied(),
             Some(Sub::Tables(..)) => None,
             None => {
                 if parent.map.contains_key(&key) {
@@ -429,7 +529,8 @@ impl<'i> Reader<'i> {
                 if depth > DEPTH_LIMIT {
                     return None;
                 }
-                let node = self.spans.key(parent.node, &key, key_span, key_span);
+                let node = parent.node;
+                let node = self.key_node(node, &key, key_span, key_span);
                 let kind = dotted.map_or(Kind::Implicit, Kind::Dotted);
                 let next_index = self.tables.len();
                 self.tables.push(Table::new(node, kind, depth));
@@ -463,7 +564,7 @@ impl<'i> Reader<'i> {
 
     /// A value at `depth`, recorded as key `name` of node `parent`.
     fn value(&mut self, parent: NodeId, name: &str, key_span: Span, depth: usize) -> Option<Value> {
-        let node = self.spans.key(parent, name, key_span, Span::default());
+        let node = self.key_node(parent, name, key_span, Span::default());
         self.value_at(node, depth)
     }
 
@@ -483,7 +584,9 @@ impl<'i> Reader<'i> {
             | TokenKind::MlLiteralString => (self.scalar(&t)?, t.span().end()),
             _ => return None,
         };
-        self.spans.set_value(node, Span::new(t.span().start(), end));
+        if self.record {
+            self.spans.set_value(node, Span::new(t.span().start(), end));
+        }
         Some(value)
     }
 
@@ -519,7 +622,9 @@ impl<'i> Reader<'i> {
             self.lengths.pop();
             if at == number {
                 items.reserve_exact(len);
-                self.spans.reserve_items(node, len);
+                if self.record {
+                    self.spans.reserve_items(node, len);
+                }
             }
         }
         loop {
@@ -529,7 +634,7 @@ impl<'i> Reader<'i> {
                 return Some((Value::Array(items), close.span().end()));
             }
             let start = self.tokens.peek()?.span().start();
-            let item = self.spans.item(node, items.len(), Span::new(start, start));
+            let item = self.item_node(node, items.len(), Span::new(start, start));
             items.push(self.value_at(item, depth + 1)?);
             self.skip_blank()?;
             let t = self.next()?;
@@ -612,7 +717,28 @@ mod tests {
         assert_eq!(doc.value.as_ref(), Some(&value), "{text:?}");
         let mut ptrs = Vec::new();
         pointers(&value, String::new(), &mut ptrs);
+        // Read entry by entry, the spans are the same, and the entries come in order.
+        let streamed = spans_of(&src);
+        let mut taken = Vec::new();
+        let mut sink = |i: usize, v: Value| {
+            taken.push((i, v));
+            Ok(())
+        };
+        let rest = Reader::new(text, false, Some(&mut sink)).run();
+        let mut whole = rest.clone();
+        if let Some(Value::Array(list)) = whole.as_mut().and_then(|v| v.get_mut("processes")) {
+            for (i, v) in taken {
+                assert_eq!(i, list.len(), "{text:?}");
+                list.push(v);
+            }
+        }
+        assert_eq!(whole.as_ref(), Some(&value), "{text:?}");
         for p in ptrs {
+            assert_eq!(
+                (streamed.value_span(&p), streamed.key_span(&p)),
+                (spans.value_span(&p), spans.key_span(&p)),
+                "{text:?} {p}"
+            );
             assert!(spans.contains(&p), "{text:?} {p}");
             assert_eq!(
                 spans.value_span(&p),
@@ -652,6 +778,8 @@ mod tests {
             "[[p]]\nn = 1\n[p.r]\ns = 2\n[[p]]\nn = 2\nr = { s = 3 }\n[[p.q]]\nk = 1\n",
             "[a]\nb.c = 1\nb.d = 2\n[x]\nb.c = 3\n",
             "[[a]]\nb.c = 1\n[[a]]\nb.c = 2\n",
+            "[[processes]]\nn = 1\n[[processes]]\nn = 2\n[processes.r]\nx.y = 1\n[g]\nz = 1\n[processes.s]\nw = 1\n[[processes]]\nn = 3\n[[h]]\n[[processes]]\n",
+            "processes = [{n = 1}, {n = 2}]\n",
             "name = \"é\"\nk = \"日本\"\n[\"ü\"]\nv = 1\n",
             "a = { b = { c = { d = [1] } } }\n",
             "key = [1,1,1,1]",
@@ -766,6 +894,9 @@ mod tests {
             "b.c = 2\n",
             "x = [1, 2]\n",
             "y = {a = 1}\n",
+            "[[processes]]\n",
+            "[processes.r]\n",
+            "processes",
         ];
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = || {
