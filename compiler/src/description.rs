@@ -831,9 +831,9 @@ fn members(
             continue;
         };
         match &p.group {
-            None => p.group = Some(group.name.clone()),
+            None => p.group = Some(group.name.as_str().into()),
             Some(other) => {
-                let msg = if *other == group.name {
+                let msg = if **other == *group.name {
                     format!("`{name}` is listed twice in group `{other}`")
                 } else {
                     format!("`{name}` is already a member of group `{other}`")

@@ -476,7 +476,7 @@ pub fn extension_value(f: &Field, p: &Process) -> Option<String> {
         "health_failures" => h.and_then(|h| not(h.failures, model::DEFAULT_HEALTH_FAILURES)),
         "stop_timeout" => not(p.stop_timeout, model::DEFAULT_STOP_TIMEOUT),
         "retry_delay" => not(p.retry_delay, model::DEFAULT_RETRY_DELAY),
-        "group" => p.group.clone(),
+        "group" => p.group.as_deref().map(str::to_owned),
         _ => None,
     }
 }

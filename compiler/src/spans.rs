@@ -125,6 +125,24 @@ impl SpanTable {
         self.items.entry(list).or_default().reserve_exact(n);
     }
 
+    /// Makes room for `total` items of list `list` shaped like its first, just recorded: a
+    /// front-end that counts a long list's items ahead spares the copies of growing the table
+    /// (its vectors and key map doubled, with old and new alive at once). A hint: the room is
+    /// kept within what a text of `text_len` bytes can fill (a node takes 4 bytes of text at
+    /// least, a key 8).
+    pub fn expect_like_first(&mut self, list: NodeId, total: usize, text_len: usize) {
+        let Some(&first) = self.items.get(&list).and_then(|v| v.first()) else {
+            return;
+        };
+        let nodes = self.values.len() - first as usize;
+        let more = total.saturating_sub(1);
+        let values = more.saturating_mul(nodes).min(text_len / 4);
+        let keys = more.saturating_mul(nodes - 1).min(text_len / 8);
+        self.values.reserve_exact(values);
+        self.keys.reserve(keys);
+        self.items.entry(list).or_default().reserve_exact(more);
+    }
+
     /// Records item `index` of the list `parent` (items come in order: `index` is the
     /// number of items recorded so far, or the item is not reachable by pointer).
     pub fn item(&mut self, parent: NodeId, index: usize, value: Span) -> NodeId {

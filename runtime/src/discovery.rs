@@ -580,6 +580,6 @@ mod tests {
             e.to_string(),
             "entry `x` trusts user `nope`, which /etc/passwd does not know"
         );
-        assert_eq!(svc.processes[0].user, ["26", "7"]);
+        assert_eq!(svc.processes[0].user[..], ["26", "7"]);
     }
 }

@@ -178,7 +178,7 @@ impl Detail {
 
 /// The entry's trusted users as written (names or uids); empty means the default rule.
 fn trusted_users(cfg: &Process) -> Vec<String> {
-    cfg.user.clone()
+    cfg.user.to_vec()
 }
 
 /// pcheck-wide counters.

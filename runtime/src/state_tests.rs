@@ -7,7 +7,7 @@ fn cfg(restart: Restart, grace: u64, retries: u32, action: Action) -> Process {
         grace,
         retries,
         on_retry_over: action,
-        user: Vec::new(),
+        user: Box::default(),
         ..Process::new("")
     }
 }

@@ -347,7 +347,7 @@ mod tests {
         );
         assert_eq!(fmt(&out), out);
         let p = parse_bytes("t", out.as_bytes(), "t");
-        assert_eq!(p.service.unwrap().processes[0].user, ["postgres", "0"]);
+        assert_eq!(p.service.unwrap().processes[0].user[..], ["postgres", "0"]);
         for (bad, code) in [
             ("a:-:0:0:exit:users=x\n", "psctl::pfile::extension"),
             ("a:-:0:0:exit:user=x:user=y\n", "psctl::pfile::extension"),

@@ -216,7 +216,7 @@ mod tests {
                 grace: 86400,
                 retries: 3,
                 on_retry_over: Action::Continue,
-                user: Vec::new(),
+                user: Box::default(),
                 ..Process::new("")
             }],
             groups: Vec::new(),

@@ -189,7 +189,7 @@ mod tests {
                     grace: 1,
                     retries: 1,
                     on_retry_over: Action::Continue,
-                    user: Vec::new(),
+                    user: Box::default(),
                     ..Process::new("")
                 })
                 .collect(),

@@ -58,6 +58,8 @@ struct Builder<'a> {
     /// Takes the entries of the top-level `processes` list after the first, instead of the
     /// list (see `frontend::stream`); `Err` stops the reading.
     entries: Option<EntrySink<'a>>,
+    /// How many entries the `processes` list has, counted ahead (0: not counted).
+    expect_entries: usize,
 }
 
 /// Where entries of `processes` go as they are read: their index and value.
@@ -162,7 +164,13 @@ fn quick<'a>(
 /// The span table of a YAML document (what [`value_only`] did not record). The value is not
 /// built again (the caller holds it; for 3.5 M list items, a second copy was 8x the input).
 pub fn spans_of(src: &Arc<SourceFile>) -> SpanTable {
-    read(src, false).spans
+    let mut b = Builder::new(src, false, true);
+    // A large file's table is made room for ahead (where most of it is one list).
+    if src.text().len() >= stream::STREAM_FROM {
+        b.expect_entries = count_entries(src.text());
+    }
+    let _ = b.run(src.text());
+    b.spans
 }
 
 fn read(src: &Arc<SourceFile>, build: bool) -> Document {
@@ -209,6 +217,7 @@ impl<'a> Builder<'a> {
             alias_budget: MAX_ALIAS_NODES,
             diags: Vec::new(),
             entries: None,
+            expect_entries: 0,
         }
     }
 
@@ -445,9 +454,8 @@ impl<'a> Builder<'a> {
             None => self.open_child(span),
         };
         let build = self.build;
-        // An entry of the top-level `processes` list, after the first, when they are taken.
-        let entry = self.entries.is_some()
-            && self.stack.len() == 2
+        // An entry of the top-level `processes` list.
+        let entry = self.stack.len() == 2
             && matches!(&self.stack[0], Frame::Map { pending: Some((k, _)), .. } if k == "processes");
         match self.stack.last_mut() {
             None => {
@@ -457,6 +465,7 @@ impl<'a> Builder<'a> {
                 items,
                 len,
                 nodes: total,
+                node: list,
                 ..
             }) => {
                 match &mut self.entries {
@@ -466,6 +475,11 @@ impl<'a> Builder<'a> {
                 }
                 *len += 1;
                 *total += nodes;
+                if entry && *len == 1 && self.record && self.expect_entries > 1 {
+                    let text = self.src.text().len();
+                    self.spans
+                        .expect_like_first(*list, self.expect_entries, text);
+                }
             }
             Some(Frame::Map {
                 map,

@@ -303,7 +303,7 @@ fn entry_extensions(r: &mut Reader<'_>, exts: &[ExtField], p: &mut Process) {
                     p.retry_delay = n;
                 }
             }
-            "group" => p.group = Some(value.to_owned()),
+            "group" => p.group = Some(value.into()),
             // `kind` is read by the caller.
             _ => {}
         }

@@ -94,7 +94,7 @@ pub fn check(svc: &Service, spans: &dyn SpanLookup, src: &Arc<SourceFile>) -> Ve
     let names: Vec<&str> = svc.groups.iter().map(|g| g.name.as_str()).collect();
     for (i, p) in svc.processes.iter().enumerate() {
         let Some(group) = &p.group else { continue };
-        if !names.contains(&group.as_str()) {
+        if !names.contains(&&**group) {
             let mut d = Diagnostic::error(
                 codes::GROUP_UNKNOWN,
                 format!(

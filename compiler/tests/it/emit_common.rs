@@ -68,7 +68,7 @@ pub fn process() -> impl Strategy<Value = Process> {
                 grace,
                 retries,
                 on_retry_over,
-                user,
+                user: user.into(),
                 ..Process::new("")
             },
         )

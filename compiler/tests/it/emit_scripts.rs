@@ -29,7 +29,7 @@ fn service(processes: Vec<(&str, &str, &str, u32)>) -> Service {
                 grace: 86400,
                 retries: 3,
                 on_retry_over: Action::Continue,
-                user: Vec::new(),
+                user: Box::default(),
                 ..Process::new("")
             })
             .collect(),

@@ -238,7 +238,7 @@ mod props {
                 stop_timeout,
                 // A member's retries are its group's.
                 retry_delay: if group.is_some() { 0 } else { retry_delay },
-                group: group.map(|g| format!("g{g}")),
+                group: group.map(|g| format!("g{g}").into()),
                 ..Process::new(format!("proc-{i}"))
             }
         }

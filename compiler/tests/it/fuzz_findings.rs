@@ -446,7 +446,8 @@ fn a_long_line_is_shown_in_a_window() {
 /// A large description of one short mapping per line is read entry by entry: each entry
 /// built a `serde_json` map (a 640-byte B-tree node for one key), then a description, then
 /// the model, before any was dropped: 70x the input for a million entries (bench/bounds.sh).
-/// YAML and JSON, and an entry repeated (the rules report it, and stop at the limit).
+/// YAML, JSON and TOML, and an entry repeated (the rules report it, and stop at the limit:
+/// its report needs the spans of the whole file). About 20x the input in every case.
 #[test]
 fn a_mapping_per_line_takes_bounded_memory() {
     if !alone("a_mapping_per_line_takes_bounded_memory") {
@@ -461,26 +462,27 @@ fn a_mapping_per_line_takes_bounded_memory() {
         "{{\"name\": \"a\", \"ipckey\": 1, \"processes\": [\n{}\n]}}",
         json.join(",\n")
     );
+    let toml: String = (0..n)
+        .map(|i| format!("[[processes]]\nname = \"p{i}\"\n"))
+        .collect();
     // The item schema's validator is built once per process: outside the measurement.
     let warm = format!("{head}{}", "- name: x\n".repeat(1 << 17));
     drop(load_bytes("warm.yaml", warm.as_bytes(), Format::Yaml));
-    // The repeated entry's report needs the spans of the whole file, read for its first
-    // diagnostic: a span table of about 270 bytes per entry, hence its higher bound.
-    for (name, text, format, valid, bound) in [
+    let mut over = Vec::new();
+    for (name, text, format, valid) in [
+        ("entries.yaml", format!("{head}{yaml}"), Format::Yaml, true),
+        ("entries.json", json, Format::Json, true),
         (
-            "entries.yaml",
-            format!("{head}{yaml}"),
-            Format::Yaml,
+            "entries.toml",
+            format!("name = \"a\"\nipckey = 1\n{toml}"),
+            Format::Toml,
             true,
-            30.0,
         ),
-        ("entries.json", json, Format::Json, true, 30.0),
         (
             "dups.yaml",
             format!("{head}{}", "- name: a\n".repeat(n * 3 / 2)),
             Format::Yaml,
             false,
-            60.0,
         ),
     ] {
         let (peak, _, input) = measure(|| load_bytes(name, text.as_bytes(), format));
@@ -490,6 +492,9 @@ fn a_mapping_per_line_takes_bounded_memory() {
             "{name}: {} bytes, {peak} bytes at peak ({ratio:.1}x)",
             text.len()
         );
-        assert!(ratio < bound, "{name}: {ratio:.1}x");
+        if ratio >= 25.0 {
+            over.push(format!("{name}: {ratio:.1}x"));
+        }
     }
+    assert!(over.is_empty(), "{over:?}");
 }

@@ -226,7 +226,7 @@ impl Daemon {
                     ext: PentExt {
                         pids: e.ids.iter().map(|id| id.pid).collect(),
                         instances: e.cfg.instances.max(1),
-                        group: e.cfg.group.clone(),
+                        group: e.cfg.group.as_deref().map(str::to_owned),
                         health_failures: e.cfg.health.as_ref().map(|_| e.health_failures),
                         stalled: e.stalled.is_some(),
                         backoff: e

@@ -429,7 +429,7 @@ impl Daemon {
                 let cfg = &self.slots[i].entry.cfg;
                 (
                     cfg.name.as_str(),
-                    (i, cfg.user.as_slice(), cfg.instances.max(1) as usize),
+                    (i, &cfg.user[..], cfg.instances.max(1) as usize),
                 )
             })
             .collect();
