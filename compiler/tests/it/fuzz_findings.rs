@@ -186,12 +186,12 @@ fn a_long_key_holding_a_long_list_takes_linear_memory() {
 }
 
 /// A TOML file of a long key holding a long list of small items (bench/bounds.sh's
-/// `longkey.toml`, at a fifth of its size) needs at most 40 times its size (twice issue 10's
+/// `longkey.toml`, at a fifth of its size) needs at most 25 times its size (about issue 10's
 /// 20x): `toml`'s `DeTable` kept every token, every parser event and a `Spanned` tree alive at
-/// once, 56x at the cap.
+/// once, 56x at the cap; later, the reading of its spans built a second copy of the value.
 #[test]
-fn a_toml_long_list_takes_at_most_40_times_its_size() {
-    if !alone("a_toml_long_list_takes_at_most_40_times_its_size") {
+fn a_toml_long_list_takes_at_most_25_times_its_size() {
+    if !alone("a_toml_long_list_takes_at_most_25_times_its_size") {
         return;
     }
     let _g = serial();
@@ -202,7 +202,7 @@ fn a_toml_long_list_takes_at_most_40_times_its_size() {
     );
     let p = peak("l.toml", text.as_bytes(), Format::Toml);
     assert!(
-        p <= 40 * text.len(),
+        p <= 25 * text.len(),
         "{p} bytes at peak for {} bytes of TOML: {}x",
         text.len(),
         p / text.len()
