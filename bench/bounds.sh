@@ -37,9 +37,11 @@ put("items.yaml", "processes:\n" + "- 1\n" * n(3_500_000))
 # every line (a diagnostic each before the semantic rules stopped at the limit).
 put("entries.yaml", "name: a\nipckey: 1\nprocesses:\n" + "".join(f"- name: p{i}\n" for i in range(n(1_000_000))))
 put("dups.yaml", "name: a\nipckey: 1\nprocesses:\n" + "- name: a\n" * n(1_500_000))
-# The same in JSON and TOML (entries are converted one by one from 1 MiB on: YAML and JSON).
+# The same in JSON and TOML (entries are converted one by one from 1 MiB on).
 put("entries.json", '{"name": "a", "ipckey": 1, "processes": [\n' + ",\n".join(f'{{"name": "p{i}"}}' for i in range(n(800_000))) + "\n]}")
 put("entries.toml", 'name = "a"\nipckey = 1\n' + "".join(f'[[processes]]\nname = "p{i}"\n' for i in range(n(500_000))))
+put("dups.json", '{"name": "a", "ipckey": 1, "processes": [\n' + ",\n".join('{"name": "a"}' for i in range(n(1_000_000))) + "\n]}")
+put("dups.toml", 'name = "a"\nipckey = 1\n' + '[[processes]]\nname = "a"\n' * n(600_000))
 # 8,000 distinct names reducing to one script slug (the quadratic-time finding).
 punct = "!$%&()*+,-./;<=>?@[]^`{|}~"
 names = [f"x{a}{b}{c}" for a in punct for b in punct for c in punct][:8000]
@@ -58,7 +60,7 @@ measure() {
 }
 BASE=${2:+$(realpath "$2")}
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml entries.yaml dups.yaml entries.json entries.toml slugs.json; do
+for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml entries.yaml dups.yaml entries.json dups.json entries.toml dups.toml slugs.json; do
     measure "$f" "$PSCTL" check "$WORK/$f" | sed "s|$WORK/||; s|$PSCTL|psctl|"
     if [ -n "$BASE" ]; then
         measure "$f" "$BASE" check "$WORK/$f" | sed "s|$WORK/||; s|$BASE|  baseline|"

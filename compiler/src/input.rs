@@ -277,6 +277,8 @@ fn load_owned(name: &str, bytes: Vec<u8>, format: Format) -> Input {
         None => {
             let doc = match format {
                 Format::Yaml => frontend::yaml::parse(&source),
+                // The streaming reader has just given up on it: `toml` reads it.
+                Format::Toml if unclean => frontend::toml::parse_tree(&source),
                 Format::Toml => frontend::toml::parse(&source),
                 _ => frontend::json::parse(&source),
             };

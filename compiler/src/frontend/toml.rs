@@ -31,7 +31,7 @@ pub fn parse(src: &Arc<SourceFile>) -> Document {
 }
 
 /// [`parse`] through `toml`'s `DeTable`, for what the streaming reader leaves to it.
-pub(super) fn parse_tree(src: &Arc<SourceFile>) -> Document {
+pub(crate) fn parse_tree(src: &Arc<SourceFile>) -> Document {
     let mut spans = SpanTable::default();
     let table = match DeTable::parse(src.text()) {
         Ok(t) => t,
@@ -73,6 +73,16 @@ pub(super) fn parse_tree(src: &Arc<SourceFile>) -> Document {
         spans,
         diagnostics: diags,
     }
+}
+
+/// A TOML float as a value: a number, or its text where JSON has no number for it (`inf`,
+/// `nan`); either way the rules report it, no field taking a fraction.
+pub(super) fn float_value(text: &str) -> Value {
+    text.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+        .unwrap_or_else(|| Value::String(text.to_owned()))
 }
 
 fn convert_table(
@@ -119,13 +129,7 @@ fn convert(
                 Err(_) => Value::String(i.to_string()),
             }
         }
-        DeValue::Float(f) => f
-            .as_str()
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(f.to_string())),
+        DeValue::Float(f) => float_value(f.as_str()),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::String(d.to_string()),
         DeValue::Array(a) => Value::Array(

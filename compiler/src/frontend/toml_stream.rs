@@ -4,7 +4,7 @@
 //! once: 56 times the input at the 16 MiB cap. Here nothing but the value and the spans grows.
 //!
 //! It reads only what it is sure of and gives up (`None`) on anything else: an error, a
-//! float or a date, a redefined key or table, dotted keys it cannot place without `toml`'s
+//! redefined key or table, dotted keys it cannot place without `toml`'s
 //! rules, newlines or a trailing comma in an inline table, deep nesting. [`super::toml::parse`]
 //! then reads the file with `toml` as before, so every diagnostic is `toml`'s own. Scalars and
 //! comments are checked by `toml_parser`'s decoders; spans are the ones `DeTable` gives.
@@ -580,11 +580,14 @@ impl<'i> Reader<'i> {
         let (value, end) = match t.kind() {
             TokenKind::LeftSquareBracket => self.array(node, depth)?,
             TokenKind::LeftCurlyBracket => self.inline_table(node, depth)?,
-            TokenKind::Atom
-            | TokenKind::BasicString
+            TokenKind::Atom => {
+                let span = self.atoms(&t);
+                (self.scalar(self.source.get(span)?)?, span.end())
+            }
+            TokenKind::BasicString
             | TokenKind::LiteralString
             | TokenKind::MlBasicString
-            | TokenKind::MlLiteralString => (self.scalar(&t)?, t.span().end()),
+            | TokenKind::MlLiteralString => (self.scalar(self.source.get(&t)?)?, t.span().end()),
             _ => return None,
         };
         let value = if self.build { value } else { Value::Null };
@@ -594,8 +597,32 @@ impl<'i> Reader<'i> {
         Some(value)
     }
 
-    fn scalar(&self, t: &Token) -> Option<Value> {
-        let raw = self.source.get(t)?;
+    /// The span of an unquoted scalar starting with atom `first`, as `toml_parser` joins it:
+    /// with the dots and atoms that follow (`1.5`, `1e3`), and an atom after a blank (the time
+    /// of `1979-05-27 07:32:00`).
+    fn atoms(&mut self, first: &Token) -> toml_parser::Span {
+        let mut span = first.span();
+        let text = self.source.input().as_bytes();
+        loop {
+            match self.tokens.peek() {
+                Some(t) if matches!(t.kind(), TokenKind::Dot | TokenKind::Atom) => {}
+                // The lexer's atom ends at these bytes (and starts at any other).
+                Some(t) if t.kind() == TokenKind::Whitespace => {
+                    let after = text.get(t.span().end());
+                    if after.is_none_or(|b| b".=,[]{} \t#\r\n'\"".contains(b)) {
+                        return span;
+                    }
+                    self.tokens.next();
+                }
+                _ => return span,
+            }
+            if let Some(t) = self.tokens.next() {
+                span = span.append(t.span());
+            }
+        }
+    }
+
+    fn scalar(&self, raw: toml_parser::Raw<'_>) -> Option<Value> {
         let mut out = Cow::Borrowed("");
         let mut failed = Failed::default();
         let kind = raw.decode_scalar(&mut out, &mut failed);
@@ -609,8 +636,13 @@ impl<'i> Reader<'i> {
             ScalarKind::Integer(radix) => i64::from_str_radix(&out, radix.value())
                 .ok()
                 .map(|n| Value::Number(n.into())),
-            // Floats and dates: `toml` reads them (a float is then reported by the rules).
-            ScalarKind::Float | ScalarKind::DateTime => None,
+            // As `toml::parse` reads them (a float is then reported by the rules, a date by
+            // the schema); a date `toml` cannot read is left to it, for its error.
+            ScalarKind::Float => Some(super::toml::float_value(&out)),
+            ScalarKind::DateTime => out
+                .parse::<toml::value::Datetime>()
+                .ok()
+                .map(|d| Value::String(d.to_string())),
         }
     }
 
@@ -794,6 +826,8 @@ mod tests {
             "name = \"é\"\nk = \"日本\"\n[\"ü\"]\nv = 1\n",
             "a = { b = { c = { d = [1] } } }\n",
             "key = [1,1,1,1]",
+            "a = 1.5\nb = [1, 2.0]\nc = inf\nd = -nan\ne = 1e3\nf = 1_000.5\ng = -0.0\n",
+            "a = 1979-05-27\nb = 1979-05-27 07:32:00\nc = 07:32:00\nd = 1979-05-27T00:32:00.999999-07:00\n",
         ] {
             assert!(agrees(text), "not read: {text:?}");
         }
@@ -804,11 +838,8 @@ mod tests {
         for text in [
             "",
             "# nothing\n",
-            "a = 1.5\n",
-            "a = [1, 2.0]\n",
-            "a = 1979-05-27\n",
-            "a = 1979-05-27 07:32:00\n",
-            "a = inf\n",
+            "a = 1.5.5\n",
+            "a = 1979-13-27\n",
             "a = 99999999999999999999\n",
             "a = 1\na = 2\n",
             "a.b = 1\na = 2\n",
@@ -895,6 +926,10 @@ mod tests {
             "\"s\"",
             "'t'",
             "1.5",
+            "inf",
+            "-1e3",
+            "1979-05-27",
+            "07:32:00",
             "#c",
             "\r\n",
             "\t",
