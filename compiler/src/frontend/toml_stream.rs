@@ -587,7 +587,7 @@ impl<'i> Reader<'i> {
             TokenKind::BasicString
             | TokenKind::LiteralString
             | TokenKind::MlBasicString
-            | TokenKind::MlLiteralString => (self.scalar(self.source.get(&t)?)?, t.span().end()),
+            | TokenKind::MlLiteralString => (self.scalar(self.source.get(t)?)?, t.span().end()),
             _ => return None,
         };
         let value = if self.build { value } else { Value::Null };
