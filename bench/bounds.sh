@@ -42,6 +42,10 @@ put("entries.json", '{"name": "a", "ipckey": 1, "processes": [\n' + ",\n".join(f
 put("entries.toml", 'name = "a"\nipckey = 1\n' + "".join(f'[[processes]]\nname = "p{i}"\n' for i in range(n(500_000))))
 put("dups.json", '{"name": "a", "ipckey": 1, "processes": [\n' + ",\n".join('{"name": "a"}' for i in range(n(1_000_000))) + "\n]}")
 put("dups.toml", 'name = "a"\nipckey = 1\n' + '[[processes]]\nname = "a"\n' * n(600_000))
+# Entries the schema rejects: such a document is read whole, a `serde_json` map per entry
+# (over the target: see docs/check.md).
+put("invalid.yaml", "name: a\nipckey: 1\nprocesses:\n" + "- a: 1\n" * n(2_300_000))
+put("floats.toml", 'name = "a"\nipckey = 1\n' + "".join(f'[[processes]]\nname = "p{i}"\nretries = 1.5\n' for i in range(n(300_000))))
 # 8,000 distinct names reducing to one script slug (the quadratic-time finding).
 punct = "!$%&()*+,-./;<=>?@[]^`{|}~"
 names = [f"x{a}{b}{c}" for a in punct for b in punct for c in punct][:8000]
@@ -60,7 +64,7 @@ measure() {
 }
 BASE=${2:+$(realpath "$2")}
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml entries.yaml dups.yaml entries.json dups.json entries.toml dups.toml slugs.json; do
+for f in pfile_colons pfile_newlines pfile_comments pfile_pents pfile_badlines longkey.toml longkey.json longkey.yaml items.yaml entries.yaml dups.yaml entries.json dups.json entries.toml dups.toml invalid.yaml floats.toml slugs.json; do
     measure "$f" "$PSCTL" check "$WORK/$f" | sed "s|$WORK/||; s|$PSCTL|psctl|"
     if [ -n "$BASE" ]; then
         measure "$f" "$BASE" check "$WORK/$f" | sed "s|$WORK/||; s|$BASE|  baseline|"
