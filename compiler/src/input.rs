@@ -347,14 +347,12 @@ pub fn load_streamed(name: &str, source: &std::sync::Arc<SourceFile>, format: Fo
             Streamed::Unclean
         };
     };
-    let more = entries.finish();
-    let outcome = if more.processes.is_empty() {
-        frontend::check_document(doc, &spans, source)
-    } else {
-        match frontend::stream::check(doc, more, &spans, source) {
+    let outcome = match entries.finish() {
+        None => frontend::check_document(doc, &spans, source),
+        Some(taken) => match frontend::stream::check(doc, taken, &spans, source) {
             Some(outcome) => outcome,
             None => return Streamed::Left,
-        }
+        },
     };
     let ok = !outcome.diagnostics.iter().any(Diagnostic::is_error);
     Streamed::Done(Input {

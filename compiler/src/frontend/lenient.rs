@@ -14,6 +14,27 @@ fn field<T: DeserializeOwned>(v: &Value, key: &str) -> Option<T> {
     v.get(key).and_then(|x| T::deserialize(x).ok())
 }
 
+/// An entry with every field at its default (what [`process`] starts from).
+pub fn base_process() -> ProcessDesc {
+    serde_json::from_value(serde_json::json!({"name": ""})).expect("minimal process")
+}
+
+/// Entry `p` of `processes`, with `base`'s defaults where it does not fit the types.
+pub fn process(p: &Value, base: &ProcessDesc) -> ProcessDesc {
+    ProcessDesc {
+        name: field(p, "name").unwrap_or_default(),
+        restart: field(p, "restart").unwrap_or_else(|| base.restart.clone()),
+        grace: field(p, "grace").unwrap_or_else(|| base.grace.clone()),
+        retries: field(p, "retries").unwrap_or(base.retries),
+        on_retry_over: field(p, "on_retry_over").unwrap_or(base.on_retry_over),
+        user: field(p, "user").unwrap_or_default(),
+        instances: field(p, "instances").unwrap_or(base.instances),
+        health: field(p, "health"),
+        stop_timeout: field(p, "stop_timeout").unwrap_or_else(|| base.stop_timeout.clone()),
+        retry_delay: field(p, "retry_delay").unwrap_or_else(|| base.retry_delay.clone()),
+    }
+}
+
 /// The description, with defaults where `doc` does not fit the types.
 pub fn description(doc: &Value) -> Description {
     // Defaults come from deserializing a minimal valid document, so they stay in one place.
@@ -21,31 +42,12 @@ pub fn description(doc: &Value) -> Description {
         "name": "x", "ipckey": 1, "processes": []
     }))
     .expect("the minimal description is valid");
-    let base_proc: ProcessDesc =
-        serde_json::from_value(serde_json::json!({"name": ""})).expect("minimal process");
+    let base_proc = base_process();
     let duration = |key: &str, d: &DurationValue| field(doc, key).unwrap_or_else(|| d.clone());
     let processes = doc
         .get("processes")
         .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .map(|p| ProcessDesc {
-                    name: field(p, "name").unwrap_or_default(),
-                    restart: field(p, "restart").unwrap_or_else(|| base_proc.restart.clone()),
-                    grace: field(p, "grace").unwrap_or_else(|| base_proc.grace.clone()),
-                    retries: field(p, "retries").unwrap_or(base_proc.retries),
-                    on_retry_over: field(p, "on_retry_over").unwrap_or(base_proc.on_retry_over),
-                    user: field(p, "user").unwrap_or_default(),
-                    instances: field(p, "instances").unwrap_or(base_proc.instances),
-                    health: field(p, "health"),
-                    stop_timeout: field(p, "stop_timeout")
-                        .unwrap_or_else(|| base_proc.stop_timeout.clone()),
-                    retry_delay: field(p, "retry_delay")
-                        .unwrap_or_else(|| base_proc.retry_delay.clone()),
-                })
-                .collect()
-        })
+        .map(|items| items.iter().map(|p| process(p, &base_proc)).collect())
         .unwrap_or_default();
     Description {
         schema: None,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::description::{self, Description};
+use crate::description::{self, Converted, Description};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::model::{Loc, Service, SpanLookup};
 use crate::schema;
@@ -117,12 +117,26 @@ pub struct Document {
 
 /// Validates a parsed document and lowers it into the model.
 pub fn check_document(doc: Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Outcome {
-    let mut diags = schema::validate(&doc, spans, src);
+    let diags = schema::validate(&doc, spans, src);
+    check_validated(doc, diags, Converted::default(), &[], spans, src)
+}
+
+/// [`check_document`] after the schema has said `diags`, for a document whose entries after
+/// its first were converted ahead into `more`, those the schema rejects also kept in
+/// `rejected` with their index (`stream`; none otherwise).
+pub fn check_validated(
+    doc: Value,
+    mut diags: Vec<Diagnostic>,
+    more: Converted,
+    rejected: &[(usize, Value)],
+    spans: &LazySpans,
+    src: &Arc<SourceFile>,
+) -> Outcome {
     // JSON Schema counts 1000.0 as an integer, serde does not: no field takes a fraction, so
     // every float is reported here, where its place is known.
     let reported: std::collections::HashSet<Span> =
         diags.iter().filter_map(Diagnostic::primary_span).collect();
-    for ptr in find_floats(&doc) {
+    for ptr in find_floats(&doc, rejected) {
         let span = spans.get().value_span(&ptr);
         if reported.contains(&span) {
             continue; // the schema already said what is wrong with this value
@@ -150,7 +164,7 @@ pub fn check_document(doc: Value, spans: &LazySpans, src: &Arc<SourceFile>) -> O
         // Still run the semantic rules on what can be read, reporting only what the schema
         // errors do not already cover.
         let desc = lenient::description(&doc);
-        let (_, more) = description::to_service(desc, spans, src);
+        let (_, more) = description::to_service_with(desc, more, spans, src);
         let coverage = lenient::Coverage::new(&diags);
         let more: Vec<Diagnostic> = more.into_iter().filter(|d| !coverage.covers(d)).collect();
         diags.extend(more);
@@ -177,7 +191,7 @@ pub fn check_document(doc: Value, spans: &LazySpans, src: &Arc<SourceFile>) -> O
             };
         }
     };
-    let (service, more) = description::to_service(desc, spans, src);
+    let (service, more) = description::to_service_with(desc, more, spans, src);
     diags.extend(more);
     Outcome {
         service,
@@ -188,7 +202,7 @@ pub fn check_document(doc: Value, spans: &LazySpans, src: &Arc<SourceFile>) -> O
 /// Pointers of the numbers in `v` that are not integers, at the fields a description has
 /// (anything else is an unknown key, which the schema reports). Pointers are built from known
 /// keys only, so they stay short however long the input's own keys are.
-fn find_floats(v: &Value) -> Vec<String> {
+fn find_floats(v: &Value, more: &[(usize, Value)]) -> Vec<String> {
     let mut out = Vec::new();
     use description::{PROCESS_KEYS, RESTART_KEYS, SERVICE_KEYS};
     let is_float = |x: &Value| matches!(x, Value::Number(n) if !n.is_i64() && !n.is_u64());
@@ -206,7 +220,11 @@ fn find_floats(v: &Value) -> Vec<String> {
     let Some(procs) = v.get("processes").and_then(Value::as_array) else {
         return out;
     };
-    for (i, p) in procs.iter().enumerate() {
+    for (i, p) in procs
+        .iter()
+        .enumerate()
+        .chain(more.iter().map(|(i, p)| (*i, p)))
+    {
         let at = format!("/processes/{i}");
         if is_float(p) {
             out.push(at.clone());

@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::lenient;
 use super::{LazySpans, Outcome};
-use crate::description::{self, Convert, Converted, Description, ProcessDesc};
-use crate::diagnostics::MAX_ERRORS_PER_FILE;
+use crate::description::{Convert, Converted, ProcessDesc};
+use crate::diagnostics::{codes, MAX_ERRORS_PER_FILE};
 use crate::schema;
 use crate::span::SourceFile;
 
@@ -31,6 +32,15 @@ pub struct GaveUp;
 pub struct Entries<'a> {
     convert: Convert<'a>,
     out: Converted,
+    /// The entries the item schema rejects (index and value), kept for the schema's report of
+    /// the whole document; no more than the report can show.
+    rejected: Vec<(usize, Value)>,
+    /// More entries were rejected than the report can show: the later ones are not kept.
+    full: bool,
+    /// Defaults for rejected entries' fields ([`lenient::process`]).
+    base: Option<ProcessDesc>,
+    /// The number of entries expected ([`Entries::expect`]), until room is made for them.
+    expected: usize,
     gave_up: bool,
 }
 
@@ -39,31 +49,69 @@ impl<'a> Entries<'a> {
         Entries {
             convert: Convert { spans, src },
             out: Converted::default(),
+            rejected: Vec::new(),
+            full: false,
+            base: None,
+            expected: 0,
             gave_up: false,
         }
     }
 
-    /// Takes entry `i` of `processes`; `Err` (and [`Entries::gave_up`]) where it is not one
-    /// the schema accepts as it is, or the report is full.
+    /// Takes entry `i` of `processes`; `Err` (and [`Entries::gave_up`]) where the schema
+    /// accepts it but it holds a fraction or does not deserialize, or the report is full. An entry the item schema
+    /// rejects is converted as the whole read's `lenient` conversion would, and kept for the
+    /// schema's report ([`check`]): a document of a million such entries read whole held a
+    /// `serde_json` map each (111x the input).
     pub fn take(&mut self, i: usize, item: Value) -> Result<(), GaveUp> {
-        let p = (!has_fraction(&item) && schema::process_is_valid(&item))
-            .then(|| serde_json::from_value::<ProcessDesc>(item).ok())
-            .flatten();
-        let Some(p) = p.filter(|_| self.out.diagnostics.len() <= MAX_ERRORS_PER_FILE) else {
-            self.gave_up = true;
-            return Err(GaveUp);
+        if self.out.diagnostics.len() > MAX_ERRORS_PER_FILE {
+            return self.give_up();
+        }
+        if self.full {
+            return Ok(()); // the report is full: nothing later is reported
+        }
+        let p = if schema::process_is_valid(&item) {
+            // A fraction the schema accepts (`2.0`) is reported by the whole read alone.
+            if has_fraction(&item) {
+                return self.give_up();
+            }
+            // Room for the rest is made at the first entry kept as it is (a list of rejected
+            // entries keeps no more than the report shows).
+            if self.expected > 0 {
+                let room = self.expected.saturating_sub(self.out.processes.len());
+                let _ = self.out.processes.try_reserve_exact(room);
+                self.expected = 0;
+            }
+            match serde_json::from_value::<ProcessDesc>(item) {
+                Ok(p) => p,
+                Err(_) => return self.give_up(),
+            }
+        } else {
+            // Each rejected entry gives the schema's report one error at least: past the
+            // report's limit, no later entry is reported or matters.
+            if self.rejected.len() > MAX_ERRORS_PER_FILE {
+                self.full = true;
+                return Ok(());
+            }
+            let base = self.base.get_or_insert_with(lenient::base_process);
+            let p = lenient::process(&item, base);
+            self.rejected.push((i, item));
+            p
         };
         let converted = self.convert.process(p, i, &mut self.out.diagnostics);
         self.out.processes.push(converted);
         Ok(())
     }
 
+    fn give_up(&mut self) -> Result<(), GaveUp> {
+        self.gave_up = true;
+        Err(GaveUp)
+    }
+
     /// Makes room for `total` entries (the first included: it joins them at the end), as a
     /// front-end counts them ahead. Grown by doubling, the list held both copies at once and
     /// kept up to half of its room unused (1.5 M entries had room for 2.1 M). Only a hint.
     pub fn expect(&mut self, total: usize) {
-        let room = total.saturating_sub(self.out.processes.len());
-        let _ = self.out.processes.try_reserve_exact(room);
+        self.expected = total;
     }
 
     pub fn gave_up(&self) -> bool {
@@ -73,12 +121,28 @@ impl<'a> Entries<'a> {
     /// Forgets what was taken (the document is read again from its start).
     pub fn clear(&mut self) {
         self.out = Converted::default();
+        self.expected = 0;
+        self.rejected = Vec::new();
+        self.full = false;
         self.gave_up = false;
     }
 
-    pub fn finish(self) -> Converted {
-        self.out
+    /// What was taken: nothing where no entry was.
+    pub fn finish(self) -> Option<Taken> {
+        let taken = !self.out.processes.is_empty() || !self.rejected.is_empty() || self.full;
+        taken.then_some(Taken {
+            converted: self.out,
+            rejected: self.rejected,
+            full: self.full,
+        })
     }
+}
+
+/// The entries [`Entries`] took.
+pub struct Taken {
+    converted: Converted,
+    rejected: Vec<(usize, Value)>,
+    full: bool,
 }
 
 /// Whether `v` holds a number with a fraction, which the schema counts as an integer where
@@ -92,24 +156,28 @@ fn has_fraction(v: &Value) -> bool {
     }
 }
 
-/// Checks a document whose entries after the first were taken into `more`, as
-/// [`super::check_document`] would the whole; `None` where the document has anything the
-/// schema reports (then it is read as any other).
+/// Checks a document whose entries after the first were taken, as
+/// [`super::check_document`] would the whole; `None` where it cannot say the same (then the
+/// document is read as any other).
 pub fn check(
     doc: Value,
-    more: Converted,
+    taken: Taken,
     spans: &LazySpans,
     src: &Arc<SourceFile>,
 ) -> Option<Outcome> {
-    if has_fraction(&doc) || !schema::validate(&doc, spans, src).is_empty() {
+    let diags = schema::validate_with(&doc, &taken.rejected, spans, src);
+    // Past the report's limit the report ends there, whatever the entries not kept said.
+    if taken.full && !diags.iter().any(|d| d.code == codes::TOO_MANY_ERRORS) {
         return None;
     }
-    let desc: Description = serde_json::from_value(doc).ok()?;
-    let (service, diagnostics) = description::to_service_with(desc, more, spans, src);
-    Some(Outcome {
-        service,
-        diagnostics,
-    })
+    Some(super::check_validated(
+        doc,
+        diags,
+        taken.converted,
+        &taken.rejected,
+        spans,
+        src,
+    ))
 }
 
 #[cfg(test)]
@@ -165,8 +233,12 @@ mod tests {
                 r#"{"name": "b", "user": ["x"], "restart": {"script": "/x"}}]}"#,
                 true,
             ),
-            (r#"{"name": "b", "retries": 1.5}]}"#, false),
-            (r#"{"name": "b"}], "bogus": 1}"#, false),
+            (r#"{"name": "b", "retries": 1.5}]}"#, true),
+            // A fraction the schema accepts is left to the whole read.
+            (r#"{"name": "b", "retries": 2.0}]}"#, false),
+            // Entries the schema rejects, and a problem outside the list.
+            (r#"{"name": "b", "bogus": 1}, {"name": "c"}, 3]}"#, true),
+            (r#"{"name": "b"}], "bogus": 1}"#, true),
         ] {
             let text = format!("{json}{entries}");
             assert_eq!(same_either_way(&text, Format::Json), streams, "{text}");
@@ -185,11 +257,15 @@ mod tests {
                 "  - name: b\ngroups:\n  - name: g\n    members: [a, b, c]\n",
                 true,
             ),
-            // What the item schema or serde rejects, and a problem outside the list.
-            ("  - name: b\n    bogus: 1\n", false),
-            ("  - 1\n", false),
-            ("  - name: b\n    retries: 1.5\n", false),
-            ("  - name: b\nbogus: 1\n", false),
+            // What the item schema rejects, and a problem outside the list: the report
+            // of the whole read, its semantic findings included.
+            ("  - name: b\n    bogus: 1\n", true),
+            ("  - 1\n  - name: a\n  - name: c\n    grace: 400d\n", true),
+            ("  - name: b\n    user: [\"x y\"]\n    grace: 1x\n", true),
+            ("  - name: b\nbogus: 1\n", true),
+            ("  - name: b\n    retries: 1.5\n    grace: 2.5\n", true),
+            // A fraction the schema accepts is left to the whole read.
+            ("  - name: b\n    retries: 2.0\n", false),
         ] {
             let text = format!("{head}{entries}");
             assert_eq!(same_either_way(&text, Format::Yaml), streams, "{text}");
@@ -211,13 +287,18 @@ mod tests {
                 "[[processes]]\nname = \"b\"\n[[groups]]\nname = \"g\"\nmembers = [\"a\", \"b\"]\n[processes.restart]\nscript = \"/x\"\n[[processes]]\nname = \"c\"\n",
                 true,
             ),
-            ("[[processes]]\nname = \"b\"\nbogus = 1\n", false),
-            ("[[processes]]\nname = \"b\"\nretries = 1.5\n[[processes]]\nname = \"c\"\n", false),
-            ("[[processes]]\nname = \"b\"\n[[processes]]\nname = \"c\"\n[bogus]\n", false),
+            ("[[processes]]\nname = \"b\"\nbogus = 1\n", true),
+            ("[[processes]]\nname = \"b\"\nretries = 1.5\n[[processes]]\nname = \"c\"\n", true),
+            ("[[processes]]\nname = \"b\"\nretries = 2.0\n[[processes]]\nname = \"c\"\n", false),
+            ("[[processes]]\nname = \"b\"\n[[processes]]\nname = \"c\"\n[bogus]\n", true),
         ] {
             let text = format!("{head}{entries}");
             let streamed = same_either_way(&text, Format::Toml);
             assert_eq!(streamed, streams, "{text}");
         }
+        // More rejected entries than the report shows: it ends at its limit either way.
+        let many = "  - a: 1\n".repeat(crate::diagnostics::MAX_ERRORS_PER_FILE + 500);
+        let text = format!("name: web\nipckey: 1\nprocesses:\n  - name: a\n{many}  - name: b\n");
+        assert!(same_either_way(&text, Format::Yaml));
     }
 }

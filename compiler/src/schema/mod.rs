@@ -326,6 +326,18 @@ fn parts() -> Option<&'static parts::Part> {
 /// Validates a document, returning every schema error as a diagnostic on its key or value,
 /// up to [`crate::diagnostics::MAX_ERRORS_PER_FILE`] of them.
 pub fn validate(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Vec<Diagnostic> {
+    validate_with(doc, &[], spans, src)
+}
+
+/// [`validate`] of a document whose `processes` list holds only its first entry, with `more`
+/// of its entries (index and value, in order, each one the item schema rejects) read apart
+/// (`frontend::stream`): the diagnostics of the whole document.
+pub fn validate_with(
+    doc: &Value,
+    more: &[(usize, Value)],
+    spans: &LazySpans,
+    src: &Arc<SourceFile>,
+) -> Vec<Diagnostic> {
     let internal = || {
         vec![Diagnostic::error(
             codes::SCHEMA_INVALID,
@@ -336,7 +348,7 @@ pub fn validate(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Vec<Di
         return internal();
     };
     // Most documents are valid: the boolean check stops at nothing and collects no errors.
-    if v.is_valid(doc) {
+    if more.is_empty() && v.is_valid(doc) {
         return Vec::new();
     }
     let Some(parts) = parts() else {
@@ -347,7 +359,7 @@ pub fn validate(doc: &Value, spans: &LazySpans, src: &Arc<SourceFile>) -> Vec<Di
         spans: spans.get(),
         src,
     };
-    let _ = parts.check(doc, &mut String::new(), &mut report);
+    let _ = parts.check_with(doc, &mut String::new(), &mut report, more);
     report.out
 }
 

@@ -49,6 +49,18 @@ impl Part {
 
     /// Reports the errors of `value`, whose pointer is `ptr`, until the report is full.
     pub(super) fn check(&self, value: &Value, ptr: &mut String, r: &mut Report) -> ControlFlow<()> {
+        self.check_with(value, ptr, r, &[])
+    }
+
+    /// [`Part::check`] of a document whose `processes` list holds only its first entry, with
+    /// `more` of its entries (index and value, in order) that were read apart (`stream`).
+    pub(super) fn check_with(
+        &self,
+        value: &Value,
+        ptr: &mut String,
+        r: &mut Report,
+        more: &[(usize, Value)],
+    ) -> ControlFlow<()> {
         if !self.validator.is_valid(value) {
             for err in self.validator.iter_errors(value) {
                 let at = format!("{ptr}{}", err.instance_path().as_str());
@@ -59,8 +71,13 @@ impl Part {
             let Some(Value::Array(items)) = value.get(key) else {
                 continue;
             };
+            let more = if key == "processes" { more } else { &[] };
             let len = ptr.len();
-            for (i, v) in items.iter().enumerate() {
+            let all = items
+                .iter()
+                .enumerate()
+                .chain(more.iter().map(|(i, v)| (*i, v)));
+            for (i, v) in all {
                 ptr.truncate(len);
                 let _ = write!(ptr, "/{}/{i}", escape_segment(key));
                 item.check(v, ptr, r)?;

@@ -446,8 +446,9 @@ fn a_long_line_is_shown_in_a_window() {
 /// A large description of one short mapping per line is read entry by entry: each entry
 /// built a `serde_json` map (a 640-byte B-tree node for one key), then a description, then
 /// the model, before any was dropped: 70x the input for a million entries (bench/bounds.sh).
-/// YAML, JSON and TOML, and an entry repeated (the rules report it, and stop at the limit:
-/// its report needs the spans of the whole file). About 20x the input in every case.
+/// YAML, JSON and TOML, an entry repeated (the rules report it, and stop at the limit: its
+/// report needs the spans of the whole file), and entries the schema rejects. About 20x the
+/// input in every case.
 #[test]
 fn a_mapping_per_line_takes_bounded_memory() {
     if !alone("a_mapping_per_line_takes_bounded_memory") {
@@ -481,6 +482,13 @@ fn a_mapping_per_line_takes_bounded_memory() {
         (
             "dups.yaml",
             format!("{head}{}", "- name: a\n".repeat(n * 3 / 2)),
+            Format::Yaml,
+            false,
+        ),
+        // Entries the schema rejects (read whole, a map each: 111x).
+        (
+            "invalid.yaml",
+            format!("{head}{}", "- a: 1\n".repeat(n * 2)),
             Format::Yaml,
             false,
         ),
