@@ -485,7 +485,7 @@ fn a_mapping_per_line_takes_bounded_memory() {
             Format::Yaml,
             false,
         ),
-        // Entries the schema rejects (read whole, a map each: 111x).
+        // Entries the schema rejects (read whole, a map each, they took 111x).
         (
             "invalid.yaml",
             format!("{head}{}", "- a: 1\n".repeat(n * 2)),
