@@ -33,10 +33,8 @@ pub struct Entries<'a> {
     convert: Convert<'a>,
     out: Converted,
     /// The entries the item schema rejects (index and value), kept for the schema's report of
-    /// the whole document; no more than the report can show.
+    /// the whole document; no more than the report can show (see [`Entries::full`]).
     rejected: Vec<(usize, Value)>,
-    /// More entries were rejected than the report can show: the later ones are not kept.
-    full: bool,
     /// Defaults for rejected entries' fields ([`lenient::process`]).
     base: Option<ProcessDesc>,
     /// The number of entries expected ([`Entries::expect`]), until room is made for them.
@@ -50,7 +48,6 @@ impl<'a> Entries<'a> {
             convert: Convert { spans, src },
             out: Converted::default(),
             rejected: Vec::new(),
-            full: false,
             base: None,
             expected: 0,
             gave_up: false,
@@ -58,15 +55,15 @@ impl<'a> Entries<'a> {
     }
 
     /// Takes entry `i` of `processes`; `Err` (and [`Entries::gave_up`]) where the schema
-    /// accepts it but it holds a fraction or does not deserialize, or the report is full. An entry the item schema
-    /// rejects is converted as the whole read's `lenient` conversion would, and kept for the
-    /// schema's report ([`check`]): a document of a million such entries read whole held a
-    /// `serde_json` map each (111x the input).
+    /// accepts it but it holds a fraction or does not deserialize, or the report is full. An
+    /// entry the item schema rejects is converted as the whole read's `lenient` conversion
+    /// would, and kept for the schema's report ([`check`]): a document of a million such
+    /// entries read whole held a `serde_json` map each (111x the input).
     pub fn take(&mut self, i: usize, item: Value) -> Result<(), GaveUp> {
         if self.out.diagnostics.len() > MAX_ERRORS_PER_FILE {
             return self.give_up();
         }
-        if self.full {
+        if self.full() {
             return Ok(()); // the report is full: nothing later is reported
         }
         let p = if schema::process_is_valid(&item) {
@@ -86,12 +83,6 @@ impl<'a> Entries<'a> {
                 Err(_) => return self.give_up(),
             }
         } else {
-            // Each rejected entry gives the schema's report one error at least: past the
-            // report's limit, no later entry is reported or matters.
-            if self.rejected.len() > MAX_ERRORS_PER_FILE {
-                self.full = true;
-                return Ok(());
-            }
             let base = self.base.get_or_insert_with(lenient::base_process);
             let p = lenient::process(&item, base);
             self.rejected.push((i, item));
@@ -102,14 +93,21 @@ impl<'a> Entries<'a> {
         Ok(())
     }
 
+    /// Each rejected entry gives the schema's report one error at least: past the report's
+    /// limit, no later entry is reported or matters, and none is taken.
+    fn full(&self) -> bool {
+        self.rejected.len() > MAX_ERRORS_PER_FILE
+    }
+
     fn give_up(&mut self) -> Result<(), GaveUp> {
         self.gave_up = true;
         Err(GaveUp)
     }
 
-    /// Makes room for `total` entries (the first included: it joins them at the end), as a
-    /// front-end counts them ahead. Grown by doubling, the list held both copies at once and
-    /// kept up to half of its room unused (1.5 M entries had room for 2.1 M). Only a hint.
+    /// Expects `total` entries (the first included: it joins them at the end), as a front-end
+    /// counts them ahead; room is made at the first entry kept as it is. Grown by doubling,
+    /// the list held both copies at once and kept up to half of its room unused (1.5 M
+    /// entries had room for 2.1 M). Only a hint.
     pub fn expect(&mut self, total: usize) {
         self.expected = total;
     }
@@ -123,17 +121,15 @@ impl<'a> Entries<'a> {
         self.out = Converted::default();
         self.expected = 0;
         self.rejected = Vec::new();
-        self.full = false;
         self.gave_up = false;
     }
 
     /// What was taken: nothing where no entry was.
     pub fn finish(self) -> Option<Taken> {
-        let taken = !self.out.processes.is_empty() || !self.rejected.is_empty() || self.full;
+        let taken = !self.out.processes.is_empty() || !self.rejected.is_empty();
         taken.then_some(Taken {
             converted: self.out,
             rejected: self.rejected,
-            full: self.full,
         })
     }
 }
@@ -142,7 +138,6 @@ impl<'a> Entries<'a> {
 pub struct Taken {
     converted: Converted,
     rejected: Vec<(usize, Value)>,
-    full: bool,
 }
 
 /// Whether `v` holds a number with a fraction, which the schema counts as an integer where
@@ -167,7 +162,8 @@ pub fn check(
 ) -> Option<Outcome> {
     let diags = schema::validate_with(&doc, &taken.rejected, spans, src);
     // Past the report's limit the report ends there, whatever the entries not kept said.
-    if taken.full && !diags.iter().any(|d| d.code == codes::TOO_MANY_ERRORS) {
+    let full = taken.rejected.len() > MAX_ERRORS_PER_FILE;
+    if full && !diags.iter().any(|d| d.code == codes::TOO_MANY_ERRORS) {
         return None;
     }
     Some(super::check_validated(
